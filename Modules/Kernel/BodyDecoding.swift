@@ -1,0 +1,81 @@
+import Foundation
+
+/// A request body type that checks its own field rules after decoding (ranges, lengths, enums).
+public protocol Validatable {
+    func validate() throws(AtlasError)
+}
+
+extension Request {
+    /// Decodes the JSON body into `T`, turning decoder failures into field-level errors:
+    /// a missing key → `missingField(path)`, a wrong type or value → `invalidField(path)`,
+    /// unparseable JSON → `malformedBody`. Then runs `validate()` when `T` is `Validatable`.
+    public func decodeJSON<T: Decodable>(_ type: T.Type) throws(AtlasError) -> T {
+        if let contentType = headers["Content-Type"], !MediaType.isJSON(contentType) {
+            throw AtlasError(kind: .unsupportedMediaType, status: 415, code: "UNSUPPORTED_MEDIA_TYPE",
+                             message: "Content-Type must be application/json")
+        }
+        guard !body.isEmpty else { throw AtlasError.malformedBody("Request body must be a JSON object") }
+        let value: T
+        do {
+            value = try JSONCoding.decoder().decode(T.self, from: Data(body))
+        } catch let error as DecodingError {
+            throw BodyDecodingErrors.map(error)
+        } catch let error as AtlasError {
+            throw error
+        } catch {
+            throw AtlasError.malformedBody("Request body is not valid JSON")
+        }
+        if let validatable = value as? any Validatable { try validatable.validate() }
+        return value
+    }
+}
+
+public enum MediaType {
+    /// True for `application/json` and `application/*+json`, with any parameters.
+    public static func isJSON(_ contentType: String) -> Bool {
+        let essence = contentType.split(separator: ";", maxSplits: 1).first
+            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        return essence == "application/json" || (essence.hasPrefix("application/") && essence.hasSuffix("+json"))
+    }
+}
+
+enum BodyDecodingErrors {
+    static func map(_ error: DecodingError) -> AtlasError {
+        switch error {
+        case .keyNotFound(let key, let context):
+            return .missingField(path(context.codingPath + [key]))
+        case .valueNotFound(_, let context):
+            let field = path(context.codingPath)
+            return field.isEmpty ? .malformedBody("Request body must be a JSON object") : .missingField(field)
+        case .typeMismatch(let type, let context):
+            let field = path(context.codingPath)
+            if field.isEmpty { return .malformedBody("Request body must be a JSON object") }
+            return .invalidField(field, "\(field) must be \(describe(type))", constraint: "type")
+        case .dataCorrupted(let context):
+            let field = path(context.codingPath)
+            if field.isEmpty { return .malformedBody("Request body is not valid JSON") }
+            return .invalidField(field, "\(field) has an invalid value", constraint: "format")
+        @unknown default:
+            return .malformedBody("Request body is not valid JSON")
+        }
+    }
+
+    /// "lineItems[2].amount" style paths.
+    static func path(_ codingPath: [any CodingKey]) -> String {
+        var text = ""
+        for key in codingPath {
+            if let index = key.intValue { text += "[\(index)]" } else { text += text.isEmpty ? key.stringValue : "." + key.stringValue }
+        }
+        return text
+    }
+
+    static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: return "a string"
+        case is Int64.Type, is Int.Type, is Int32.Type: return "an integer"
+        case is Bool.Type: return "a boolean"
+        case is Double.Type: return "a number"
+        default: return "of a different type"
+        }
+    }
+}

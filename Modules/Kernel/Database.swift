@@ -1,0 +1,257 @@
+import Foundation
+
+/// A value bound to a SQL parameter or read from a result column.
+public enum SQLValue: Sendable, Hashable {
+    case null
+    case bool(Bool)
+    case int(Int64)
+    case double(Double)
+    case text(String)
+    /// Sent in binary format, so any byte is safe.
+    case bytes([UInt8])
+    case timestamp(Date)
+    /// JSON text, sent as `jsonb`.
+    case json(String)
+}
+
+/// Types that can be bound as SQL parameters.
+public protocol SQLBindable: Sendable {
+    var sqlValue: SQLValue { get }
+}
+
+extension Int: SQLBindable { public var sqlValue: SQLValue { .int(Int64(self)) } }
+extension Int64: SQLBindable { public var sqlValue: SQLValue { .int(self) } }
+extension Int32: SQLBindable { public var sqlValue: SQLValue { .int(Int64(self)) } }
+extension Bool: SQLBindable { public var sqlValue: SQLValue { .bool(self) } }
+extension Double: SQLBindable { public var sqlValue: SQLValue { .double(self) } }
+extension String: SQLBindable { public var sqlValue: SQLValue { .text(self) } }
+extension Date: SQLBindable { public var sqlValue: SQLValue { .timestamp(self) } }
+extension Array: SQLBindable where Element == UInt8 { public var sqlValue: SQLValue { .bytes(self) } }
+extension SQLValue: SQLBindable { public var sqlValue: SQLValue { self } }
+extension Mode: SQLBindable { public var sqlValue: SQLValue { .text(rawValue) } }
+extension TypedID: SQLBindable { public var sqlValue: SQLValue { .text(rawValue) } }
+extension Optional: SQLBindable where Wrapped: SQLBindable {
+    public var sqlValue: SQLValue { self?.sqlValue ?? .null }
+}
+
+/// SQL text with bind parameters only. Interpolated values become `$n` placeholders, never text:
+///
+///     let sql: SQL = "SELECT id FROM txn WHERE merchant_id = \(tenant.merchantId) AND mode = \(tenant.mode)"
+///
+/// Identifiers that must be spliced (table names in migrations) use `\(unsafeRaw:)`, which is
+/// restricted to `[A-Za-z0-9_.]`.
+public struct SQL: Sendable, ExpressibleByStringInterpolation, CustomStringConvertible {
+    public private(set) var text: String
+    public private(set) var binds: [SQLValue]
+
+    public init(_ text: String, binds: [SQLValue] = []) {
+        self.text = text
+        self.binds = binds
+    }
+
+    public init(stringLiteral value: String) { self.init(value) }
+
+    public init(stringInterpolation: StringInterpolation) {
+        text = stringInterpolation.text
+        binds = stringInterpolation.binds
+    }
+
+    public struct StringInterpolation: StringInterpolationProtocol {
+        var text = ""
+        var binds: [SQLValue] = []
+
+        public init(literalCapacity: Int, interpolationCount: Int) { text.reserveCapacity(literalCapacity + 4 * interpolationCount) }
+        public mutating func appendLiteral(_ literal: String) { text += literal }
+        public mutating func appendInterpolation(_ value: some SQLBindable) {
+            binds.append(value.sqlValue)
+            text += "$\(binds.count)"
+        }
+        public mutating func appendInterpolation(unsafeRaw identifier: String) {
+            precondition(identifier.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." },
+                         "unsafeRaw takes identifiers only")
+            text += identifier
+        }
+    }
+
+    /// The statement text only; bound values are never printed.
+    public var description: String { text }
+}
+
+/// One result row. Values arrive as text from libpq; typed accessors decode them.
+public struct Row: Sendable {
+    public let columns: [String]
+    public let values: [String?]
+
+    public init(columns: [String], values: [String?]) {
+        self.columns = columns
+        self.values = values
+    }
+
+    public func text(_ column: String) -> String? {
+        guard let index = columns.firstIndex(of: column) else { return nil }
+        return values[index]
+    }
+
+    public func decode<T: SQLDecodable>(_ column: String, as type: T.Type = T.self) throws(DatabaseError) -> T {
+        guard let index = columns.firstIndex(of: column) else {
+            throw DatabaseError(kind: .decoding, message: "no column \(column)")
+        }
+        guard let value = T.decodeSQL(values[index]) else {
+            throw DatabaseError(kind: .decoding, message: "column \(column) is not a \(T.self)")
+        }
+        return value
+    }
+}
+
+/// Types readable from a column's text form (Optional reads NULL as nil).
+public protocol SQLDecodable {
+    static func decodeSQL(_ text: String?) -> Self?
+}
+
+extension String: SQLDecodable { public static func decodeSQL(_ text: String?) -> String? { text } }
+extension Int64: SQLDecodable { public static func decodeSQL(_ text: String?) -> Int64? { text.flatMap { Int64($0) } } }
+extension Int: SQLDecodable { public static func decodeSQL(_ text: String?) -> Int? { text.flatMap { Int($0) } } }
+extension Double: SQLDecodable { public static func decodeSQL(_ text: String?) -> Double? { text.flatMap { Double($0) } } }
+extension Bool: SQLDecodable {
+    public static func decodeSQL(_ text: String?) -> Bool? {
+        switch text { case "t", "true": return true; case "f", "false": return false; default: return nil }
+    }
+}
+extension Array: SQLDecodable where Element == UInt8 {
+    /// Decodes `bytea` hex output (`\x0a1b…`).
+    public static func decodeSQL(_ text: String?) -> [UInt8]? {
+        guard let text, text.hasPrefix("\\x") else { return nil }
+        let hex = Array(text.utf8.dropFirst(2))
+        guard hex.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(hex.count / 2)
+        var index = 0
+        while index < hex.count {
+            guard let byte = UInt8(String(decoding: hex[index..<index + 2], as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(byte)
+            index += 2
+        }
+        return bytes
+    }
+}
+extension Date: SQLDecodable {
+    /// Decodes `timestamptz` text as PostgreSQL prints it with `TimeZone=UTC` (the pool sets it).
+    public static func decodeSQL(_ text: String?) -> Date? {
+        guard let text else { return nil }
+        return PostgresTimestamp.parse(text)
+    }
+}
+extension Optional: SQLDecodable where Wrapped: SQLDecodable {
+    public static func decodeSQL(_ text: String?) -> Wrapped?? {
+        guard let text else { return .some(nil) }
+        return Wrapped.decodeSQL(text).map { .some($0) }
+    }
+}
+
+/// Parses "2026-11-25 20:02:27.123456+00" (ISO style, any fraction, offset ±HH[:MM]).
+public enum PostgresTimestamp {
+    public static func parse(_ text: String) -> Date? {
+        let normalized = text.replacingOccurrences(of: " ", with: "T")
+        var main = normalized
+        var offsetSeconds = 0
+        if let signIndex = normalized.lastIndex(where: { $0 == "+" || $0 == "-" }),
+           normalized.distance(from: normalized.startIndex, to: signIndex) > 10 {
+            let offset = normalized[normalized.index(after: signIndex)...].split(separator: ":")
+            guard let hours = offset.first.flatMap({ Int($0) }) else { return nil }
+            let minutes = offset.count > 1 ? Int(offset[1]) ?? 0 : 0
+            offsetSeconds = (hours * 3600 + minutes * 60) * (normalized[signIndex] == "-" ? -1 : 1)
+            main = String(normalized[..<signIndex])
+        }
+        var fraction = 0.0
+        if let dot = main.firstIndex(of: ".") {
+            fraction = Double("0" + main[dot...]) ?? 0
+            main = String(main[..<dot])
+        }
+        let parts = main.split(whereSeparator: { $0 == "-" || $0 == "T" || $0 == ":" }).compactMap { Int($0) }
+        guard parts.count == 6 else { return nil }
+        var components = DateComponents()
+        (components.year, components.month, components.day) = (parts[0], parts[1], parts[2])
+        (components.hour, components.minute, components.second) = (parts[3], parts[4], parts[5])
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(secondsFromGMT: 0)!
+        guard let date = calendar.date(from: components) else { return nil }
+        return date.addingTimeInterval(fraction - Double(offsetSeconds))
+    }
+}
+
+/// A database failure. `message` never contains bound values; `sqlState` is the SQLSTATE code.
+public struct DatabaseError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: String, Sendable {
+        case connectionFailed
+        case poolTimeout
+        case poolClosed
+        case query
+        case uniqueViolation
+        case serializationFailure
+        case decoding
+    }
+
+    public let kind: Kind
+    public let sqlState: String?
+    public let message: String
+    /// The constraint name for integrity violations, when PostgreSQL reports it.
+    public let constraint: String?
+
+    public init(kind: Kind, sqlState: String? = nil, message: String, constraint: String? = nil) {
+        self.kind = kind
+        self.sqlState = sqlState
+        self.message = message
+        self.constraint = constraint
+    }
+
+    public var description: String { "DatabaseError(\(kind.rawValue), sqlstate \(sqlState ?? "-")): \(message)" }
+}
+
+/// Runs statements. Implemented by a pooled connection and by an open transaction.
+public protocol SQLExecutor: Sendable {
+    func query(_ sql: SQL) async throws(DatabaseError) -> [Row]
+    /// Runs a statement and returns the number of rows it affected.
+    @discardableResult
+    func execute(_ sql: SQL) async throws(DatabaseError) -> Int
+}
+
+extension SQLExecutor {
+    public func queryFirst(_ sql: SQL) async throws(DatabaseError) -> Row? { try await query(sql).first }
+}
+
+/// A notification received on a LISTEN channel.
+public struct DatabaseNotification: Sendable {
+    public let channel: String
+    public let payload: String
+
+    public init(channel: String, payload: String) {
+        self.channel = channel
+        self.payload = payload
+    }
+}
+
+/// The database as modules see it: pooled statements, transactions, and LISTEN/NOTIFY.
+public protocol Database: SQLExecutor {
+    /// Runs `body` inside BEGIN … COMMIT on one connection; any thrown error rolls back.
+    func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T
+    /// Delivers notifications for `channel` until the stream is cancelled; survives reconnects.
+    func listen(channel: String) async throws(DatabaseError) -> AsyncStream<DatabaseNotification>
+    func notify(channel: String, payload: String) async throws(DatabaseError)
+    /// True when a trivial query succeeds within a short timeout.
+    func isReachable() async -> Bool
+}
+
+/// One schema change of one module. Versions are ordered per namespace (the module name).
+public struct Migration: Sendable {
+    public let namespace: String
+    public let version: Int
+    public let name: String
+    public let sql: String
+
+    public init(namespace: String, version: Int, name: String, sql: String) {
+        self.namespace = namespace
+        self.version = version
+        self.name = name
+        self.sql = sql
+    }
+}

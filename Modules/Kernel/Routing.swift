@@ -1,0 +1,258 @@
+/// Per-request state that middleware fills in and handlers read.
+public struct RequestContext: Sendable {
+    public let requestId: String
+    /// Set by the Auth middleware; nil on unauthenticated routes.
+    public var principal: Principal?
+    /// The matched route pattern, e.g. "/v1/transaction/:id" (a low-cardinality label for metrics).
+    public var routePattern: String
+
+    public init(requestId: String, principal: Principal? = nil, routePattern: String = "") {
+        self.requestId = requestId
+        self.principal = principal
+        self.routePattern = routePattern
+    }
+
+    /// The tenant of the authenticated principal, or 401 when there is none.
+    public func requireTenant() throws -> TenantContext {
+        guard let principal else { throw AtlasError.unauthorized() }
+        return principal.tenant
+    }
+}
+
+public typealias Handler = @Sendable (Request, RequestContext) async throws -> Response
+
+/// Wraps the rest of the chain: authentication, rate limits, idempotency, audit.
+public protocol Middleware: Sendable {
+    func respond(to request: Request, context: RequestContext, next: Handler) async throws -> Response
+}
+
+/// What the HTTP server calls for each request. It never throws: errors become responses.
+public protocol HTTPResponder: Sendable {
+    func respond(to request: Request) async -> Response
+}
+
+/// One route: a method, a pattern with `:name` segments, and a handler.
+public struct Route: Sendable {
+    public let method: HTTPMethod
+    public let pattern: String
+    public let handler: Handler
+
+    public init(method: HTTPMethod, pattern: String, handler: @escaping Handler) {
+        self.method = method
+        self.pattern = pattern
+        self.handler = handler
+    }
+}
+
+/// Routes under one path prefix that share middleware and an error body format.
+public struct RouteGroup: Sendable {
+    public let prefix: String
+    public let errorRenderer: any ErrorRenderer
+    public private(set) var middleware: [any Middleware]
+    public private(set) var routes: [Route] = []
+
+    public init(prefix: String, errorRenderer: any ErrorRenderer = EnvelopeErrorRenderer(),
+                middleware: [any Middleware] = []) {
+        self.prefix = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
+        self.errorRenderer = errorRenderer
+        self.middleware = middleware
+    }
+
+    public mutating func add(_ method: HTTPMethod, _ path: String, _ handler: @escaping Handler) {
+        let full = path.isEmpty || path == "/" ? (prefix.isEmpty ? "/" : prefix) : prefix + path
+        routes.append(Route(method: method, pattern: full, handler: handler))
+    }
+
+    public mutating func get(_ path: String, _ handler: @escaping Handler) { add(.get, path, handler) }
+    public mutating func post(_ path: String, _ handler: @escaping Handler) { add(.post, path, handler) }
+    public mutating func put(_ path: String, _ handler: @escaping Handler) { add(.put, path, handler) }
+    public mutating func patch(_ path: String, _ handler: @escaping Handler) { add(.patch, path, handler) }
+    public mutating func delete(_ path: String, _ handler: @escaping Handler) { add(.delete, path, handler) }
+
+    public mutating func use(_ middleware: any Middleware) { self.middleware.append(middleware) }
+}
+
+/// Dispatches requests to routes by method and path segments. Immutable once built, so the
+/// server's event loops share it without locks. Unknown paths and methods are answered in the
+/// error format of the group whose prefix matches longest.
+public final class Router: HTTPResponder {
+    private struct Entry: Sendable {
+        let route: Route
+        let segments: [Segment]
+        let group: Int
+        let chain: Handler
+    }
+
+    private enum Segment: Sendable, Equatable {
+        case literal(String)
+        case parameter(String)
+    }
+
+    private let groups: [RouteGroup]
+    private let entries: [Entry]
+    /// Entries indexed by segment count, then by first literal, to keep lookup cheap.
+    private let entriesBySegmentCount: [Int: [Int]]
+    private let fallbackRenderer: any ErrorRenderer
+
+    public init(groups: [RouteGroup], fallbackRenderer: any ErrorRenderer = EnvelopeErrorRenderer()) {
+        self.groups = groups
+        self.fallbackRenderer = fallbackRenderer
+        var entries: [Entry] = []
+        for (groupIndex, group) in groups.enumerated() {
+            for route in group.routes {
+                let chain = Router.compose(route.handler, middleware: group.middleware)
+                entries.append(Entry(route: route, segments: Router.parse(route.pattern), group: groupIndex,
+                                     chain: chain))
+            }
+        }
+        self.entries = entries
+        var index: [Int: [Int]] = [:]
+        for (position, entry) in entries.enumerated() { index[entry.segments.count, default: []].append(position) }
+        entriesBySegmentCount = index
+    }
+
+    /// Every registered (method, pattern), for docs and the startup log.
+    public var routeTable: [(method: String, pattern: String)] {
+        entries.map { (method: $0.route.method.rawValue, pattern: $0.route.pattern) }
+    }
+
+    public func respond(to request: Request) async -> Response {
+        var request = request
+        let pathSegments = Router.split(request.path)
+        var allowed: [String] = []
+        for position in entriesBySegmentCount[pathSegments.count] ?? [] {
+            let entry = entries[position]
+            guard let parameters = Router.match(entry.segments, pathSegments) else { continue }
+            let methodMatches = entry.route.method == request.method
+                || (request.method == .head && entry.route.method == .get)
+            guard methodMatches else {
+                allowed.append(entry.route.method.rawValue)
+                continue
+            }
+            request.pathParameters = parameters
+            let context = RequestContext(requestId: request.requestId, routePattern: entry.route.pattern)
+            return await run(entry.chain, request: request, context: context, renderer: groups[entry.group].errorRenderer)
+        }
+        let renderer = renderer(forPath: request.path)
+        if !allowed.isEmpty {
+            if request.method == .options {
+                return Response(status: 204, headers: ["Allow": (allowed + ["OPTIONS"]).joined(separator: ", ")])
+            }
+            return renderer.render(.methodNotAllowed(allowed: allowed), requestId: request.requestId)
+        }
+        return renderer.render(.notFound("No route for \(request.method.rawValue) \(Router.safePath(request.path))"),
+                               requestId: request.requestId)
+    }
+
+    private func run(_ chain: Handler, request: Request, context: RequestContext,
+                     renderer: any ErrorRenderer) async -> Response {
+        do {
+            return try await chain(request, context)
+        } catch let error as AtlasError {
+            return renderer.render(error, requestId: request.requestId)
+        } catch let error as ContextualError {
+            var response = renderer.render(error.error, requestId: request.requestId)
+            for (name, value) in error.responseHeaders { response.headers.add(name, value) }
+            return response
+        } catch {
+            return renderer.render(.internalError(), requestId: request.requestId)
+        }
+    }
+
+    private func renderer(forPath path: String) -> any ErrorRenderer {
+        var best: (length: Int, renderer: any ErrorRenderer)? = nil
+        for group in groups where !group.prefix.isEmpty {
+            let matches = path == group.prefix || path.hasPrefix(group.prefix + "/")
+            if matches, group.prefix.count > (best?.length ?? -1) { best = (group.prefix.count, group.errorRenderer) }
+        }
+        return best?.renderer ?? fallbackRenderer
+    }
+
+    private static func compose(_ handler: @escaping Handler, middleware: [any Middleware]) -> Handler {
+        var chain = handler
+        for layer in middleware.reversed() {
+            let next = chain
+            chain = { request, context in try await layer.respond(to: request, context: context, next: next) }
+        }
+        return chain
+    }
+
+    private static func parse(_ pattern: String) -> [Segment] {
+        split(pattern).map { segment in
+            if segment.hasPrefix(":") { return .parameter(String(segment.dropFirst())) }
+            if segment.hasPrefix("{"), segment.hasSuffix("}") { return .parameter(String(segment.dropFirst().dropLast())) }
+            return .literal(segment)
+        }
+    }
+
+    private static func split(_ path: String) -> [String] {
+        path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+    }
+
+    private static func match(_ segments: [Segment], _ path: [String]) -> [String: String]? {
+        var parameters: [String: String] = [:]
+        for (segment, component) in zip(segments, path) {
+            switch segment {
+            case .literal(let literal): if literal != component { return nil }
+            case .parameter(let name):
+                guard let decoded = component.removingPercentEncodingStrict else { return nil }
+                parameters[name] = decoded
+            }
+        }
+        return parameters
+    }
+
+    /// A path fit for an error message: at most 200 characters, printable ASCII only.
+    static func safePath(_ path: String) -> String {
+        String(path.unicodeScalars.prefix(200).map { $0.isASCII && $0.value >= 0x20 && $0.value < 0x7F ? Character($0) : "?" })
+    }
+}
+
+/// An error together with headers that must reach the client even though the handler failed
+/// (for example X-RateLimit-* on a 429).
+public struct ContextualError: Error, Sendable {
+    public let error: AtlasError
+    public let responseHeaders: [(String, String)]
+
+    public init(_ error: AtlasError, responseHeaders: [(String, String)]) {
+        self.error = error
+        self.responseHeaders = responseHeaders
+    }
+}
+
+extension String {
+    /// Percent-decodes a path segment; nil on malformed escapes or non-UTF-8 (no `+` handling).
+    public var removingPercentEncodingStrict: String? {
+        guard contains("%") else { return self }
+        var bytes: [UInt8] = []
+        var iterator = utf8.makeIterator()
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "%") else { bytes.append(byte); continue }
+            guard let high = iterator.next(), let low = iterator.next(),
+                  let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(value)
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+}
+
+/// Calls a responder in-process, with no socket: the test client for handler tests.
+public struct InProcessClient: Sendable {
+    public let responder: any HTTPResponder
+
+    public init(_ responder: any HTTPResponder) { self.responder = responder }
+
+    public func send(_ method: HTTPMethod, _ target: String, headers: HTTPHeaders = HTTPHeaders(),
+                     body: [UInt8] = []) async -> Response {
+        var response = await responder.respond(to: Request(method: method, target: target, headers: headers, body: body))
+        if method == .head { response.body = [] }
+        return response
+    }
+
+    public func send(_ method: HTTPMethod, _ target: String, headers: HTTPHeaders = HTTPHeaders(),
+                     json: JSONValue) async -> Response {
+        var headers = headers
+        if !headers.contains("Content-Type") { headers.add("Content-Type", "application/json") }
+        return await send(method, target, headers: headers, body: json.serialized())
+    }
+}

@@ -1,0 +1,50 @@
+// swift-tools-version:6.0
+// Atlas: one modular monolith. Feature modules depend only on Kernel; infrastructure
+// modules (HTTPServer, Postgres, Crypto) implement Kernel protocols over C libraries.
+import PackageDescription
+
+let featureModules = ["Auth", "Transactions", "Reconciliation", "Rounding", "Accounting", "Webhooks"]
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+var targets: [Target] = [
+    .systemLibrary(name: "CLibPQ", path: "Modules/CLibPQ", pkgConfig: "libpq",
+                   providers: [.apt(["libpq-dev"])]),
+    .systemLibrary(name: "COpenSSL", path: "Modules/COpenSSL", pkgConfig: "openssl",
+                   providers: [.apt(["libssl-dev"])]),
+    .target(name: "CCryptoShim", dependencies: ["COpenSSL"], path: "Modules/CCryptoShim"),
+    .target(name: "Kernel", path: "Modules/Kernel", swiftSettings: strict),
+    .target(name: "Crypto", dependencies: ["Kernel", "COpenSSL", "CCryptoShim"], path: "Modules/Crypto",
+            swiftSettings: strict),
+    .target(name: "HTTPServer", dependencies: ["Kernel", "COpenSSL", "CCryptoShim"], path: "Modules/HTTPServer",
+            swiftSettings: strict),
+    .target(name: "Postgres", dependencies: ["Kernel", "CLibPQ"], path: "Modules/Postgres",
+            swiftSettings: strict),
+    .executableTarget(name: "atlas",
+                      dependencies: ["Kernel", "Crypto", "HTTPServer", "Postgres"]
+                          + featureModules.map { .target(name: $0) },
+                      path: "Apps/atlas", swiftSettings: strict),
+    .testTarget(name: "KernelTests", dependencies: ["Kernel"], path: "Tests/KernelTests", swiftSettings: strict),
+    .testTarget(name: "CryptoTests", dependencies: ["Crypto", "Kernel"], path: "Tests/CryptoTests",
+                swiftSettings: strict),
+    .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "Kernel"], path: "Tests/HTTPServerTests",
+                swiftSettings: strict),
+    .testTarget(name: "PostgresTests", dependencies: ["Postgres", "Kernel"], path: "Tests/PostgresTests",
+                swiftSettings: strict),
+]
+
+for name in featureModules {
+    targets.append(.target(name: name, dependencies: ["Kernel"], path: "Modules/\(name)", swiftSettings: strict))
+    // Feature tests may use the real infrastructure (Postgres, Crypto, HTTPServer) to test against a real
+    // database; the module itself never imports them.
+    targets.append(.testTarget(name: "\(name)Tests",
+                               dependencies: [.target(name: name), "Kernel", "Postgres", "Crypto", "HTTPServer"],
+                               path: "Tests/\(name)Tests", swiftSettings: strict))
+}
+
+let package = Package(
+    name: "Atlas",
+    platforms: [.macOS(.v14)],
+    products: [.executable(name: "atlas", targets: ["atlas"])],
+    targets: targets
+)

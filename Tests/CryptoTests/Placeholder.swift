@@ -1,0 +1,3 @@
+import Testing
+@testable import Crypto
+@Test func CryptoPlaceholder() {}

@@ -1,0 +1,9 @@
+import Kernel
+import Testing
+@testable import Webhooks
+
+@Suite struct WebhooksModuleTests {
+    @Test func declaresItsName() {
+        #expect(WebhooksModule().name == "webhooks")
+    }
+}
