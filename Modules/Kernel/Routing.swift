@@ -26,6 +26,11 @@ public protocol Middleware: Sendable {
     func respond(to request: Request, context: RequestContext, next: Handler) async throws -> Response
 }
 
+/// Told about every routed request, for metrics. Must be cheap and non-blocking.
+public protocol RequestObserver: Sendable {
+    func observe(method: HTTPMethod, routePattern: String, status: Int, durationSeconds: Double)
+}
+
 /// What the HTTP server calls for each request. It never throws: errors become responses.
 public protocol HTTPResponder: Sendable {
     func respond(to request: Request) async -> Response
@@ -93,10 +98,13 @@ public final class Router: HTTPResponder {
     /// Entries indexed by segment count, then by first literal, to keep lookup cheap.
     private let entriesBySegmentCount: [Int: [Int]]
     private let fallbackRenderer: any ErrorRenderer
+    private let observer: (any RequestObserver)?
 
-    public init(groups: [RouteGroup], fallbackRenderer: any ErrorRenderer = EnvelopeErrorRenderer()) {
+    public init(groups: [RouteGroup], fallbackRenderer: any ErrorRenderer = EnvelopeErrorRenderer(),
+                observer: (any RequestObserver)? = nil) {
         self.groups = groups
         self.fallbackRenderer = fallbackRenderer
+        self.observer = observer
         var entries: [Entry] = []
         for (groupIndex, group) in groups.enumerated() {
             for route in group.routes {
@@ -117,6 +125,17 @@ public final class Router: HTTPResponder {
     }
 
     public func respond(to request: Request) async -> Response {
+        guard let observer else { return await dispatch(request).response }
+        let started = ContinuousClock.now
+        let (response, pattern) = await dispatch(request)
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        observer.observe(method: request.method, routePattern: pattern, status: response.status, durationSeconds: seconds)
+        return response
+    }
+
+    /// Routes one request; returns the response and the matched pattern ("unmatched" when none).
+    private func dispatch(_ request: Request) async -> (response: Response, pattern: String) {
         var request = request
         let pathSegments = Router.split(request.path)
         var allowed: [String] = []
@@ -131,17 +150,20 @@ public final class Router: HTTPResponder {
             }
             request.pathParameters = parameters
             let context = RequestContext(requestId: request.requestId, routePattern: entry.route.pattern)
-            return await run(entry.chain, request: request, context: context, renderer: groups[entry.group].errorRenderer)
+            let response = await run(entry.chain, request: request, context: context,
+                                     renderer: groups[entry.group].errorRenderer)
+            return (response, entry.route.pattern)
         }
         let renderer = renderer(forPath: request.path)
         if !allowed.isEmpty {
             if request.method == .options {
-                return Response(status: 204, headers: ["Allow": (allowed + ["OPTIONS"]).joined(separator: ", ")])
+                return (Response(status: 204, headers: ["Allow": (allowed + ["OPTIONS"]).joined(separator: ", ")]),
+                        "unmatched")
             }
-            return renderer.render(.methodNotAllowed(allowed: allowed), requestId: request.requestId)
+            return (renderer.render(.methodNotAllowed(allowed: allowed), requestId: request.requestId), "unmatched")
         }
-        return renderer.render(.notFound("No route for \(request.method.rawValue) \(Router.safePath(request.path))"),
-                               requestId: request.requestId)
+        let message = "No route for \(request.method.rawValue) \(Router.safePath(request.path))"
+        return (renderer.render(.notFound(message), requestId: request.requestId), "unmatched")
     }
 
     private func run(_ chain: Handler, request: Request, context: RequestContext,
