@@ -5,11 +5,18 @@ public struct RequestContext: Sendable {
     public var principal: Principal?
     /// The matched route pattern, e.g. "/v1/transaction/:id" (a low-cardinality label for metrics).
     public var routePattern: String
+    /// Set by `IdempotencyMiddleware` when the request carries an Idempotency-Key and this request
+    /// won the claim. A handler may complete it inside its own database transaction.
+    public var idempotencyClaim: IdempotencyClaim?
+    /// The route group's error format, so middleware can render (and store) an error response.
+    public let errorRenderer: any ErrorRenderer
 
-    public init(requestId: String, principal: Principal? = nil, routePattern: String = "") {
+    public init(requestId: String, principal: Principal? = nil, routePattern: String = "",
+                errorRenderer: any ErrorRenderer = EnvelopeErrorRenderer()) {
         self.requestId = requestId
         self.principal = principal
         self.routePattern = routePattern
+        self.errorRenderer = errorRenderer
     }
 
     /// The tenant of the authenticated principal, or 401 when there is none.
@@ -63,16 +70,29 @@ public struct RouteGroup: Sendable {
         self.middleware = middleware
     }
 
-    public mutating func add(_ method: HTTPMethod, _ path: String, _ handler: @escaping Handler) {
+    /// Adds a route; `middleware` wraps this route only, inside the group's middleware
+    /// (for example a per-route scope requirement).
+    public mutating func add(_ method: HTTPMethod, _ path: String, middleware: [any Middleware] = [],
+                             _ handler: @escaping Handler) {
         let full = path.isEmpty || path == "/" ? (prefix.isEmpty ? "/" : prefix) : prefix + path
-        routes.append(Route(method: method, pattern: full, handler: handler))
+        routes.append(Route(method: method, pattern: full, handler: Router.compose(handler, middleware: middleware)))
     }
 
-    public mutating func get(_ path: String, _ handler: @escaping Handler) { add(.get, path, handler) }
-    public mutating func post(_ path: String, _ handler: @escaping Handler) { add(.post, path, handler) }
-    public mutating func put(_ path: String, _ handler: @escaping Handler) { add(.put, path, handler) }
-    public mutating func patch(_ path: String, _ handler: @escaping Handler) { add(.patch, path, handler) }
-    public mutating func delete(_ path: String, _ handler: @escaping Handler) { add(.delete, path, handler) }
+    public mutating func get(_ path: String, middleware: [any Middleware] = [], _ handler: @escaping Handler) {
+        add(.get, path, middleware: middleware, handler)
+    }
+    public mutating func post(_ path: String, middleware: [any Middleware] = [], _ handler: @escaping Handler) {
+        add(.post, path, middleware: middleware, handler)
+    }
+    public mutating func put(_ path: String, middleware: [any Middleware] = [], _ handler: @escaping Handler) {
+        add(.put, path, middleware: middleware, handler)
+    }
+    public mutating func patch(_ path: String, middleware: [any Middleware] = [], _ handler: @escaping Handler) {
+        add(.patch, path, middleware: middleware, handler)
+    }
+    public mutating func delete(_ path: String, middleware: [any Middleware] = [], _ handler: @escaping Handler) {
+        add(.delete, path, middleware: middleware, handler)
+    }
 
     public mutating func use(_ middleware: any Middleware) { self.middleware.append(middleware) }
 }
@@ -149,7 +169,8 @@ public final class Router: HTTPResponder {
                 continue
             }
             request.pathParameters = parameters
-            let context = RequestContext(requestId: request.requestId, routePattern: entry.route.pattern)
+            let context = RequestContext(requestId: request.requestId, routePattern: entry.route.pattern,
+                                         errorRenderer: groups[entry.group].errorRenderer)
             let response = await run(entry.chain, request: request, context: context,
                                      renderer: groups[entry.group].errorRenderer)
             return (response, entry.route.pattern)
@@ -190,7 +211,7 @@ public final class Router: HTTPResponder {
         return best?.renderer ?? fallbackRenderer
     }
 
-    private static func compose(_ handler: @escaping Handler, middleware: [any Middleware]) -> Handler {
+    static func compose(_ handler: @escaping Handler, middleware: [any Middleware]) -> Handler {
         var chain = handler
         for layer in middleware.reversed() {
             let next = chain

@@ -1,0 +1,155 @@
+import Foundation
+
+/// A response as stored for replay.
+public struct StoredResponse: Sendable, Hashable {
+    public let status: Int
+    public let headers: [String: String]
+    public let body: [UInt8]
+
+    public init(status: Int, headers: [String: String], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    public init(_ response: Response) {
+        var headers: [String: String] = [:]
+        for field in response.headers where StoredResponse.replayedHeaderNames.contains(field.name.lowercased()) {
+            headers[field.name] = field.value
+        }
+        self.init(status: response.status, headers: headers, body: response.body)
+    }
+
+    /// Only content headers are replayed; rate-limit and request-id headers belong to the new request.
+    static let replayedHeaderNames: Set<String> = ["content-type", "location"]
+
+    public var response: Response {
+        var response = Response(status: status, body: body)
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) { response.headers.add(name, value) }
+        return response
+    }
+}
+
+/// The winner's hold on an idempotency key. Completing it stores the response for replays.
+public struct IdempotencyClaim: Sendable, Hashable {
+    public let scope: String
+    public let key: String
+    public let token: String
+
+    public init(scope: String, key: String, token: String) {
+        self.scope = scope
+        self.key = key
+        self.token = token
+    }
+}
+
+public enum IdempotencyBeginResult: Sendable {
+    /// This request owns the key and must run, then complete or abandon the claim.
+    case claimed(IdempotencyClaim)
+    /// A request with this key and the same fingerprint already completed.
+    case replay(StoredResponse)
+    /// The key was first used with a different method, path or body.
+    case conflict
+    /// Another request with this key is still running.
+    case inProgress
+}
+
+/// Durable idempotency keys, scoped per merchant, mode and credential, kept 24 hours from first use.
+public protocol IdempotencyStore: Sendable {
+    func begin(scope: String, key: String, fingerprint: String) async throws -> IdempotencyBeginResult
+    /// Stores the response. With `executor`, the write joins the caller's database transaction.
+    func complete(_ claim: IdempotencyClaim, response: StoredResponse, executor: (any SQLExecutor)?) async throws
+    /// Releases a claim without a stored response (the request failed before executing).
+    func abandon(_ claim: IdempotencyClaim) async
+    /// True once `complete` was committed for this claim.
+    func isCompleted(_ claim: IdempotencyClaim) async throws -> Bool
+}
+
+/// Applies the Idempotency-Key contract to POST routes: same key + same body → the stored
+/// response with `Idempotent-Replayed: true`; same key + different body → 409
+/// IDEMPOTENCY_CONFLICT; a concurrent duplicate waits for the first to finish (up to
+/// `inProgressWaitSeconds`), then gets its stored response, else 409 REQUEST_IN_PROGRESS.
+/// Place it after the access guard so the scope includes the authenticated principal.
+public struct IdempotencyMiddleware: Middleware {
+    public static let keyLengthMax = 255
+    public let store: any IdempotencyStore
+    public let inProgressWaitSeconds: Double
+    public let pollIntervalMilliseconds: Int
+    public let hash: @Sendable ([UInt8]) -> [UInt8]
+
+    public init(store: any IdempotencyStore, hash: @escaping @Sendable ([UInt8]) -> [UInt8],
+                inProgressWaitSeconds: Double = 30, pollIntervalMilliseconds: Int = 10) {
+        self.store = store
+        self.hash = hash
+        self.inProgressWaitSeconds = inProgressWaitSeconds
+        self.pollIntervalMilliseconds = pollIntervalMilliseconds
+    }
+
+    public func respond(to request: Request, context: RequestContext, next: Handler) async throws -> Response {
+        guard request.method == .post, let key = request.headers["Idempotency-Key"] else {
+            return try await next(request, context)
+        }
+        guard !key.isEmpty, key.utf8.count <= IdempotencyMiddleware.keyLengthMax,
+              key.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7F }) else {
+            throw AtlasError.invalidField("Idempotency-Key", "Idempotency-Key must be 1 to 255 printable ASCII characters",
+                                          constraint: "maxLength")
+        }
+        let scope = IdempotencyMiddleware.scope(for: context)
+        let fingerprint = Encoding.hex(hash(Array("\(request.method.rawValue) \(request.path)\n".utf8) + request.body))
+        let deadline = Date().addingTimeInterval(inProgressWaitSeconds)
+        while true {
+            switch try await store.begin(scope: scope, key: key, fingerprint: fingerprint) {
+            case .claimed(let claim):
+                return try await run(claim, request: request, context: context, next: next)
+            case .replay(let stored):
+                var response = stored.response
+                response.headers.set("Idempotent-Replayed", "true")
+                return response
+            case .conflict:
+                throw AtlasError(kind: .idempotencyConflict, status: 409, code: "IDEMPOTENCY_CONFLICT",
+                                 message: "Idempotency-Key was already used with a different request body")
+            case .inProgress:
+                guard Date() < deadline else {
+                    throw AtlasError(kind: .requestInProgress, status: 409, code: "REQUEST_IN_PROGRESS",
+                                     message: "A request with this Idempotency-Key is still in progress")
+                }
+                try await Task.sleep(for: .milliseconds(pollIntervalMilliseconds))
+            }
+        }
+    }
+
+    private func run(_ claim: IdempotencyClaim, request: Request, context: RequestContext, next: Handler) async throws
+        -> Response {
+        var context = context
+        context.idempotencyClaim = claim
+        let response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as AtlasError where !IdempotencyMiddleware.isPreExecution(error) && error.status < 500 {
+            // A business outcome (decline, busy terminal, state conflict) is the request's answer: store it.
+            response = context.errorRenderer.render(error, requestId: request.requestId)
+        } catch {
+            // Validation/auth failures did not execute; 5xx and unknown errors may be retried.
+            await store.abandon(claim)
+            throw error
+        }
+        if response.status >= 500 {
+            await store.abandon(claim)
+        } else if try await !store.isCompleted(claim) {
+            try await store.complete(claim, response: StoredResponse(response), executor: nil)
+        }
+        return response
+    }
+
+    /// Validation and auth failures happen before execution and are not cached (the spec's reading).
+    static func isPreExecution(_ error: AtlasError) -> Bool {
+        [.missingField, .invalidField, .malformedBody, .unsupportedMediaType, .unauthorized, .forbidden,
+         .rateLimited].contains(error.kind)
+    }
+
+    static func scope(for context: RequestContext) -> String {
+        guard let principal = context.principal else { return "anonymous" }
+        let terminal = principal.terminalId ?? "-"
+        return "\(principal.tenant.merchantId)|\(principal.tenant.mode.rawValue)|\(principal.id)|\(terminal)"
+    }
+}
