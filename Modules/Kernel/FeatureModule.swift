@@ -5,45 +5,29 @@ public struct ModuleServices: Sendable {
     public let crypto: any CryptoService
     public let events: any EventBus
     public let logger: Logger
-    /// Middleware that authenticates requests, provided by Auth through `authenticator`.
-    public let authenticator: (any Authenticator)?
+    /// Authentication, authorization, rate limits and audit, provided by the Auth module.
+    public let accessGuard: any AccessGuard
+    /// Durable Idempotency-Key storage, provided by the Auth module.
+    public let idempotency: any IdempotencyStore
     public let configuration: [String: String]
 
     public init(database: any Database, clock: any WallClock, crypto: any CryptoService, events: any EventBus,
-                logger: Logger, authenticator: (any Authenticator)? = nil, configuration: [String: String] = [:]) {
+                logger: Logger, accessGuard: any AccessGuard, idempotency: any IdempotencyStore,
+                configuration: [String: String] = [:]) {
         self.database = database
         self.clock = clock
         self.crypto = crypto
         self.events = events
         self.logger = logger
-        self.authenticator = authenticator
+        self.accessGuard = accessGuard
+        self.idempotency = idempotency
         self.configuration = configuration
     }
-}
 
-/// Turns a request's credentials into a `Principal`. Auth implements it; other modules only call it,
-/// through a middleware built with `AuthenticationMiddleware`.
-public protocol Authenticator: Sendable {
-    /// Returns the principal, nil when the request carries no credential, or throws 400/401/403.
-    func authenticate(_ request: Request) async throws -> Principal?
-}
-
-/// Requires an authenticated principal holding `scopes` (all of them), else 401/403.
-public struct AuthenticationMiddleware: Middleware {
-    public let authenticator: any Authenticator
-    public let requiredScopes: Set<String>
-
-    public init(authenticator: any Authenticator, requiredScopes: Set<String> = []) {
-        self.authenticator = authenticator
-        self.requiredScopes = requiredScopes
-    }
-
-    public func respond(to request: Request, context: RequestContext, next: Handler) async throws -> Response {
-        guard let principal = try await authenticator.authenticate(request) else { throw AtlasError.unauthorized() }
-        guard requiredScopes.isSubset(of: principal.scopes) else { throw AtlasError.forbidden() }
-        var context = context
-        context.principal = principal
-        return try await next(request, context)
+    /// The idempotency middleware bound to this process's store and hash.
+    public var idempotencyMiddleware: IdempotencyMiddleware {
+        let crypto = crypto
+        return IdempotencyMiddleware(store: idempotency, hash: { crypto.sha256($0) })
     }
 }
 
