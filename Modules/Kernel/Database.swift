@@ -66,6 +66,11 @@ public struct SQL: Sendable, ExpressibleByStringInterpolation, CustomStringConve
             binds.append(value.sqlValue)
             text += "$\(binds.count)"
         }
+        /// NULL when nil (an explicit overload, so optionals need no unwrapping at call sites).
+        public mutating func appendInterpolation<Value: SQLBindable>(_ value: Value?) {
+            binds.append(value?.sqlValue ?? .null)
+            text += "$\(binds.count)"
+        }
         public mutating func appendInterpolation(unsafeRaw identifier: String) {
             precondition(identifier.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." },
                          "unsafeRaw takes identifiers only")

@@ -34,7 +34,7 @@ public final class Logger: Sendable {
     public func log(_ level: Level, _ message: String, _ fields: [String: JSONValue] = [:]) {
         guard level >= minimumLevel else { return }
         var object = fields
-        object["ts"] = .string(ISO8601DateFormatter().string(from: Date()))
+        object["ts"] = .string(Timestamp.iso8601(Date(), fractionalSeconds: true))
         object["level"] = .string(level.name)
         object["logger"] = .string(label)
         object["msg"] = .string(message)

@@ -33,3 +33,15 @@ public final class ManualWallClock: WallClock {
 
     public func set(_ date: Date) { current.withLock { $0 = date } }
 }
+
+/// ISO 8601 / RFC 3339 text for API responses, e.g. "2026-04-09T12:00:00Z" or with ".123Z".
+public enum Timestamp {
+    public static func iso8601(_ date: Date, fractionalSeconds: Bool = false) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: fractionalSeconds, timeZone: .gmt))
+    }
+
+    public static func parseISO8601(_ text: String) -> Date? {
+        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
+        return try? Date.ISO8601FormatStyle().parse(text)
+    }
+}

@@ -1,0 +1,186 @@
+import Foundation
+import Kernel
+
+/// Key management: create (201, the secret only in that response), list (prefix and last 4 only),
+/// rotate (the old key works for 24 more hours), revoke (401 at once on every instance).
+struct APIKeyRoutes {
+    static let listLimitDefault = 25
+    static let listLimitMax = 100
+
+    let module: AuthModule
+
+    struct CreateKeyBody: Decodable, Validatable {
+        let scopes: [String]?
+        let terminalId: String?
+        let name: String?
+
+        func validate() throws(AtlasError) {
+            if let scopes {
+                for scope in scopes where !CommerceScopes.all.contains(scope) {
+                    throw .invalidField("scopes", "Unknown scope \(scope.prefix(64))", constraint: "enum", value: .string(scope))
+                }
+            }
+            if let terminalId, terminalId.isEmpty || terminalId.count > 64 {
+                throw .invalidField("terminalId", "terminalId must be 1 to 64 characters", constraint: "maxLength")
+            }
+            if let name, name.count > 200 { throw .invalidField("name", "name must be at most 200 characters", constraint: "maxLength") }
+        }
+    }
+
+    func commerceGroup() -> RouteGroup {
+        let guardMiddleware = module.accessGuard.require(AccessRequirement(surface: .commerce, scopes: ["keys:manage"]))
+        let auditGuard = module.accessGuard.require(AccessRequirement(surface: .commerce, scopes: ["audit:read"]))
+        var group = RouteGroup(prefix: "/v1", errorRenderer: SurfaceErrors.renderer(for: .commerce))
+        group.post("/api-keys", middleware: [guardMiddleware]) { request, context in
+            let body = try request.decodeJSON(CreateKeyBody.self)
+            let tenant = try context.requireTenant()
+            let key = try await module.keys.create(merchantId: tenant.merchantId, mode: tenant.mode, kind: .secret, role: nil,
+                                                   scopes: Set(body.scopes ?? Array(CommerceScopes.all)),
+                                                   terminalId: body.terminalId, name: body.name)
+            await module.auditCredentialEvent("key.created", key: key.record)
+            return Self.created(key)
+        }
+        group.get("/api-keys", middleware: [guardMiddleware]) { request, context in
+            try await list(request, tenant: try context.requireTenant())
+        }
+        group.post("/api-keys/:id/rotate", middleware: [guardMiddleware]) { request, context in
+            guard let (key, oldExpiresAt) = try await module.rotateKey(id: request.pathParameter("id") ?? "",
+                                                                       tenant: try context.requireTenant()) else {
+                throw AtlasError.notFound("API key not found or not active")
+            }
+            var response = Self.created(key)
+            if case .object(var object)? = response.bodyJSON {
+                object["rotatedKeyExpiresAt"] = .string(Timestamp.iso8601(oldExpiresAt))
+                response = .json(.object(object), status: 201)
+            }
+            return response
+        }
+        group.delete("/api-keys/:id", middleware: [guardMiddleware]) { request, context in
+            let id = request.pathParameter("id") ?? ""
+            guard try await module.revokeKey(id: id, tenant: try context.requireTenant()) else {
+                throw AtlasError.notFound("API key not found")
+            }
+            return .json(["id": .string(id), "object": "api_key", "status": "revoked"])
+        }
+        group.get("/audit-log", middleware: [auditGuard]) { request, context in
+            try await AuditRoutes(module: module).list(request, tenant: try context.requireTenant())
+        }
+        return group
+    }
+
+    /// `/api/v1/admin/api-keys` for cash-rounding admin keys: issue and revoke role keys.
+    func roundingAdminGroup() -> RouteGroup {
+        let adminOnly = module.accessGuard.require(AccessRequirement(surface: .rounding, roles: ["admin"]))
+        let auditors = module.accessGuard.require(AccessRequirement(surface: .rounding, roles: ["admin", "auditor"]))
+        var group = RouteGroup(prefix: "/api/v1/admin", errorRenderer: SurfaceErrors.renderer(for: .rounding))
+        struct CreateRoleKeyBody: Decodable { let merchant_id: String?; let role: String; let name: String? }
+        group.post("/api-keys", middleware: [adminOnly]) { request, context in
+            let body = try request.decodeJSON(CreateRoleKeyBody.self)
+            guard RoundingRoles.all.contains(body.role) else {
+                throw AtlasError.invalidField("role", "role must be one of merchant, auditor, admin, partner")
+            }
+            let tenant = try context.requireTenant()
+            let merchantId = body.merchant_id ?? tenant.merchantId
+            guard try await module.tenancy.merchantExists(merchantId) else {
+                throw AtlasError.invalidField("merchant_id", "merchant_id does not exist")
+            }
+            let key = try await module.keys.create(merchantId: merchantId, mode: tenant.mode, kind: .role, role: body.role,
+                                                   scopes: [], terminalId: nil, name: body.name)
+            await module.auditCredentialEvent("key.created", key: key.record)
+            return Self.created(key)
+        }
+        group.delete("/api-keys/:id", middleware: [adminOnly]) { request, context in
+            let id = request.pathParameter("id") ?? ""
+            let tenant = try context.requireTenant()
+            // An admin may revoke any merchant's key in its own mode.
+            guard let row = try await module.database.queryFirst(
+                "SELECT merchant_id FROM auth_api_keys WHERE id = \(id) AND mode = \(tenant.mode)") else {
+                throw AtlasError.notFound("API key not found")
+            }
+            let owner = TenantContext(merchantId: try row.decode("merchant_id"), mode: tenant.mode)
+            guard try await module.revokeKey(id: id, tenant: owner) else { throw AtlasError.notFound("API key not found") }
+            return .json(["id": .string(id), "status": "revoked"])
+        }
+        group.get("/access-logs", middleware: [auditors]) { request, context in
+            try await AuditRoutes(module: module).list(request, tenant: try context.requireTenant())
+        }
+        return group
+    }
+
+    static func created(_ key: NewAPIKey) -> Response {
+        guard case .object(var object) = key.record.json else { return .json(key.record.json, status: 201) }
+        object["secret"] = .string(key.secret)
+        return .json(.object(object), status: 201)
+    }
+
+    private func list(_ request: Request, tenant: TenantContext) async throws -> Response {
+        let query = request.queryParameters
+        let limit = try Paging.limit(query["limit"], defaultValue: Self.listLimitDefault, maximum: Self.listLimitMax)
+        let after = query["cursor"].flatMap { $0.hasPrefix("cursor_key_") ? String($0.dropFirst(7)) : nil }
+        let records = try await module.keys.list(merchantId: tenant.merchantId, mode: tenant.mode, limit: limit + 1,
+                                                 afterId: after)
+        let page = Array(records.prefix(limit))
+        let hasMore = records.count > limit
+        return .json(["data": .array(page.map(\.json)), "hasMore": .bool(hasMore),
+                      "nextCursor": hasMore ? .string("cursor_" + (page.last?.id ?? "")) : .null])
+    }
+}
+
+enum Paging {
+    /// Parses `limit` within 1…maximum; 400 naming the field otherwise.
+    static func limit(_ text: String?, defaultValue: Int, maximum: Int) throws(AtlasError) -> Int {
+        guard let text else { return defaultValue }
+        guard let value = Int(text), (1...maximum).contains(value) else {
+            throw .invalidField("limit", "limit must be an integer from 1 to \(maximum)", constraint: "range")
+        }
+        return value
+    }
+}
+
+/// Lists the audit trail of the caller's merchant and mode, newest first, with filters.
+struct AuditRoutes {
+    static let limitDefault = 50
+    static let limitMax = 200
+
+    let module: AuthModule
+
+    func list(_ request: Request, tenant: TenantContext) async throws -> Response {
+        await module.flushAudit()
+        let query = request.queryParameters
+        let limit = try Paging.limit(query["limit"], defaultValue: Self.limitDefault, maximum: Self.limitMax)
+        let before = try query["cursor"].map { text throws(AtlasError) -> Int64 in
+            guard let value = Int64(text.replacingOccurrences(of: "cursor_aud_", with: "")) else {
+                throw .invalidField("cursor", "cursor is not valid", constraint: "format")
+            }
+            return value
+        }
+        let since = try query["since"].map { text throws(AtlasError) -> Date in
+            guard let date = Timestamp.parseISO8601(text) else { throw .invalidField("since", "since must be ISO 8601") }
+            return date
+        }
+        let sql: SQL = """
+            SELECT * FROM auth_audit_log
+            WHERE merchant_id = \(tenant.merchantId) AND mode = \(tenant.mode)
+              AND (\(before)::bigint IS NULL OR id < \(before))
+              AND (\(query["event"])::text IS NULL OR event = \(query["event"]))
+              AND (\(query["principalId"])::text IS NULL OR principal_id = \(query["principalId"]))
+              AND (\(since)::timestamptz IS NULL OR occurred_at >= \(since))
+            ORDER BY id DESC LIMIT \(limit + 1)
+            """
+        let rows = try await module.database.query(sql)
+        let page = Array(rows.prefix(limit))
+        let items: [JSONValue] = try page.map { row in
+            func text(_ column: String) -> JSONValue { row.text(column).map { .string($0) } ?? .null }
+            return [
+                "id": .string("aud_\(row.text("id") ?? "")"), "occurredAt": .string(Timestamp.iso8601(try row.decode("occurred_at"), fractionalSeconds: true)),
+                "event": text("event"), "principalKind": text("principal_kind"), "principalId": text("principal_id"),
+                "credentialFingerprint": text("credential_fingerprint"), "ip": text("ip"), "method": text("method"),
+                "route": text("route"), "status": (try row.decode("status", as: Int64?.self)).map { .int($0) } ?? .null,
+                "requestId": text("request_id"),
+            ]
+        }
+        let hasMore = rows.count > limit
+        let next: JSONValue = hasMore ? .string("cursor_aud_\(page.last?.text("id") ?? "")") : .null
+        return .json(["data": .array(items), "hasMore": .bool(hasMore), "nextCursor": next])
+    }
+}

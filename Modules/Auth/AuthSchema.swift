@@ -1,0 +1,104 @@
+import Kernel
+
+/// Auth's tables. Every tenant table carries `merchant_id` and `mode`; platform-wide tables
+/// (signing keys) say so. Secrets are stored as SHA-256 (API keys, client secrets, refresh tokens)
+/// or scrypt (passwords, device secrets); raw secrets exist only in the response that issues them.
+enum AuthSchema {
+    static let namespace = "auth"
+
+    static let migrations: [Migration] = [
+        Migration(namespace: namespace, version: 1, name: "tenancy", sql: """
+            CREATE TABLE auth_organizations (
+                id text PRIMARY KEY,
+                name text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+                kind text NOT NULL DEFAULT 'merchant' CHECK (kind IN ('platform', 'pos_vendor', 'merchant')),
+                status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended')),
+                created_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE TABLE auth_merchants (
+                id text PRIMARY KEY,
+                organization_id text NOT NULL REFERENCES auth_organizations(id),
+                name text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+                slug text UNIQUE,
+                status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended')),
+                settings jsonb NOT NULL DEFAULT '{}'::jsonb,
+                created_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE TABLE auth_stores (
+                merchant_id text NOT NULL REFERENCES auth_merchants(id),
+                mode text NOT NULL CHECK (mode IN ('live', 'test')),
+                id text NOT NULL,
+                name text NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (merchant_id, mode, id)
+            );
+            CREATE TABLE auth_terminals (
+                merchant_id text NOT NULL REFERENCES auth_merchants(id),
+                mode text NOT NULL CHECK (mode IN ('live', 'test')),
+                id text NOT NULL,
+                store_id text,
+                serial_number text,
+                status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended')),
+                created_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (merchant_id, mode, id)
+            );
+            """),
+        Migration(namespace: namespace, version: 2, name: "api_keys", sql: """
+            CREATE TABLE auth_api_keys (
+                id text PRIMARY KEY,
+                merchant_id text NOT NULL REFERENCES auth_merchants(id),
+                mode text NOT NULL CHECK (mode IN ('live', 'test')),
+                kind text NOT NULL CHECK (kind IN ('secret', 'role')),
+                role text,
+                scopes text NOT NULL DEFAULT '',
+                terminal_id text,
+                name text,
+                display_prefix text NOT NULL,
+                last4 text NOT NULL,
+                secret_hash bytea NOT NULL UNIQUE,
+                status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'rotated', 'revoked')),
+                expires_at timestamptz,
+                replaced_by text,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                revoked_at timestamptz
+            );
+            CREATE INDEX auth_api_keys_merchant ON auth_api_keys (merchant_id, mode, created_at);
+            """),
+        Migration(namespace: namespace, version: 3, name: "audit_and_idempotency", sql: """
+            CREATE TABLE auth_audit_log (
+                id bigserial PRIMARY KEY,
+                merchant_id text,
+                mode text,
+                occurred_at timestamptz NOT NULL,
+                event text NOT NULL,
+                principal_kind text,
+                principal_id text,
+                credential_fingerprint text,
+                ip text,
+                method text,
+                route text,
+                status integer,
+                request_id text,
+                detail jsonb
+            );
+            CREATE INDEX auth_audit_log_merchant ON auth_audit_log (merchant_id, mode, id);
+            CREATE TABLE idempotency_keys (
+                merchant_id text NOT NULL,
+                mode text NOT NULL,
+                scope text NOT NULL,
+                key text NOT NULL,
+                fingerprint text NOT NULL,
+                claim_token text NOT NULL,
+                state text NOT NULL CHECK (state IN ('in_progress', 'completed')),
+                response_status integer,
+                response_headers jsonb,
+                response_body bytea,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                locked_until timestamptz NOT NULL,
+                expires_at timestamptz NOT NULL,
+                PRIMARY KEY (scope, key)
+            );
+            CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);
+            """),
+    ]
+}
