@@ -24,6 +24,9 @@ var targets: [Target] = [
                       dependencies: ["Kernel", "Crypto", "HTTPServer", "Postgres"]
                           + featureModules.map { .target(name: $0) },
                       path: "Apps/atlas", swiftSettings: strict),
+    // A trivial `GET /ping` server for bench/http.sh (HTTP server throughput against nginx).
+    .executableTarget(name: "atlas-httpbench", dependencies: ["HTTPServer", "Kernel"],
+                      path: "Apps/atlas-httpbench", swiftSettings: strict),
     .testTarget(name: "KernelTests", dependencies: ["Kernel"], path: "Tests/KernelTests", swiftSettings: strict),
     .testTarget(name: "CryptoTests", dependencies: ["Crypto", "Kernel"], path: "Tests/CryptoTests",
                 swiftSettings: strict),
