@@ -197,10 +197,37 @@ public struct HTTPRequestParser: Sendable {
         if requestLineLength < 0, pending > limits.requestLineBytesMax + 1 {
             return fail(Self.classifyLongRequestLine(bytes, start: start))
         }
+        if requestLineLength < 0, let error = Self.checkPartialRequestLine(bytes, start: start) {
+            return fail(error)
+        }
         if requestLineLength >= 0, pending - requestLineLength - 2 > limits.headerSectionBytesMax + 2 {
             return fail(.headersTooLarge("Header section exceeds \(limits.headerSectionBytesMax) bytes"))
         }
         return (start, .needMore)
+    }
+
+    /// Rejects a request line that cannot become valid before its end arrives, so garbage is
+    /// answered at once instead of waiting for the header timeout.
+    private static func checkPartialRequestLine(_ bytes: UnsafeRawBufferPointer, start: Int) -> HTTPServerError? {
+        var index = start
+        var field = 0  // 0 method, 1 target, 2 version
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == ASCII.space {
+                guard field < 2, index > start else { return .badRequest("Malformed request line") }
+                field += 1
+            } else if byte == ASCII.cr {
+                guard field == 2, index + 1 == bytes.count else { return .badRequest("Malformed request line") }
+            } else {
+                switch field {
+                case 0: if !ASCII.isTokenChar(byte) { return .badRequest("Invalid method") }
+                case 1: if !(byte > 0x20 && byte < 0x7F) { return .badRequest("Invalid character in request target") }
+                default: if !(byte > 0x20 && byte < 0x7F) { return .badRequest("Malformed HTTP version") }
+                }
+            }
+            index += 1
+        }
+        return nil
     }
 
     /// A long request line is 414 when the method was short and the target is what overflowed.
@@ -456,6 +483,7 @@ private struct FieldScan {
     var contentLength: Int?
     var transferEncodingSeen = false
     var transferEncodingIsChunked = true
+    var transferEncodingElements = 0
     var connectionClose = false
     var connectionKeepAlive = false
     var connectionUpgrade = false
@@ -510,13 +538,10 @@ private struct FieldScan {
             return addContentLength(value)
         case 17 where ASCII.equalsIgnoringCase(name, "transfer-encoding"):
             transferEncodingSeen = true
-            var elements = 0
             ASCII.forEachListElement(value) { token in
-                elements += 1
+                transferEncodingElements += 1
                 if !ASCII.equalsIgnoringCase(token, "chunked") { transferEncodingIsChunked = false }
             }
-            // Any coding other than one single `chunked` (including `chunked` twice) is rejected.
-            if elements != 1 { transferEncodingIsChunked = false }
         default:
             break
         }
@@ -547,7 +572,8 @@ private struct FieldScan {
         if transferEncodingSeen {
             if contentLength != nil { return .failure(.badRequest("Both Content-Length and Transfer-Encoding")) }
             if line.version == .http10 { return .failure(.badRequest("Transfer-Encoding in an HTTP/1.0 request")) }
-            if !transferEncodingIsChunked { return .failure(.badRequest("Transfer-Encoding must be exactly chunked")) }
+            // Any coding other than one single `chunked` (including `chunked` twice) is rejected.
+            if !transferEncodingIsChunked || transferEncodingElements != 1 { return .failure(.badRequest("Transfer-Encoding must be exactly chunked")) }
         }
         if line.version == .http11 && hostCount != 1 || hostCount > 1 {
             return .failure(.badRequest(hostCount == 0 ? "Missing Host header" : "Duplicate Host header"))
