@@ -66,7 +66,7 @@ enum ResponseSerializer {
         var status = response.status
         if status < 200 || status > 599 { status = 500 }  // 1xx upgrades are not supported yet (seam)
         var keepAlive = framing.keepAlive
-        var bodyAllowed = !(status == 204 || status == 304)
+        let bodyAllowed = !(status == 204 || status == 304)
         let body = bodyAllowed ? response.body : []
         var output: [UInt8] = []
         output.reserveCapacity(160 + response.headers.count * 40 + (framing.isHeadRequest ? 0 : body.count))
@@ -106,15 +106,12 @@ enum ResponseSerializer {
         output.append(ASCII.cr)
         output.append(ASCII.lf)
         if !framing.isHeadRequest { output.append(contentsOf: body) }
-        bodyAllowed = false
         return Output(bytes: output, closeAfter: !keepAlive)
     }
 
     /// A server-generated error: small JSON body, always `Connection: close`.
     static func serializeError(_ error: HTTPServerError, requestId: String, isHeadRequest: Bool = false) -> Output {
-        var body: [UInt8] = []
-        JSONValue.object(["error": .string(error.code), "message": .string(error.message)]).serialized()
-            .forEach { body.append($0) }
+        let body = JSONValue.object(["error": .string(error.code), "message": .string(error.message)]).serialized()
         let response = Response(status: error.status, headers: ["Content-Type": "application/json"], body: body)
         return serialize(response, framing: Framing(isHeadRequest: isHeadRequest, keepAlive: false,
                                                     http10KeepAlive: false, requestId: requestId))

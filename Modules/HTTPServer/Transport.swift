@@ -74,11 +74,9 @@ enum Transport {
             ERR_clear_error()
             let count = SSL_write(ssl, buffer.baseAddress, Int32(min(buffer.count, 1 << 20)))
             if count > 0 { return .transferred(Int(count)) }
-            switch Self.classify(ssl: ssl, result: count) {
-            case .wouldBlock(let wantsWrite): return .wouldBlock(wantsWrite: wantsWrite || true)
-            case .closed: return .failed
-            default: return .failed
-            }
+            // A write that wants a read (renegotiation) is retried on the next writable event too.
+            if case .wouldBlock = Self.classify(ssl: ssl, result: count) { return .wouldBlock(wantsWrite: true) }
+            return .failed
         }
     }
 

@@ -94,7 +94,8 @@ struct RawResponse {
 }
 
 /// A blocking TCP client with a receive timeout, for speaking raw bytes to the server.
-final class RawClient {
+/// Used by one thread at a time; `@unchecked` only so tests may hand it to `onThread`.
+final class RawClient: @unchecked Sendable {
     let fd: Int32
     private var buffer: [UInt8] = []
 
@@ -223,12 +224,26 @@ func runProcess(_ executable: String, _ arguments: [String], timeoutSeconds: Dou
             String(decoding: errData.data.withLock { $0 }, as: UTF8.self))
 }
 
-func which(_ name: String) -> String? {
-    for directory in ["/usr/bin", "/usr/local/bin", "/bin", "/root/.pyenv/shims", "/usr/sbin"] {
-        let path = directory + "/" + name
-        if FileManager.default.isExecutableFile(atPath: path) { return path }
+/// Every executable called `name` on PATH (then common system folders), in order.
+func whichAll(_ name: String) -> [String] {
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+    var directories = path.split(separator: ":").map(String.init)
+    directories += ["/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin"]
+    var found: [String] = []
+    for directory in directories {
+        let candidate = directory + "/" + name
+        if FileManager.default.isExecutableFile(atPath: candidate), !found.contains(candidate) { found.append(candidate) }
     }
-    return nil
+    return found
+}
+
+func which(_ name: String) -> String? { whichAll(name).first }
+
+/// The first python3 that can import h11 and requests (pyenv's shim and the system one may differ).
+func pythonWithHTTPClients() -> String? {
+    whichAll("python3").first { candidate in
+        (try? runProcess(candidate, ["-c", "import h11, requests"], timeoutSeconds: 30).status) == 0
+    }
 }
 
 final class DataBox: Sendable {
