@@ -71,6 +71,7 @@ final class EventLoop: @unchecked Sendable {
     private var lastSweep: UInt64 = 0
     private var shuttingDown = false
     private var graceDeadline: UInt64 = 0
+    private var acceptPaused = false
 
     init(core: ServerCore, listenFD: Int32, onExit: @escaping @Sendable () -> Void) throws(HTTPServerStartError) {
         self.core = core
@@ -136,6 +137,7 @@ final class EventLoop: @unchecked Sendable {
             if now &- lastSweep >= Self.sweepIntervalNanos {
                 lastSweep = now
                 sweepTimeouts()
+                if !shuttingDown { resumeAccepting() }
             }
             if shuttingDown && (connections.isEmpty || now >= graceDeadline) { break }
         }
@@ -171,7 +173,10 @@ final class EventLoop: @unchecked Sendable {
                     atlas_accept4(listenFD, $0, &length, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
                 }
             }
-            guard fd >= 0 else { return }
+            guard fd >= 0 else {
+                if errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM { pauseAccepting() }
+                return
+            }
             let open = core.openConnections.add(1, ordering: .relaxed).newValue
             if open > core.configuration.connectionsMax {
                 refuse(fd)
@@ -194,6 +199,20 @@ final class EventLoop: @unchecked Sendable {
             connections[fd] = connection
             register(fd, events: epollIn, operation: EPOLL_CTL_ADD)
         }
+    }
+
+    /// Out of descriptors: a level-triggered listener would spin, so it leaves epoll until the
+    /// next timeout sweep.
+    private func pauseAccepting() {
+        guard !acceptPaused, listenFD >= 0 else { return }
+        acceptPaused = true
+        _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, nil)
+    }
+
+    private func resumeAccepting() {
+        guard acceptPaused, listenFD >= 0 else { return }
+        acceptPaused = false
+        register(listenFD, events: epollIn, operation: EPOLL_CTL_ADD)
     }
 
     /// Beyond `connectionsMax`: a best-effort 503 and an immediate close (plain HTTP only).
@@ -381,8 +400,9 @@ final class EventLoop: @unchecked Sendable {
     // MARK: Writing
 
     private func flushReadySlots(_ connection: Connection) {
-        while let first = connection.slots.first, case .ready(let bytes, let closeAfter) = first.state {
+        while let first = connection.slots.first, case .ready(var bytes, let closeAfter) = first.state {
             connection.slots.removeFirst()
+            if shuttingDown && !closeAfter { bytes = ResponseSerializer.addingConnectionClose(to: bytes) }
             if connection.pendingOutputBytes == 0 {
                 connection.output = bytes
                 connection.outputOffset = 0
@@ -516,7 +536,7 @@ final class EventLoop: @unchecked Sendable {
     private func beginShutdown() {
         shuttingDown = true
         graceDeadline = now &+ core.configuration.shutdownGraceSeconds.nanoseconds
-        _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, nil)
+        if !acceptPaused { _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, nil) }
         close(listenFD)
         listenFD = -1
         for connection in Array(connections.values) {

@@ -701,3 +701,17 @@ enum ByteScan {
         return base.distance(to: UnsafeRawPointer(found))
     }
 }
+
+extension ByteScan {
+    /// True when `needle` occurs in `haystack` (short needles; used off the hot path).
+    static func contains(_ needle: [UInt8], in haystack: UnsafeRawBufferPointer) -> Bool {
+        guard needle.count <= haystack.count, let first = needle.first else { return false }
+        var index = 0
+        while let found = self.index(of: first, in: haystack, from: index) {
+            if found + needle.count > haystack.count { return false }
+            if zip(needle.indices, found...).allSatisfy({ needle[$0] == haystack[$1] }) { return true }
+            index = found + 1
+        }
+        return false
+    }
+}

@@ -117,6 +117,29 @@ enum ResponseSerializer {
                                                     http10KeepAlive: false, requestId: requestId))
     }
 
+    /// For responses serialized before a shutdown began: tell the client the connection ends.
+    /// Interim (1xx) responses and heads that already say close are left alone.
+    static func addingConnectionClose(to bytes: [UInt8]) -> [UInt8] {
+        guard bytes.count > 12, bytes[9] != UInt8(ascii: "1") else { return bytes }
+        return bytes.withUnsafeBytes { raw -> [UInt8] in
+            var index = 0
+            while index + 3 < raw.count {
+                guard let cr = ByteScan.index(of: ASCII.cr, in: raw, from: index) else { return bytes }
+                if cr + 3 < raw.count, raw[cr + 1] == ASCII.lf, raw[cr + 2] == ASCII.cr, raw[cr + 3] == ASCII.lf {
+                    let head = UnsafeRawBufferPointer(rebasing: raw[0..<(cr + 2)])
+                    if ByteScan.contains(connectionClose, in: head) { return bytes }
+                    var result = Array(head)
+                    result.reserveCapacity(bytes.count + connectionClose.count)
+                    result.append(contentsOf: connectionClose)
+                    result.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[(cr + 2)...]))
+                    return result
+                }
+                index = cr + 1
+            }
+            return bytes
+        }
+    }
+
     static let continueBytes: [UInt8] = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
     private static let requestIdPrefix: [UInt8] = Array("X-Request-Id: ".utf8)
     private static let connectionClose: [UInt8] = Array("Connection: close\r\n".utf8)

@@ -116,6 +116,7 @@ import Glibc
                 let client = try RawClient(port: port)
                 try client.send("GET /slow?ms=800&tag=inflight HTTP/1.1\r\nHost: t\r\n\r\n")
                 let response = try client.readResponse()
+                #expect(response.header("Connection") == "close")
                 return (response.status, response.bodyText, client.readsEOF())
             }
         }

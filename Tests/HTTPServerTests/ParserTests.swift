@@ -184,6 +184,17 @@ struct ParserHarness {
         #expect(String(decoding: DateHeaderCache.imfFixdate(784_111_777), as: UTF8.self) == "Sun, 06 Nov 1994 08:49:37 GMT")
     }
 
+    @Test func connectionCloseIsAddedOnceForShutdown() {
+        let framing = ResponseSerializer.Framing(isHeadRequest: false, keepAlive: true, http10KeepAlive: false,
+                                                 requestId: "r")
+        let bytes = ResponseSerializer.serialize(Response(status: 200, body: Array("a\r\n\r\nb".utf8)), framing: framing).bytes
+        let closed = ResponseSerializer.addingConnectionClose(to: bytes)
+        let text = String(decoding: closed, as: UTF8.self)
+        #expect(text.hasSuffix("Connection: close\r\n\r\na\r\n\r\nb"))
+        #expect(ResponseSerializer.addingConnectionClose(to: closed) == closed)
+        #expect(ResponseSerializer.addingConnectionClose(to: ResponseSerializer.continueBytes) == ResponseSerializer.continueBytes)
+    }
+
     @Test func serializerOwnsFramingHeaders() {
         let response = Response(status: 200, headers: ["Content-Length": "999", "X-A": "1", "X-Bad": "a\r\nb"],
                                 body: Array("hello".utf8))
