@@ -33,7 +33,7 @@ final class EVPKey: @unchecked Sendable {
 
     private static func withMemoryBIO(_ pem: String, expected: String,
                                       _ read: (OpaquePointer) -> OpaquePointer?) throws -> EVPKey {
-        let bytes = Array(pem.utf8)
+        let bytes = trimmingASCIIWhitespace(Array(pem.utf8))
         guard !bytes.isEmpty, bytes.count <= pemBytesMax else { throw CryptoError.invalidPEM(expected: expected) }
         return try bytes.withUnsafeBytes { buffer in
             guard let bio = BIO_new_mem_buf(buffer.baseAddress, Int32(buffer.count)) else {
@@ -46,6 +46,15 @@ final class EVPKey: @unchecked Sendable {
             }
             return EVPKey(taking: key)
         }
+    }
+
+    /// Configuration values often arrive with stray spaces or newlines around the PEM, and OpenSSL
+    /// only recognizes `-----BEGIN` at the start of a line.
+    private static func trimmingASCIIWhitespace(_ bytes: [UInt8]) -> [UInt8] {
+        let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+        guard let first = bytes.firstIndex(where: { !isSpace($0) }),
+              let last = bytes.lastIndex(where: { !isSpace($0) }) else { return [] }
+        return Array(bytes[first...last])
     }
 
     /// Generates a key with an `EVP_PKEY_CTX` configured by `configure` (bits, curve).
