@@ -92,10 +92,13 @@ public struct JurisdictionResolver: Sendable {
     /// ZIP → city → county → state → federal: the first scope with a rule in force on `date`.
     private func cascade(zipCode: String?, state: String, county: String?, city: String?,
                          on date: CivilDate) -> JurisdictionRule {
+        let levels = rules.levelsPresent
         var scopes: [JurisdictionScope] = []
-        if let zipCode { scopes.append(JurisdictionScope(zipCode: zipCode)) }
-        if let county, let city { scopes.append(JurisdictionScope(state: state, county: county, city: city)) }
-        if let county { scopes.append(JurisdictionScope(state: state, county: county)) }
+        if let zipCode, levels.contains(.zip) { scopes.append(JurisdictionScope(zipCode: zipCode)) }
+        if let county, let city, levels.contains(.city) {
+            scopes.append(JurisdictionScope(state: state, county: county, city: city))
+        }
+        if let county, levels.contains(.county) { scopes.append(JurisdictionScope(state: state, county: county)) }
         scopes.append(JurisdictionScope(state: state))
         for scope in scopes {
             if let rule = rules.rule(for: scope, on: date) { return rule }

@@ -9,6 +9,8 @@ public struct JurisdictionRuleTable: Sendable {
     public let federalDefault: JurisdictionRule
     /// Index key → row numbers, newest effective date first.
     private let rowsByKey: [String: [Int]]
+    /// Levels that have at least one row; the resolver skips building keys for absent levels.
+    public let levelsPresent: Set<JurisdictionLevel>
 
     public init(rules: [JurisdictionRule], federalDefault: JurisdictionRule = JurisdictionRuleTable.federalDefaultRule) {
         self.rules = rules
@@ -19,6 +21,7 @@ public struct JurisdictionRuleTable: Sendable {
             index[key]?.sort { (rules[$0].effectiveDate ?? .distantPast) > (rules[$1].effectiveDate ?? .distantPast) }
         }
         rowsByKey = index
+        levelsPresent = Set(rules.map(\.level))
     }
 
     /// The rule in force on `date` for exactly this scope (no cascade), or nil.
