@@ -147,7 +147,7 @@ enum PostgresErrors {
     /// "Key (email)=(x@y) already exists"), plus the SQLSTATE and constraint name.
     static func error(from result: OpaquePointer) -> DatabaseError {
         let sqlState = field(result, "C")
-        let primary = field(result, "M") ?? "statement failed"
+        let primary = field(result, "M") ?? fallbackMessage(result)
         return DatabaseError(kind: kind(for: sqlState), sqlState: sqlState,
                              message: redact(primary, sqlState: sqlState), constraint: field(result, "n"))
     }
@@ -179,6 +179,16 @@ enum PostgresErrors {
             }
         }
         return output
+    }
+
+    /// libpq-generated errors (lost connection) have no fields; their text's first line is safe.
+    private static func fallbackMessage(_ result: OpaquePointer) -> String {
+        guard let raw = PQresultErrorMessage(result) else { return "statement failed" }
+        var line = String(cString: raw).split(separator: "\n").first.map(String.init) ?? ""
+        for prefix in ["ERROR:  ", "FATAL:  ", "PANIC:  "] where line.hasPrefix(prefix) {
+            line.removeFirst(prefix.count)
+        }
+        return line.isEmpty ? "statement failed" : line
     }
 
     private static func field(_ result: OpaquePointer, _ code: Character) -> String? {

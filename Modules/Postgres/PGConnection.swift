@@ -61,17 +61,25 @@ final class PGConnection: @unchecked Sendable {
     /// while idle means the server sent something (usually FATAL 57P01 and EOF on shutdown/restart).
     func isUsable() -> Bool {
         guard !isBroken, let handle, PQstatus(handle) == CONNECTION_OK else { return false }
-        var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
-        let ready = poll(&descriptor, 1, 0)
-        if ready == 0 { return true }
-        if ready < 0 { return errno == EINTR }
-        if PQconsumeInput(handle) == 0 || PQstatus(handle) != CONNECTION_OK {
-            markBroken()
-            return false
+        // Up to a few rounds: the FATAL message and the EOF behind it may take two reads to consume.
+        for _ in 0..<Self.idleReadRoundsMax {
+            var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+            let ready = poll(&descriptor, 1, 0)
+            if ready == 0 { return true }
+            if ready < 0 { return errno == EINTR }
+            if PQconsumeInput(handle) == 0 || PQstatus(handle) != CONNECTION_OK {
+                markBroken()
+                return false
+            }
+            while let notice = PQnotifies(handle) { PQfreemem(notice) }
         }
-        while let notice = PQnotifies(handle) { PQfreemem(notice) }
-        return true
+        // Still readable after several reads while idle: something is wrong; replace it.
+        markBroken()
+        return false
     }
+
+    /// Bound on reads of unsolicited input while checking an idle connection.
+    static let idleReadRoundsMax = 4
 
     /// True when no transaction block is open (safe to hand to the next lease).
     func transactionIsIdle() -> Bool {
