@@ -27,6 +27,9 @@ var targets: [Target] = [
     // Shared fixtures for tests (a fresh PostgreSQL database per suite); not shipped in the app.
     .target(name: "AtlasTestSupport", dependencies: ["Kernel", "Postgres", "Crypto", "HTTPServer"],
             path: "Tests/Support", swiftSettings: strict),
+    // A trivial `GET /ping` server for bench/http.sh (HTTP server throughput against nginx).
+    .executableTarget(name: "atlas-httpbench", dependencies: ["HTTPServer", "Kernel"],
+                      path: "Apps/atlas-httpbench", swiftSettings: strict),
     .testTarget(name: "KernelTests", dependencies: ["Kernel"], path: "Tests/KernelTests", swiftSettings: strict),
     .testTarget(name: "CryptoTests", dependencies: ["Crypto", "Kernel"], path: "Tests/CryptoTests",
                 swiftSettings: strict),

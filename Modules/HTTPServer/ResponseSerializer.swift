@@ -1,0 +1,204 @@
+import Kernel
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `Date` header value, formatted once per second and shared by every thread, because an
+/// IMF-fixdate formatter per response would dominate the cost of a small response.
+final class DateHeaderCache: Sendable {
+    static let shared = DateHeaderCache()
+
+    private struct Entry {
+        var second: Int = -1
+        var line: [UInt8] = []
+    }
+
+    private let entry = Mutex(Entry())
+
+    /// "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n" as bytes.
+    func dateLine() -> [UInt8] {
+        let now = time(nil)
+        return entry.withLock { entry in
+            if entry.second != now {
+                entry.second = now
+                entry.line = Array("Date: ".utf8) + Self.imfFixdate(now) + [ASCII.cr, ASCII.lf]
+            }
+            return entry.line
+        }
+    }
+
+    static func imfFixdate(_ seconds: Int) -> [UInt8] {
+        var timeValue = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&timeValue, &parts)
+        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let text = "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) "
+            + "\(parts.tm_year + 1900) \(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
+        return Array(text.utf8)
+    }
+}
+
+/// Turns a `Response` into wire bytes with the framing headers the server owns.
+enum ResponseSerializer {
+    /// "HTTP/1.1 200 OK\r\n" for every status 100...599, built once.
+    private static let statusLines: [[UInt8]] = (0..<600).map { status in
+        Array("HTTP/1.1 \(status) \(HTTPStatusText.reason(status))\r\n".utf8)
+    }
+
+    /// What the connection needs to know about how the response is sent.
+    struct Framing {
+        var isHeadRequest: Bool
+        var keepAlive: Bool
+        var http10KeepAlive: Bool
+        var requestId: String
+    }
+
+    struct Output {
+        var bytes: [UInt8]
+        var closeAfter: Bool
+    }
+
+    static func serialize(_ response: Response, framing: Framing) -> Output {
+        var status = response.status
+        if status < 200 || status > 599 { status = 500 }  // 1xx upgrades are not supported yet (seam)
+        var keepAlive = framing.keepAlive
+        var bodyAllowed = !(status == 204 || status == 304)
+        let body = bodyAllowed ? response.body : []
+        var output: [UInt8] = []
+        output.reserveCapacity(160 + response.headers.count * 40 + (framing.isHeadRequest ? 0 : body.count))
+        output.append(contentsOf: statusLines[status])
+        for field in response.headers {
+            switch field.name.utf8.count {
+            case 4 where HTTPHeaders.namesEqual(field.name, "date"): continue
+            case 10 where HTTPHeaders.namesEqual(field.name, "connection"):
+                if containsToken(field.value, "close") { keepAlive = false }
+                continue
+            case 12 where HTTPHeaders.namesEqual(field.name, "x-request-id"): continue
+            case 14 where HTTPHeaders.namesEqual(field.name, "content-length"): continue
+            case 17 where HTTPHeaders.namesEqual(field.name, "transfer-encoding"): continue
+            default: break
+            }
+            guard isSafeHeader(name: field.name, value: field.value) else { continue }
+            output.append(contentsOf: field.name.utf8)
+            output.append(ASCII.colon)
+            output.append(ASCII.space)
+            output.append(contentsOf: field.value.utf8)
+            output.append(ASCII.cr)
+            output.append(ASCII.lf)
+        }
+        if bodyAllowed {
+            appendContentLength(body.count, to: &output)
+        }
+        output.append(contentsOf: DateHeaderCache.shared.dateLine())
+        output.append(contentsOf: requestIdPrefix)
+        output.append(contentsOf: framing.requestId.utf8)
+        output.append(ASCII.cr)
+        output.append(ASCII.lf)
+        if !keepAlive {
+            output.append(contentsOf: connectionClose)
+        } else if framing.http10KeepAlive {
+            output.append(contentsOf: connectionKeepAlive)
+        }
+        output.append(ASCII.cr)
+        output.append(ASCII.lf)
+        if !framing.isHeadRequest { output.append(contentsOf: body) }
+        bodyAllowed = false
+        return Output(bytes: output, closeAfter: !keepAlive)
+    }
+
+    /// A server-generated error: small JSON body, always `Connection: close`.
+    static func serializeError(_ error: HTTPServerError, requestId: String, isHeadRequest: Bool = false) -> Output {
+        var body: [UInt8] = []
+        JSONValue.object(["error": .string(error.code), "message": .string(error.message)]).serialized()
+            .forEach { body.append($0) }
+        let response = Response(status: error.status, headers: ["Content-Type": "application/json"], body: body)
+        return serialize(response, framing: Framing(isHeadRequest: isHeadRequest, keepAlive: false,
+                                                    http10KeepAlive: false, requestId: requestId))
+    }
+
+    static let continueBytes: [UInt8] = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+    private static let requestIdPrefix: [UInt8] = Array("X-Request-Id: ".utf8)
+    private static let connectionClose: [UInt8] = Array("Connection: close\r\n".utf8)
+    private static let connectionKeepAlive: [UInt8] = Array("Connection: keep-alive\r\n".utf8)
+    private static let contentLengthPrefix: [UInt8] = Array("Content-Length: ".utf8)
+
+    private static func appendContentLength(_ length: Int, to output: inout [UInt8]) {
+        output.append(contentsOf: contentLengthPrefix)
+        appendDecimal(length, to: &output)
+        output.append(ASCII.cr)
+        output.append(ASCII.lf)
+    }
+
+    static func appendDecimal(_ value: Int, to output: inout [UInt8]) {
+        if value < 10 {
+            output.append(UInt8(0x30 + value))
+            return
+        }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        var remaining = value
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            while remaining > 0 {
+                buffer[count] = UInt8(0x30 + remaining % 10)
+                remaining /= 10
+                count += 1
+            }
+            for index in stride(from: count - 1, through: 0, by: -1) { output.append(buffer[index]) }
+        }
+    }
+
+    /// Header names must be tokens and values free of CR, LF and NUL, or a handler could split
+    /// the response; unsafe fields are dropped rather than sent.
+    static func isSafeHeader(name: String, value: String) -> Bool {
+        guard !name.isEmpty else { return false }
+        for byte in name.utf8 where !ASCII.isTokenChar(byte) { return false }
+        for byte in value.utf8 where !ASCII.isFieldValueChar(byte) { return false }
+        return true
+    }
+
+    private static func containsToken(_ value: String, _ token: String) -> Bool {
+        for part in value.split(separator: ",") {
+            let trimmed = part.trimmingCharacters(in: " \t")
+            if HTTPHeaders.namesEqual(String(trimmed), token) { return true }
+        }
+        return false
+    }
+}
+
+private extension Substring {
+    func trimmingCharacters(in characters: String) -> Substring {
+        var result = self
+        while let first = result.first, characters.contains(first) { result = result.dropFirst() }
+        while let last = result.last, characters.contains(last) { result = result.dropLast() }
+        return result
+    }
+}
+
+/// `X-Request-Id` handling: echo a sane client id, otherwise issue a `req_` TypedID.
+public enum RequestIdentity {
+    public static let lengthMax = 128
+
+    /// 1–128 characters of [A-Za-z0-9._:-].
+    public static func isSane(_ value: String) -> Bool {
+        let count = value.utf8.count
+        guard count >= 1, count <= lengthMax else { return false }
+        for byte in value.utf8 {
+            switch byte {
+            case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, 0x2E, 0x5F, 0x3A, 0x2D: continue
+            default: return false
+            }
+        }
+        return true
+    }
+
+    public static func resolve(_ headers: HTTPHeaders) -> String {
+        if let candidate = headers.first("X-Request-Id"), isSane(candidate) { return candidate }
+        return TypedID.generate(prefix: .request).rawValue
+    }
+}
