@@ -40,12 +40,13 @@ import Testing
         #expect(Base64URL.decode("Zm9") == nil)
     }
 
-    /// Documents that Kernel's decoder is lenient (standard alphabet and padding accepted);
-    /// JOSE code should use `Base64URL.decode`.
-    @Test func kernelDecoderIsLenient() {
-        #expect(Encoding.base64URLDecode("+/8=") == [0xfb, 0xff])
-        #expect(Encoding.base64URLDecode("Zm9v!") == nil)
-        #expect(Encoding.base64URLDecode("Z") == nil)
+    /// Kernel's decoder (used by feature modules for JWTs) is as strict as `Base64URL.decode`.
+    @Test func kernelDecoderIsStrictLikeCrypto() {
+        for text in ["+/8=", "_-8", "Zm9v!", "Z", "Zh", "Zm8", "Zm9", "Zm9v", "", "AA==", "AB"] {
+            #expect(Encoding.base64URLDecode(text) == Base64URL.decode(text), "\(text)")
+        }
+        #expect(Encoding.hexDecode("+1") == nil)
+        #expect(Encoding.hexDecode("0A") == Hex.decode("0A"))
     }
 }
 
