@@ -22,7 +22,8 @@ public enum TestDatabase {
         let base = try baseURL()
         let name = "atlas_t_" + Encoding.hex((0..<6).map { _ in UInt8.random(in: 0...255) })
         let admin = PostgresDatabase(url: base)
-        try await admin.execute(SQL("CREATE DATABASE \(name)"))
+        let statement = "CREATE DATABASE " + name  // random hex: a safe identifier
+        try await admin.execute(SQL(statement))
         admin.close()
         let database = PostgresDatabase(configuration: PostgresConfiguration(
             url: url(base, replacingDatabaseWith: name), pool: PoolLimits(connectionsMax: connectionsMax)))
