@@ -94,7 +94,11 @@ enum AdminCommand {
                                                    role: try options.required("role"))
             print("key \(key.id)\nsecret (shown once): \(key.secret)")
         default:
-            throw UsageError("unknown admin command \(subcommand)\n\n\(Usage.text)")
+            var handled = false
+            for part in [AdminOAuth.run, AdminUsers.run, AdminDevices.run] where !handled {
+                handled = try await part(subcommand, options, application)
+            }
+            if !handled { throw UsageError("unknown admin command \(subcommand)\n\n\(Usage.text)") }
         }
         await auth.flushAudit()
     }
