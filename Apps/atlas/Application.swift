@@ -20,6 +20,7 @@ struct Application {
     let clock: any WallClock
     let crypto: OpenSSLCryptoService
     let auth: AuthModule
+    let rounding: RoundingModule
     let modules: [any FeatureModule]
 
     static func open(_ configuration: Configuration) async throws -> Application {
@@ -44,11 +45,12 @@ struct Application {
         let clock = SystemWallClock()
         let crypto = OpenSSLCryptoService()
         let auth = AuthModule(database: database, crypto: crypto, clock: clock, logger: logger)
+        let rounding = RoundingModule()
         let modules: [any FeatureModule] = [
-            auth, TransactionsModule(), ReconciliationModule(), RoundingModule(), AccountingModule(), WebhooksModule(),
+            auth, TransactionsModule(), ReconciliationModule(), rounding, AccountingModule(), WebhooksModule(),
         ]
         return Application(configuration: configuration, logger: logger, database: database, localCluster: localCluster,
-                           clock: clock, crypto: crypto, auth: auth, modules: modules)
+                           clock: clock, crypto: crypto, auth: auth, rounding: rounding, modules: modules)
     }
 
     func migrate() async throws {
@@ -60,10 +62,12 @@ struct Application {
     func services() -> ModuleServices {
         var handlers: [EventHandler] = []
         let base = ModuleServices(database: database, clock: clock, crypto: crypto, events: InMemoryEventBus(handlers: []),
-                                  logger: logger, accessGuard: auth.accessGuard, idempotency: auth.idempotencyStore)
+                                  logger: logger, accessGuard: auth.accessGuard, idempotency: auth.idempotencyStore,
+                                  cashRounding: rounding.cashRounding)
         for module in modules { handlers += module.eventHandlers(services: base) }
         return ModuleServices(database: database, clock: clock, crypto: crypto, events: InMemoryEventBus(handlers: handlers),
-                              logger: logger, accessGuard: auth.accessGuard, idempotency: auth.idempotencyStore)
+                              logger: logger, accessGuard: auth.accessGuard, idempotency: auth.idempotencyStore,
+                              cashRounding: rounding.cashRounding)
     }
 
     func router(metrics: Metrics) -> Router {
