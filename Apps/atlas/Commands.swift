@@ -51,13 +51,15 @@ enum ServeCommand {
     static func printSandboxKey(_ application: Application) async throws {
         let merchantId = try await AdminCommand.sandboxMerchant(application)
         let key = try await application.auth.createSecretKey(merchantId: merchantId, mode: .test, name: "sandbox")
-        print("""
+        let banner = """
 
             Sandbox ready. Merchant \(merchantId), test mode.
               API key (shown once): \(key.secret)
-              try: curl -H 'X-Api-Key: \(key.secret)' http://127.0.0.1:\(application.configuration.port)/health
+              try: curl -H 'X-Api-Key: \(key.secret)' http://127.0.0.1:\(application.configuration.port)/v1/api-keys
 
-            """)
+            """
+        // Written unbuffered so it shows at once even when stdout is a file or pipe.
+        FileHandle.standardOutput.write(Data((banner + "\n").utf8))
     }
 }
 
