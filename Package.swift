@@ -24,6 +24,9 @@ var targets: [Target] = [
                       dependencies: ["Kernel", "Crypto", "HTTPServer", "Postgres"]
                           + featureModules.map { .target(name: $0) },
                       path: "Apps/atlas", swiftSettings: strict),
+    // Shared fixtures for tests (a fresh PostgreSQL database per suite); not shipped in the app.
+    .target(name: "AtlasTestSupport", dependencies: ["Kernel", "Postgres", "Crypto", "HTTPServer"],
+            path: "Tests/Support", swiftSettings: strict),
     // A trivial `GET /ping` server for bench/http.sh (HTTP server throughput against nginx).
     .executableTarget(name: "atlas-httpbench", dependencies: ["HTTPServer", "Kernel"],
                       path: "Apps/atlas-httpbench", swiftSettings: strict),
@@ -41,7 +44,8 @@ for name in featureModules {
     // Feature tests may use the real infrastructure (Postgres, Crypto, HTTPServer) to test against a real
     // database; the module itself never imports them.
     targets.append(.testTarget(name: "\(name)Tests",
-                               dependencies: [.target(name: name), "Kernel", "Postgres", "Crypto", "HTTPServer"],
+                               dependencies: [.target(name: name), "Kernel", "Postgres", "Crypto", "HTTPServer",
+                                              "AtlasTestSupport"],
                                path: "Tests/\(name)Tests", swiftSettings: strict))
 }
 

@@ -23,5 +23,27 @@ pg_local_start "$ATLAS_TEST_PG_DIR/data" "$port"
 echo "atlas: test database ready on port $port" >&2
 
 swift build --build-tests
-# Swift Testing runs suites in parallel; 2 workers keep a 2-core machine responsive.
-swift test --skip-build --parallel --num-workers 2 "$@"
+if [ $# -gt 0 ]; then
+    swift test --skip-build "$@"
+    exit
+fi
+# Suites run in parallel. The memory-growth leak check measures this process's resident size,
+# which other suites' allocations disturb, so it runs on its own afterwards.
+log_dir=$(mktemp -d)
+status=0
+swift test --skip-build --skip LeakTests 2>&1 | tee "$log_dir/main.log" || status=1
+swift test --skip-build --filter LeakTests 2>&1 | tee "$log_dir/leak.log" || status=1
+# One closing line for both runs: "tests: N passed, N failed".
+python3 - "$log_dir"/main.log "$log_dir"/leak.log <<'PY'
+import re, sys
+passed = failed = 0
+for path in sys.argv[1:]:
+    text = open(path, errors="replace").read()
+    failures = len(re.findall(r"^\S+ Test \S+ failed after", text, flags=re.M))
+    for count, outcome in re.findall(r"Test run with (\d+) tests? in \d+ suites? (passed|failed)", text):
+        passed += int(count) - (failures if outcome == "failed" else 0)
+    failed += failures
+print(f"tests: {passed} passed, {failed} failed")
+PY
+rm -rf "$log_dir"
+exit $status

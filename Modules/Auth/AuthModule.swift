@@ -5,7 +5,9 @@ import Kernel
 /// Kernel `Principal` its `AccessGuard` attaches to each request, and its `IdempotencyStore`.
 public final class AuthModule: FeatureModule {
     public let name = "auth"
-    public var migrations: [Migration] { AuthSchema.migrations }
+    public var migrations: [Migration] {
+        AuthSchema.migrations + OAuthService.migrations + UsersService.migrations + DevicesService.migrations
+    }
 
     let database: any Database
     let crypto: any CryptoService
@@ -19,6 +21,9 @@ public final class AuthModule: FeatureModule {
     let authenticator: CredentialAuthenticator
     let authGuard: AuthGuard
     let idempotency: PostgresIdempotencyStore
+    let oauth: OAuthService
+    let users: UsersService
+    let devices: DevicesService
 
     public init(database: any Database, crypto: any CryptoService, clock: any WallClock = SystemWallClock(),
                 logger: Logger) {
@@ -34,6 +39,12 @@ public final class AuthModule: FeatureModule {
         authenticator = CredentialAuthenticator(keys: keys, cache: cache, clock: clock)
         authGuard = AuthGuard(authenticator: authenticator, limiter: limiter, audit: audit, clock: clock)
         idempotency = PostgresIdempotencyStore(database: database, clock: clock, crypto: crypto)
+        oauth = OAuthService(database: database, crypto: crypto, clock: clock, logger: logger)
+        users = UsersService(database: database, crypto: crypto, clock: clock, logger: logger)
+        devices = DevicesService(database: database, crypto: crypto, clock: clock, logger: logger)
+        for (verifier, surfaces) in oauth.verifiers() + users.verifiers() + devices.verifiers() {
+            authenticator.register(verifier, for: surfaces)
+        }
     }
 
     public var accessGuard: any AccessGuard { authGuard }
@@ -46,6 +57,9 @@ public final class AuthModule: FeatureModule {
             group.addTask { await self.cache.follow(database: self.database, logger: self.logger) }
             group.addTask { await self.audit.runFlushLoop() }
             group.addTask { await self.purgeLoop() }
+            group.addTask { await self.oauth.runBackgroundTasks() }
+            group.addTask { await self.users.runBackgroundTasks() }
+            group.addTask { await self.devices.runBackgroundTasks() }
         }
     }
 
@@ -66,6 +80,7 @@ public final class AuthModule: FeatureModule {
 
     public func routeGroups(services: ModuleServices) -> [RouteGroup] {
         [APIKeyRoutes(module: self).commerceGroup(), APIKeyRoutes(module: self).roundingAdminGroup()]
+            + oauth.routeGroups(module: self) + users.routeGroups(module: self) + devices.routeGroups(module: self)
     }
 
     // MARK: Administration (used by the admin CLI and tests)

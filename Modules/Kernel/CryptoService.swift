@@ -54,7 +54,8 @@ public enum Encoding {
         return String(decoding: output, as: UTF8.self)
     }
 
-    /// Decodes base64url without padding (padding is tolerated); nil on any other character.
+    /// Decodes base64url (RFC 4648 §5) without padding, as JWS requires; nil on any other character,
+    /// on padding, and on non-canonical trailing bits, so one token has exactly one spelling.
     public static func base64URLDecode(_ text: String) -> [UInt8]? {
         var values: [UInt8] = []
         values.reserveCapacity(text.utf8.count)
@@ -63,13 +64,17 @@ public enum Encoding {
             case 65...90: values.append(byte - 65)
             case 97...122: values.append(byte - 71)
             case 48...57: values.append(byte + 4)
-            case UInt8(ascii: "-"), UInt8(ascii: "+"): values.append(62)
-            case UInt8(ascii: "_"), UInt8(ascii: "/"): values.append(63)
-            case UInt8(ascii: "="): continue
+            case UInt8(ascii: "-"): values.append(62)
+            case UInt8(ascii: "_"): values.append(63)
             default: return nil
             }
         }
         if values.count % 4 == 1 { return nil }
+        // The unused low bits of the last character must be zero (canonical encoding).
+        if let last = values.last {
+            if values.count % 4 == 2, last & 0x0F != 0 { return nil }
+            if values.count % 4 == 3, last & 0x03 != 0 { return nil }
+        }
         var output: [UInt8] = []
         output.reserveCapacity(values.count * 3 / 4)
         var index = 0
@@ -87,7 +92,7 @@ public enum Encoding {
 
     public static func hexDecode(_ text: String) -> [UInt8]? {
         let digits = Array(text.utf8)
-        guard digits.count % 2 == 0 else { return nil }
+        guard digits.count % 2 == 0, digits.allSatisfy({ $0 < 128 && ($0 as UInt8).isHexDigit }) else { return nil }
         var output: [UInt8] = []
         output.reserveCapacity(digits.count / 2)
         var index = 0
@@ -98,4 +103,9 @@ public enum Encoding {
         }
         return output
     }
+}
+
+
+extension UInt8 {
+    var isHexDigit: Bool { (48...57).contains(self) || (65...70).contains(self) || (97...102).contains(self) }
 }

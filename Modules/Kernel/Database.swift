@@ -126,17 +126,7 @@ extension Array: SQLDecodable where Element == UInt8 {
     /// Decodes `bytea` hex output (`\x0a1b…`).
     public static func decodeSQL(_ text: String?) -> [UInt8]? {
         guard let text, text.hasPrefix("\\x") else { return nil }
-        let hex = Array(text.utf8.dropFirst(2))
-        guard hex.count % 2 == 0 else { return nil }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(hex.count / 2)
-        var index = 0
-        while index < hex.count {
-            guard let byte = UInt8(String(decoding: hex[index..<index + 2], as: UTF8.self), radix: 16) else { return nil }
-            bytes.append(byte)
-            index += 2
-        }
-        return bytes
+        return Encoding.hexDecode(String(text.dropFirst(2)))
     }
 }
 extension Date: SQLDecodable {

@@ -9,11 +9,13 @@ public struct ModuleServices: Sendable {
     public let accessGuard: any AccessGuard
     /// Durable Idempotency-Key storage, provided by the Auth module.
     public let idempotency: any IdempotencyStore
+    /// Cash rounding for cash tenders, provided by the Rounding module (nil when it is not wired).
+    public let cashRounding: (any CashRounding)?
     public let configuration: [String: String]
 
     public init(database: any Database, clock: any WallClock, crypto: any CryptoService, events: any EventBus,
                 logger: Logger, accessGuard: any AccessGuard, idempotency: any IdempotencyStore,
-                configuration: [String: String] = [:]) {
+                cashRounding: (any CashRounding)? = nil, configuration: [String: String] = [:]) {
         self.database = database
         self.clock = clock
         self.crypto = crypto
@@ -21,6 +23,7 @@ public struct ModuleServices: Sendable {
         self.logger = logger
         self.accessGuard = accessGuard
         self.idempotency = idempotency
+        self.cashRounding = cashRounding
         self.configuration = configuration
     }
 

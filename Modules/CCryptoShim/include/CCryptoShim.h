@@ -3,6 +3,8 @@
 /* Functions wrapping OpenSSL macros that Swift cannot import directly. */
 #include <stddef.h>
 #include <openssl/ssl.h>
+/* Crypto-module helpers live in their own header/source (crypto_shim.h / crypto_shim.c). */
+#include "crypto_shim.h"
 
 /* OPENSSL_free is a macro. */
 void atlas_openssl_free(void *pointer);

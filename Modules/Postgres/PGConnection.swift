@@ -1,0 +1,288 @@
+import CLibPQ
+import Foundation
+import Glibc
+import Kernel
+import Synchronization
+
+/// How to open one libpq connection.
+struct ConnectionSettings: Sendable {
+    var url: String
+    var applicationName: String
+    var connectTimeoutSeconds: Int
+}
+
+/// Rows and the affected-row count of one statement.
+struct QueryOutcome: Sendable {
+    var rows: [Row]
+    var affectedRows: Int
+}
+
+/// One libpq connection, driven by its own `BlockingWorker` thread.
+///
+/// Every libpq call that can block runs on the worker. The pool guarantees that only one task holds a
+/// connection at a time, so the few non-blocking calls made inline by the lease holder (`isUsable`,
+/// `transactionIsIdle`) never overlap a worker job.
+final class PGConnection: @unchecked Sendable {
+    let id: Int
+    private let worker: BlockingWorker
+    /// The PGconn. Written only on the worker (connect, close); read by the lease holder between jobs.
+    private var handle: OpaquePointer?
+    private let broken = Atomic<Bool>(false)
+    private let cancelState = Mutex(CancelState())
+    private let nextOperationID = Atomic<UInt64>(1)
+
+    /// Coordinates `PQcancel` with the worker so a late cancel can never hit the next lease's query.
+    private struct CancelState: @unchecked Sendable {
+        /// PGcancel*; PQcancel is documented as thread-safe.
+        var cancel: OpaquePointer?
+        var activeOperation: UInt64?
+        var cancelRequestedOperation: UInt64?
+    }
+
+    private init(id: Int, worker: BlockingWorker) {
+        self.id = id
+        self.worker = worker
+    }
+
+    /// Opens a connection on a fresh worker thread. Sets `TimeZone=UTC`, UTF8 and `application_name`.
+    static func connect(id: Int, settings: ConnectionSettings) async -> Result<PGConnection, DatabaseError> {
+        let connection = PGConnection(id: id, worker: BlockingWorker(name: "atlas-pg-\(id)"))
+        let outcome = await connection.worker.run { connection.openOnWorker(settings) }
+            ?? .failure(PGConnection.workerStopped)
+        if case .failure = outcome { connection.worker.stop() }
+        return outcome.map { connection }
+    }
+
+    var isBroken: Bool { broken.load(ordering: .acquiring) }
+
+    func markBroken() { broken.store(true, ordering: .releasing) }
+
+    /// Cheap liveness check for an idle connection, without a round trip: a socket that became readable
+    /// while idle means the server sent something (usually FATAL 57P01 and EOF on shutdown/restart).
+    func isUsable() -> Bool {
+        guard !isBroken, let handle, PQstatus(handle) == CONNECTION_OK else { return false }
+        // Up to a few rounds: the FATAL message and the EOF behind it may take two reads to consume.
+        for _ in 0..<Self.idleReadRoundsMax {
+            var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+            let ready = poll(&descriptor, 1, 0)
+            if ready == 0 { return true }
+            if ready < 0 { return errno == EINTR }
+            if PQconsumeInput(handle) == 0 || PQstatus(handle) != CONNECTION_OK {
+                markBroken()
+                return false
+            }
+            while let notice = PQnotifies(handle) { PQfreemem(notice) }
+        }
+        // Still readable after several reads while idle: something is wrong; replace it.
+        markBroken()
+        return false
+    }
+
+    /// Bound on reads of unsolicited input while checking an idle connection.
+    static let idleReadRoundsMax = 4
+
+    /// True when no transaction block is open (safe to hand to the next lease).
+    func transactionIsIdle() -> Bool {
+        guard let handle else { return false }
+        return PQtransactionStatus(handle) == PQTRANS_IDLE
+    }
+
+    /// Runs one parameterized statement. Task cancellation sends a cancel request to the server.
+    func query(_ sql: SQL) async -> Result<QueryOutcome, DatabaseError> {
+        await perform(cancellable: true) { connection in connection.executeOnWorker(sql) }
+    }
+
+    /// Runs a statement that must not be interrupted by task cancellation (ROLLBACK, cleanup).
+    func queryUncancellable(_ sql: SQL) async -> Result<QueryOutcome, DatabaseError> {
+        await perform(cancellable: false) { connection in connection.executeOnWorker(sql) }
+    }
+
+    /// Runs trusted, bind-free SQL that may hold several statements (migrations), via the simple protocol.
+    func script(_ text: String) async -> Result<QueryOutcome, DatabaseError> {
+        await perform(cancellable: true) { connection in connection.scriptOnWorker(text) }
+    }
+
+    /// Closes the connection on its worker and ends the thread. Fire-and-forget.
+    func close() {
+        _ = worker.submit { [self] in
+            cancelState.withLock { state in
+                if let cancel = state.cancel { PQfreeCancel(cancel) }
+                state.cancel = nil
+            }
+            if let handle { PQfinish(handle) }
+            handle = nil
+        }
+        markBroken()
+        worker.stop()
+    }
+
+    // MARK: - Running jobs
+
+    private func perform(cancellable: Bool,
+                         _ job: @escaping @Sendable (PGConnection) -> Result<QueryOutcome, DatabaseError>)
+        async -> Result<QueryOutcome, DatabaseError> {
+        let operation = nextOperationID.add(1, ordering: .relaxed).oldValue
+        let run: @Sendable () async -> Result<QueryOutcome, DatabaseError> = { [self] in
+            await worker.run { [self] in
+                if !beginOperation(operation, cancellable: cancellable) { return .failure(Self.cancelledBeforeStart) }
+                let outcome = job(self)
+                cancelState.withLock { $0.activeOperation = nil }
+                return outcome
+            } ?? .failure(Self.workerStopped)
+        }
+        guard cancellable else { return await run() }
+        return await withTaskCancellationHandler(operation: run) { [self] in
+            // PQcancel opens a socket to the server: keep it off the cancelling (cooperative) thread.
+            DispatchQueue.global().async { self.requestCancel(operation) }
+        }
+    }
+
+    /// Marks `operation` active unless its cancellation already arrived.
+    private func beginOperation(_ operation: UInt64, cancellable: Bool) -> Bool {
+        cancelState.withLock { state in
+            if cancellable && state.cancelRequestedOperation == operation { return false }
+            state.activeOperation = operation
+            return true
+        }
+    }
+
+    private func requestCancel(_ operation: UInt64) {
+        cancelState.withLock { state in
+            guard state.activeOperation == operation else {
+                state.cancelRequestedOperation = operation
+                return
+            }
+            guard let cancel = state.cancel else { return }
+            var buffer = [CChar](repeating: 0, count: 256)
+            _ = PQcancel(cancel, &buffer, Int32(buffer.count))
+        }
+    }
+
+    // MARK: - Worker-thread bodies
+
+    private func openOnWorker(_ settings: ConnectionSettings) -> Result<Void, DatabaseError> {
+        // Later keywords win, and the URL (dbname, expanded) comes last so it may override our defaults.
+        let keywords = ["application_name", "connect_timeout", "client_encoding", "options", "dbname"]
+        let values = [settings.applicationName, String(settings.connectTimeoutSeconds), "UTF8",
+                      "-c TimeZone=UTC", settings.url]
+        let connection = withCStringArray(keywords) { keywordPointers in
+            withCStringArray(values) { valuePointers in PQconnectdbParams(keywordPointers, valuePointers, 1) }
+        }
+        guard let connection else { return .failure(Self.workerStopped) }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let error = DatabaseError(kind: .connectionFailed, message: Self.firstLine(of: PQerrorMessage(connection)))
+            PQfinish(connection)
+            return .failure(error)
+        }
+        handle = connection
+        if Self.parameterStatus(connection, "TimeZone") != "UTC" {
+            if case .failure(let error) = executeOnWorker(SQL("SET TimeZone = 'UTC'")) {
+                PQfinish(connection)
+                handle = nil
+                return .failure(error)
+            }
+        }
+        let cancel = CancelState(cancel: PQgetCancel(connection))
+        cancelState.withLock { $0.cancel = cancel.cancel }
+        return .success(())
+    }
+
+    private func executeOnWorker(_ sql: SQL) -> Result<QueryOutcome, DatabaseError> {
+        guard let handle else { return .failure(Self.notConnected) }
+        let encoded: EncodedBinds
+        switch EncodedBinds.encode(sql.binds) {
+        case .success(let value): encoded = value
+        case .failure(let error): return .failure(error)
+        }
+        defer { encoded.deallocate() }
+        let result = encoded.types.withUnsafeBufferPointer { types in
+            encoded.values.withUnsafeBufferPointer { values in
+                encoded.lengths.withUnsafeBufferPointer { lengths in
+                    encoded.formats.withUnsafeBufferPointer { formats in
+                        PQexecParams(handle, sql.text, Int32(encoded.types.count), types.baseAddress,
+                                     values.baseAddress, lengths.baseAddress, formats.baseAddress, 0)
+                    }
+                }
+            }
+        }
+        return outcome(of: result, handle: handle)
+    }
+
+    private func scriptOnWorker(_ text: String) -> Result<QueryOutcome, DatabaseError> {
+        guard let handle else { return .failure(Self.notConnected) }
+        return outcome(of: PQexec(handle, text), handle: handle)
+    }
+
+    /// Converts a PGresult into rows or a sanitized error; marks the connection broken when it is.
+    private func outcome(of result: OpaquePointer?, handle: OpaquePointer) -> Result<QueryOutcome, DatabaseError> {
+        defer { if let result { PQclear(result) } }
+        let outcome: Result<QueryOutcome, DatabaseError>
+        if let result {
+            switch PQresultStatus(result) {
+            case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+                outcome = .success(Self.rows(of: result))
+            default:
+                outcome = .failure(PostgresErrors.error(from: result))
+            }
+        } else {
+            outcome = .failure(DatabaseError(kind: .connectionFailed, message: Self.firstLine(of: PQerrorMessage(handle))))
+        }
+        if PQstatus(handle) != CONNECTION_OK { markBroken() }
+        if case .failure(let error) = outcome, error.kind == .connectionFailed { markBroken() }
+        if isBroken, case .failure(let error) = outcome, error.kind != .connectionFailed {
+            return .failure(DatabaseError(kind: .connectionFailed, sqlState: error.sqlState, message: error.message,
+                                          constraint: error.constraint))
+        }
+        return outcome
+    }
+
+    private static func rows(of result: OpaquePointer) -> QueryOutcome {
+        let rowCount = Int(PQntuples(result))
+        let columnCount = Int(PQnfields(result))
+        let columns = (0..<columnCount).map { String(cString: PQfname(result, Int32($0))) }
+        var rows: [Row] = []
+        rows.reserveCapacity(rowCount)
+        for rowIndex in 0..<Int32(rowCount) {
+            var values: [String?] = []
+            values.reserveCapacity(columnCount)
+            for columnIndex in 0..<Int32(columnCount) {
+                if PQgetisnull(result, rowIndex, columnIndex) != 0 {
+                    values.append(nil)
+                    continue
+                }
+                let length = Int(PQgetlength(result, rowIndex, columnIndex))
+                let bytes = UnsafeRawPointer(PQgetvalue(result, rowIndex, columnIndex)!)
+                values.append(String(decoding: UnsafeRawBufferPointer(start: bytes, count: length), as: UTF8.self))
+            }
+            rows.append(Row(columns: columns, values: values))
+        }
+        let affected = PQcmdTuples(result).map { Int(String(cString: $0)) ?? 0 } ?? 0
+        return QueryOutcome(rows: rows, affectedRows: affected)
+    }
+
+    // MARK: - Helpers
+
+    static let workerStopped = DatabaseError(kind: .connectionFailed, message: "connection worker stopped")
+    static let notConnected = DatabaseError(kind: .connectionFailed, message: "connection is closed")
+    static let cancelledBeforeStart = DatabaseError(kind: .query, sqlState: "57014", message: "statement cancelled before it started")
+
+    static func parameterStatus(_ connection: OpaquePointer, _ name: String) -> String? {
+        PQparameterStatus(connection, name).map { String(cString: $0) }
+    }
+
+    /// libpq connection errors are multi-line; the first line is the useful, value-free part.
+    static func firstLine(of message: UnsafePointer<CChar>?) -> String {
+        guard let message else { return "connection failed" }
+        let text = String(cString: message)
+        let line = text.split(separator: "\n").first.map(String.init) ?? ""
+        return line.isEmpty ? "connection failed" : line
+    }
+}
+
+/// Calls `body` with a NULL-terminated array of C strings that live for the duration of the call.
+func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    let copies = strings.map { strdup($0) }
+    defer { copies.forEach { free($0) } }
+    let pointers: [UnsafePointer<CChar>?] = copies.map { UnsafePointer($0) } + [nil]
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}

@@ -1,3 +1,0 @@
-import Testing
-@testable import Crypto
-@Test func CryptoPlaceholder() {}

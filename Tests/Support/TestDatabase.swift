@@ -1,0 +1,46 @@
+import Foundation
+import Kernel
+import Postgres
+
+/// Real-PostgreSQL fixtures for tests. `scripts/test.sh` starts a throwaway cluster and exports
+/// DATABASE_URL; each call to `fresh` creates a new, empty database on it (so suites can run in
+/// parallel without seeing each other's rows) and applies the given migrations.
+public enum TestDatabase {
+    public struct Missing: Error, CustomStringConvertible {
+        public var description: String {
+            "DATABASE_URL is not set: run the tests with scripts/test.sh, which starts a throwaway PostgreSQL"
+        }
+    }
+
+    public static func baseURL() throws -> String {
+        guard let url = ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty else { throw Missing() }
+        return url
+    }
+
+    /// A new database named `atlas_t_<random>` with `migrations` applied.
+    public static func fresh(migrations: [Migration], connectionsMax: Int = 8) async throws -> PostgresDatabase {
+        let base = try baseURL()
+        let name = "atlas_t_" + Encoding.hex((0..<6).map { _ in UInt8.random(in: 0...255) })
+        let admin = PostgresDatabase(url: base)
+        let statement = "CREATE DATABASE " + name  // random hex: a safe identifier
+        try await admin.execute(SQL(statement))
+        admin.close()
+        let database = PostgresDatabase(configuration: PostgresConfiguration(
+            url: url(base, replacingDatabaseWith: name), pool: PoolLimits(connectionsMax: connectionsMax)))
+        try await MigrationRunner.run(migrations: migrations, on: database)
+        return database
+    }
+
+    /// Replaces the database name in a `postgresql://user@host/db?params` URL.
+    public static func url(_ url: String, replacingDatabaseWith name: String) -> String {
+        let parts = url.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        var location = String(parts[0])
+        let schemeEnd = location.range(of: "://").map { $0.upperBound } ?? location.startIndex
+        if let slash = location[schemeEnd...].lastIndex(of: "/") {
+            location = String(location[..<slash]) + "/" + name
+        } else {
+            location += "/" + name
+        }
+        return parts.count > 1 ? location + "?" + parts[1] : location
+    }
+}
