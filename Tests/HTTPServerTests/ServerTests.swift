@@ -45,6 +45,17 @@ import Glibc
         }
     }
 
+    @Test func halfClosedClientStillGetsItsResponses() async throws {
+        try await withServer { server in
+            let client = try server.client()
+            try client.send("GET /slow?ms=100&tag=1 HTTP/1.1\r\nHost: t\r\n\r\nGET /ping HTTP/1.1\r\nHost: t\r\n\r\n")
+            client.shutdownWrite()
+            #expect(try client.readResponse().bodyText == "slow 1")
+            #expect(try client.readResponse().bodyText == "pong")
+            #expect(client.readsEOF())
+        }
+    }
+
     @Test func chunkedRequestBodyIsDecoded() async throws {
         try await withServer { server in
             let client = try server.client()
