@@ -238,6 +238,8 @@ final class EventLoop: @unchecked Sendable {
                 readAvailable(connection)
             }
             if !connection.isClosed { writeOutput(connection) }
+            // Room in the write buffer may let queued responses and requests move on.
+            if !connection.isClosed { processInput(connection) }
         }
         if !connection.isClosed, flags & (epollIn | epollErr | epollHup) != 0 {
             readAvailable(connection)
@@ -272,8 +274,12 @@ final class EventLoop: @unchecked Sendable {
 
     private func processInput(_ connection: Connection) {
         let configuration = core.configuration
+        // New requests are taken only while parse-ahead and the unsent output are within limits
+        // (a body already started is always finished).
         while connection.acceptingRequests && connection.unparsedBytes > 0
-            && (connection.slots.count < configuration.pipelinedRequestsMax || connection.parser.isReadingBody) {
+            && (connection.parser.isReadingBody
+                || (connection.slots.count < configuration.pipelinedRequestsMax
+                    && connection.pendingOutputBytes <= configuration.writeBufferBytesMax)) {
             let start = connection.inputStart
             let (consumed, event) = connection.input.withUnsafeBytes { raw in
                 connection.parser.parse(UnsafeRawBufferPointer(rebasing: raw[start...]))
@@ -400,7 +406,20 @@ final class EventLoop: @unchecked Sendable {
     // MARK: Writing
 
     private func flushReadySlots(_ connection: Connection) {
-        while let first = connection.slots.first, case .ready(var bytes, let closeAfter) = first.state {
+        // Ready responses stay in their slots while the unsent output is over its limit, so a
+        // reader that does not read holds at most `pipelinedRequestsMax` responses in memory.
+        while moveReadySlotsToOutput(connection) {
+            writeOutput(connection)
+            if connection.isClosed || connection.pendingOutputBytes > core.configuration.writeBufferBytesMax { return }
+        }
+    }
+
+    /// Appends ready responses at the head of the queue to the output; false when none moved.
+    private func moveReadySlotsToOutput(_ connection: Connection) -> Bool {
+        var moved = false
+        while connection.pendingOutputBytes <= core.configuration.writeBufferBytesMax,
+              let first = connection.slots.first, case .ready(var bytes, let closeAfter) = first.state {
+            moved = true
             connection.slots.removeFirst()
             if shuttingDown && !closeAfter { bytes = ResponseSerializer.addingConnectionClose(to: bytes) }
             if connection.pendingOutputBytes == 0 {
@@ -415,7 +434,7 @@ final class EventLoop: @unchecked Sendable {
                 connection.slots.removeAll()
             }
         }
-        writeOutput(connection)
+        return moved
     }
 
     private func writeOutput(_ connection: Connection) {

@@ -199,6 +199,34 @@ import Glibc
         }
     }
 
+    @Test func slowReaderBackpressureBoundsBufferedWork() async throws {
+        let responder = CountingResponder()
+        try await withServer({
+            $0.writeBufferBytesMax = 64 * 1024
+            $0.pipelinedRequestsMax = 4
+        }, responder: responder) { server in
+            let client = try server.client()
+            let count = 40
+            try client.send(String(repeating: "GET /big HTTP/1.1\r\nHost: t\r\n\r\n", count: count))
+            usleep(500_000)
+            // Not reading: the server stopped taking requests off the connection.
+            #expect(responder.calls.load(ordering: .relaxed) <= 8)
+            for _ in 0..<count { #expect(try client.readResponse().body.count == 1 << 20) }
+            #expect(responder.calls.load(ordering: .relaxed) == count)
+        }
+    }
+
+    @Test func readerThatStopsReadingIsCutAfterTheWriteTimeout() async throws {
+        try await withServer({ $0.writeTimeoutSeconds = 1 }) { server in
+            let client = try server.client()
+            try client.send(String(repeating: "GET /big HTTP/1.1\r\nHost: t\r\n\r\n", count: 20))
+            usleep(2_500_000)
+            var received = 0
+            while (try? client.readResponse()) != nil { received += 1 }
+            #expect(received < 20)
+        }
+    }
+
     @Test func largeResponsesToASlowReaderArriveIntact() async throws {
         try await withServer({ $0.writeBufferBytesMax = 64 * 1024 }) { server in
             let client = try server.client()

@@ -255,8 +255,9 @@ final class DataBox: Sendable {
 
 /// Starts a server, runs `body`, and always shuts the server down.
 func withServer<T: Sendable>(_ adjust: (inout HTTPServerConfiguration) -> Void = { _ in }, logger: Logger? = nil,
+                             responder: any HTTPResponder = TestResponder(),
                              _ body: @escaping @Sendable (TestServer) throws -> T) async throws -> T {
-    let server = try TestServer(adjust, logger: logger)
+    let server = try TestServer(adjust, logger: logger, responder: responder)
     do {
         let result = try await onThread { try body(server) }
         await server.stop()
@@ -264,5 +265,14 @@ func withServer<T: Sendable>(_ adjust: (inout HTTPServerConfiguration) -> Void =
     } catch {
         await server.stop()
         throw error
+    }
+}
+
+/// Counts calls, then answers like `TestResponder`.
+final class CountingResponder: HTTPResponder {
+    let calls = Atomic<Int>(0)
+    func respond(to request: Request) async -> Response {
+        calls.add(1, ordering: .relaxed)
+        return await TestResponder().respond(to: request)
     }
 }
