@@ -131,7 +131,18 @@ struct UserStore: Sendable {
                     \(passwordHash), \(role.rawValue), \(now), \(now))
             """
         if try await isEmailTaken(email) { throw UserAdministrationError("a user with that email already exists") }
-        try await database.execute(sql)
+        // A concurrent insert of the same email still loses on the unique index.
+        let result = await Self.attempt { () async throws(DatabaseError) -> Int in try await database.execute(sql) }
+        if case .failure(let error) = result {
+            if error.kind == .uniqueViolation { throw UserAdministrationError("a user with that email already exists") }
+            throw error
+        }
+    }
+
+    /// Runs a statement and returns its typed failure as a value (a `do/catch … where` on the typed
+    /// error here crashes the Swift 6.3.1 compiler in MandatoryAllocBoxToStack).
+    private static func attempt(_ body: () async throws(DatabaseError) -> Int) async -> Result<Int, DatabaseError> {
+        do { return .success(try await body()) } catch { return .failure(error) }
     }
 
     func isEmailTaken(_ email: String) async throws -> Bool {
