@@ -101,3 +101,28 @@ import Testing
         await Self.removeCluster(cluster, folder)
     }
 }
+
+/// Restarts the SHARED test server (ATLAS_TEST_PGDATA/ATLAS_TEST_PGBIN exported by pg.sh). Opt-in with
+/// ATLAS_TEST_RESTART_SHARED=1 and run alone (`swift test --filter SharedServerRestartTests`): a restart
+/// breaks whatever else is using that server at the moment. `ClusterTests` covers the same on a private cluster.
+@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["ATLAS_TEST_RESTART_SHARED"] == "1"))
+struct SharedServerRestartTests {
+    @Test func sharedServerRestartIsSurvived() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let dataDirectory = try #require(environment["ATLAS_TEST_PGDATA"], "ATLAS_TEST_PGDATA not set (use pg.sh)")
+        let cluster = try LocalCluster(dataDirectory: dataDirectory, binDirectory: environment["ATLAS_TEST_PGBIN"])
+        let db = try TestDatabase.make(connectionsMax: 2)
+        defer { db.close() }
+        let channel = TestDatabase.uniqueName("shared_restart")
+        let collector = NotificationCollector(try await db.listen(channel: channel))
+        defer { collector.stop() }
+        let before = try #require(try await db.queryFirst("SELECT pg_backend_pid() AS pid")).text("pid")
+        try await cluster.restart()
+        let after = try #require(try await db.queryFirst("SELECT pg_backend_pid() AS pid")).text("pid")
+        #expect(before != after)
+        #expect(await eventually(timeoutSeconds: 15) {
+            try? await db.notify(channel: channel, payload: "after")
+            return !collector.notifications.isEmpty
+        })
+    }
+}
