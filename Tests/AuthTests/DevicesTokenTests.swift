@@ -253,6 +253,17 @@ import AtlasTestSupport
         #expect(isTerminalError(await fixture.get("/api/policy", token: station), 401, "invalid_token"))
     }
 
+    @Test func expiredRefreshTokensAndSessionsArePurged() async throws {
+        let fixture = try await DevicesFixture.make()
+        defer { fixture.close() }
+        _ = try await fixture.login(fixture.terminal)
+        #expect(try await fixture.auth.devices.sessions.purgeExpired() == 0)
+        fixture.clock.advance(seconds: 32 * 86_400)
+        #expect(try await fixture.auth.devices.sessions.purgeExpired() == 1)
+        let left = try await fixture.database.query("SELECT id FROM auth_device_sessions")
+        #expect(left.isEmpty)
+    }
+
     @Test func otpIsRequiredWhenConfigured() async throws {
         let fixture = try await DevicesFixture.make()
         defer { fixture.close() }
