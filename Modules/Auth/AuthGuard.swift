@@ -24,7 +24,7 @@ final class AuthGuard: AccessGuard {
         switch principal.kind {
         case .apiKey, .oauthClient: return [.secretKeyMinute, .secretKeyDay]
         case .roleKey: return [principal.tenant.mode.isLive ? .roleKeyLive : .roleKeyTest]
-        case .user: return [.userStandard]
+        case .user: return [OrganizationTier.policy(for: principal)]
         case .device: return [.deviceMinute]
         }
     }

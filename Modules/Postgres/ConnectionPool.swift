@@ -135,6 +135,8 @@ final class ConnectionPool: Sendable {
 
     /// Takes an idle connection or a free slot at once, else queues until one is released.
     private func waitForGrant() async -> Result<Grant, DatabaseError> {
+        // Fast path without a continuation or timer: most acquires find an idle connection.
+        if let immediate = state.withLock({ tryGrant(&$0) }) { return immediate }
         let waiterID = state.withLock { state -> UInt64 in
             defer { state.nextWaiterID += 1 }
             return state.nextWaiterID
@@ -147,7 +149,13 @@ final class ConnectionPool: Sendable {
                     expireWaiter(waiterID, error: Self.timeoutError(limits.acquireTimeoutSeconds))
                 }
                 let immediate = state.withLock { state -> Result<Grant, DatabaseError>? in
-                    immediateGrant(&state, waiterID: waiterID, continuation: continuation, timer: timer)
+                    if state.cancelledWaiterIDs.contains(waiterID) {
+                        return .failure(DatabaseError(kind: .poolTimeout, message: "acquire cancelled"))
+                    }
+                    // Re-check: a connection may have been released since the fast path.
+                    if let granted = tryGrant(&state) { return granted }
+                    state.waiters.append(Waiter(id: waiterID, continuation: continuation, timer: timer))
+                    return nil
                 }
                 if let immediate {
                     timer.cancel()
@@ -161,14 +169,9 @@ final class ConnectionPool: Sendable {
         return result
     }
 
-    /// Decides under the lock: a grant now, a failure now, or nil after queueing the waiter.
-    private func immediateGrant(_ state: inout State, waiterID: UInt64,
-                                continuation: CheckedContinuation<Result<Grant, DatabaseError>, Never>,
-                                timer: Task<Void, Never>) -> Result<Grant, DatabaseError>? {
+    /// Under the lock: a grant now, a failure now, or nil when the caller has to wait.
+    private func tryGrant(_ state: inout State) -> Result<Grant, DatabaseError>? {
         if state.closed { return .failure(Self.closedError) }
-        if state.cancelledWaiterIDs.contains(waiterID) {
-            return .failure(DatabaseError(kind: .poolTimeout, message: "acquire cancelled"))
-        }
         if let connection = state.idle.popLast() {
             state.inUse += 1
             return .success(.connection(connection))
@@ -181,7 +184,6 @@ final class ConnectionPool: Sendable {
             return .failure(DatabaseError(kind: .poolTimeout,
                                           message: "connection pool queue full (\(limits.waitersMax) waiters)"))
         }
-        state.waiters.append(Waiter(id: waiterID, continuation: continuation, timer: timer))
         return nil
     }
 

@@ -254,35 +254,72 @@ public struct LocalCluster: Sendable {
     }
 }
 
-/// Runs a program to completion. Server-starting commands use `outputToNull` because the postmaster
-/// inherits stdout/stderr and would keep a pipe open forever.
+/// Runs a program to completion with posix_spawn + waitpid.
+///
+/// WHY not Foundation.Process: on Linux it notices child exit through a descriptor the child inherits,
+/// and `pg_ctl start` leaves a daemon (the postmaster) that inherits it too, so `waitUntilExit` would wait
+/// for the server to stop. Here every descriptor above 2 is closed in the child, and server-starting
+/// commands get /dev/null for output so the postmaster holds no pipe of ours either.
 enum ProcessRunner {
     struct Outcome {
         let exitCode: Int32
         let output: String
     }
 
+    /// Output kept from a command (initdb prints a few KB).
+    static let outputBytesMax = 64 * 1024
+
     static func run(_ command: [String], outputToNull: Bool = false) throws -> Outcome {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try resolve(command[0]))
-        process.arguments = Array(command.dropFirst())
-        let pipe = Pipe()
+        let executable = try resolve(command[0])
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        var pipeFDs: [Int32] = [-1, -1]
         if outputToNull {
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         } else {
-            process.standardOutput = pipe
-            process.standardError = pipe
+            guard pipe(&pipeFDs) == 0 else { throw LocalClusterError("pipe failed") }
+            _ = fcntl(pipeFDs[0], F_SETFD, FD_CLOEXEC)
+            posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 1)
+            posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 2)
         }
-        process.standardInput = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
-            throw LocalClusterError("cannot run \(command[0]): \(error)")
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        for descriptor in openDescriptors() where descriptor > 2 {
+            posix_spawn_file_actions_addclose(&actions, descriptor)
         }
-        let data = outputToNull ? Data() : pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Outcome(exitCode: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+        var pid: pid_t = 0
+        let arguments = command.map { strdup($0) } + [nil]
+        defer { arguments.forEach { free($0) } }
+        let spawned = posix_spawn(&pid, executable, &actions, nil, arguments, environ)
+        if pipeFDs[1] >= 0 { Glibc.close(pipeFDs[1]) }
+        guard spawned == 0 else {
+            if pipeFDs[0] >= 0 { Glibc.close(pipeFDs[0]) }
+            throw LocalClusterError("cannot run \(command[0]): \(String(cString: strerror(spawned)))")
+        }
+        let output = pipeFDs[0] >= 0 ? readAll(pipeFDs[0]) : ""
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let exited = (status & 0x7f) == 0
+        return Outcome(exitCode: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), output: output)
+    }
+
+    /// Descriptors open now (from /proc/self/fd), so the child can close the ones it must not inherit.
+    private static func openDescriptors() -> [Int32] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int32($0) }
+    }
+
+    private static func readAll(_ descriptor: Int32) -> String {
+        defer { Glibc.close(descriptor) }
+        var collected: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = Glibc.read(descriptor, &buffer, buffer.count)
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            if collected.count < outputBytesMax { collected += buffer[0..<count] }
+        }
+        return String(decoding: collected, as: UTF8.self)
     }
 
     private static func resolve(_ program: String) throws -> String {

@@ -60,7 +60,10 @@ final class PGConnection: @unchecked Sendable {
     /// Cheap liveness check for an idle connection, without a round trip: a socket that became readable
     /// while idle means the server sent something (usually FATAL 57P01 and EOF on shutdown/restart).
     func isUsable() -> Bool {
-        guard !isBroken, let handle, PQstatus(handle) == CONNECTION_OK else { return false }
+        guard !isBroken, let handle, PQstatus(handle) == CONNECTION_OK else {
+            markBroken()
+            return false
+        }
         // Up to a few rounds: the FATAL message and the EOF behind it may take two reads to consume.
         for _ in 0..<Self.idleReadRoundsMax {
             var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)

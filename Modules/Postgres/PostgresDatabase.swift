@@ -52,6 +52,9 @@ public final class PostgresDatabase: Database {
                                         logger: logger)
     }
 
+    /// Without an explicit `close()`, connection threads would outlive the object; stop them here.
+    deinit { close() }
+
     public convenience init(url: String, logger: Logger? = nil) {
         self.init(configuration: PostgresConfiguration(url: url), logger: logger)
     }

@@ -70,6 +70,33 @@ import Testing
         #expect(db.poolStats.idle == 1)
     }
 
+    @Test func aCancelledWaiterLeavesTheQueueAtOnce() async throws {
+        let db = try TestDatabase.make(connectionsMax: 1, acquireTimeoutSeconds: 10)
+        defer { db.close() }
+        let holder = Task { try await db.execute("SELECT pg_sleep(1)") }
+        #expect(await eventually { db.poolStats.inUse == 1 })
+        let waiter = Task { try await db.query("SELECT 1") }
+        #expect(await eventually { db.poolStats.waiters == 1 })
+        let started = ContinuousClock.now
+        waiter.cancel()
+        let result = await waiter.result
+        #expect(ContinuousClock.now - started < .milliseconds(500))
+        #expect((try? result.get()) == nil)
+        #expect(db.poolStats.waiters == 0)
+        _ = try await holder.value
+    }
+
+    @Test func aStrayBeginThroughThePoolIsRolledBackOnRelease() async throws {
+        let db = try TestDatabase.make(connectionsMax: 1)
+        defer { db.close() }
+        try await db.execute("BEGIN")
+        // Inside a transaction now() is frozen; after the pool's ROLLBACK each statement gets a new one.
+        let first = try #require(try await db.queryFirst("SELECT now()::text AS t")).text("t")
+        try await Task.sleep(for: .milliseconds(20))
+        let second = try #require(try await db.queryFirst("SELECT now()::text AS t")).text("t")
+        #expect(first != second)
+    }
+
     @Test func closedPoolRefusesWork() async throws {
         let db = try TestDatabase.make()
         _ = try await db.query("SELECT 1")

@@ -54,8 +54,14 @@ pg_local_start() {
     local bindir user
     bindir=$(pg_local_bindir) || return 1
     user=$(pg_local_run_user) || return 1
+    case "$datadir" in
+        *[!A-Za-z0-9/._-]*) echo "pg.sh: data folder path may only contain [A-Za-z0-9/._-]: $datadir" >&2; return 1 ;;
+    esac
     mkdir -p "$datadir" || return 1
     datadir=$(pg_local_socket_dir "$datadir")
+    case "$port" in
+        ''|*[!0-9]*) echo "pg.sh: port must be a number: $port" >&2; return 1 ;;
+    esac
     if [ ${#datadir} -gt 90 ]; then
         echo "pg.sh: data folder path too long for a unix socket (${#datadir} > 90 chars): $datadir" >&2; return 1
     fi
