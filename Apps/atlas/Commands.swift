@@ -80,8 +80,19 @@ enum AdminCommand {
         try await application.migrate()
         let auth = application.auth
         switch subcommand {
+        case "create-organization":
+            let kind = options.value("kind") ?? "merchant"
+            guard ["platform", "pos_vendor", "merchant"].contains(kind) else {
+                throw UsageError("--kind must be platform, pos_vendor or merchant")
+            }
+            print("organization \(try await auth.createOrganization(name: try options.required("name"), kind: kind))")
         case "create-merchant":
-            let organization = try await auth.createOrganization(name: options.value("org-name") ?? options.required("name"))
+            let organization: String
+            if let existing = options.value("org") {
+                organization = existing
+            } else {
+                organization = try await auth.createOrganization(name: options.value("org-name") ?? options.required("name"))
+            }
             let merchant = try await auth.createMerchant(organizationId: organization, name: try options.required("name"),
                                                          slug: options.value("slug"))
             let key = try await auth.createSecretKey(merchantId: merchant, mode: .test, name: "sandbox")

@@ -29,7 +29,8 @@ enum Usage {
 
           serve [--no-migrate]           run the HTTP server (migrates first by default)
           migrate                        apply pending migrations and exit
-          admin create-merchant --name NAME [--org-name NAME] [--slug SLUG]
+          admin create-organization --name NAME [--kind platform|pos_vendor|merchant]
+          admin create-merchant --name NAME [--org ID | --org-name NAME] [--slug SLUG]
           admin create-key --merchant ID [--mode test|live] [--scopes a,b] [--terminal TID]
           admin create-role-key --merchant ID --role merchant|auditor|admin|partner [--mode test|live]
         \(AdminOAuth.usage)\(AdminUsers.usage)\(AdminDevices.usage)  healthcheck                    exit 0 when GET /health on this host answers 200
