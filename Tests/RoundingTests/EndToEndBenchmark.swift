@@ -38,7 +38,7 @@ import Testing
             }
             let elapsed = ContinuousClock.now - started
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            print(String(format: "POST /transaction end to end: %d requests, %d merchant(s), concurrency %d: %.0f req/s (%.2f ms mean)",
+            print(String(format: "POST /transaction end to end: %d requests, %d merchant(s), concurrency %d: %.0f req/s (%.2f ms of wall time per request)",
                          total, merchantCount, Self.concurrency, Double(total) / seconds, seconds * 1000 / Double(total)))
             #expect(failures == 0)
         }
