@@ -128,3 +128,15 @@ swiftc -O -wmo -parse-as-library -module-name RoundingBench \
     -o "$work_dir/rounding-bench" 2>&1 | grep -v "^$" >&2 || true
 echo "host: $(uname -m), $(nproc) cores, $(swift --version 2>/dev/null | head -1)"
 taskset -c 0 "$work_dir/rounding-bench" "$count" 2>/dev/null || "$work_dir/rounding-bench" "$count"
+
+# End to end: POST /transaction through the in-process router (Auth's real guard + idempotency + the
+# chain append) over a real PostgreSQL, release build. Needs DATABASE_URL (scripts/lib/pg.sh). Sockets
+# and HTTP parsing are not included (bench/http.sh measures the server alone).
+if [ -n "${DATABASE_URL:-}" ]; then
+    e2e_requests="${ROUNDING_E2E_REQUESTS:-4000}"
+    swift build -c release --build-tests -Xswiftc -enable-testing >&2
+    ROUNDING_E2E_REQUESTS="$e2e_requests" swift test -c release --skip-build --filter EndToEndBenchmark 2>&1 \
+        | grep "POST /transaction end to end" || echo "end-to-end benchmark failed" >&2
+else
+    echo "DATABASE_URL not set: skipping the end-to-end POST /transaction benchmark" >&2
+fi

@@ -1,0 +1,6 @@
+import Crypto
+import Kernel
+
+enum CryptoProbe {
+    static let service: any CryptoService = OpenSSLCryptoService()
+}
