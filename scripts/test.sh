@@ -19,6 +19,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Every suite opens its own pooled database; parallel suites need more than the default 100.
+export PG_LOCAL_EXTRA_OPTS="-c max_connections=1000 -c shared_buffers=64MB"
 pg_local_start "$ATLAS_TEST_PG_DIR/data" "$port"
 echo "atlas: test database ready on port $port" >&2
 
@@ -41,7 +43,11 @@ for path in sys.argv[1:]:
     text = open(path, errors="replace").read()
     failures = len(re.findall(r"^\S+ Test \S+ failed after", text, flags=re.M))
     for count, outcome in re.findall(r"Test run with (\d+) tests? in \d+ suites? (passed|failed)", text):
+        if outcome == "failed" and failures == 0:
+            failures = 1  # an issue recorded outside any one test
         passed += int(count) - (failures if outcome == "failed" else 0)
+    if "Test run with" not in text:
+        failures = max(failures, 1)  # the runner crashed before its summary
     failed += failures
 print(f"tests: {passed} passed, {failed} failed")
 PY

@@ -54,7 +54,7 @@ import Testing
         let sale = try await f.sell(m)["id"]!
         let first = await tip(f, m, sale, "3.34")
         let second = await tip(f, m, sale, "6.66")
-        let tipIds: [JSONValue] = [first.bodyJSON!["tip"]!["id"]!, second.bodyJSON!["tip"]!["id"]!]
+        let tipIds: [JSONValue] = [try #require(first.bodyJSON?["tip"]?["id"]), try #require(second.bodyJSON?["tip"]?["id"])]
         let adjust = await f.post("/tip/adjust", key: m.merchant, ["tip_id": tipIds[1], "tip_amount": "6.67",
                                   "employee_id": "MGR-1", "reason": "customer corrected the slip"])
         #expect(adjust.bodyJSON?["adjustment"]?["previous_tip_amount_cents"] == 666)

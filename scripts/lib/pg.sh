@@ -80,7 +80,7 @@ pg_local_start() {
             -E UTF8 --locale=C.UTF-8 >"$datadir.initdb.log" 2>&1 || {
             echo "pg.sh: initdb failed, see $datadir.initdb.log" >&2; return 1; }
     fi
-    local opts="-k $datadir -p $port -c listen_addresses=''"
+    local opts="-k $datadir -p $port -c listen_addresses='' ${PG_LOCAL_EXTRA_OPTS:-}"
     if pg_local_as_owner "$user" "$bindir/pg_ctl" -D "$datadir" status >/dev/null 2>&1; then
         local running_port
         running_port=$(sed -n '4p' "$datadir/postmaster.pid" 2>/dev/null)
