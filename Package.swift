@@ -33,7 +33,7 @@ var targets: [Target] = [
     .testTarget(name: "KernelTests", dependencies: ["Kernel"], path: "Tests/KernelTests", swiftSettings: strict),
     .testTarget(name: "CryptoTests", dependencies: ["Crypto", "Kernel"], path: "Tests/CryptoTests",
                 swiftSettings: strict),
-    .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "Kernel"], path: "Tests/HTTPServerTests",
+    .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "Kernel", "AtlasTestSupport"], path: "Tests/HTTPServerTests",
                 swiftSettings: strict),
     .testTarget(name: "PostgresTests", dependencies: ["Postgres", "Kernel"], path: "Tests/PostgresTests",
                 swiftSettings: strict),

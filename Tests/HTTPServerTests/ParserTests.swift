@@ -1,3 +1,4 @@
+import AtlasTestSupport
 import Kernel
 import Testing
 @testable import HTTPServer

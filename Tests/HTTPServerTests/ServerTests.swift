@@ -1,4 +1,5 @@
 import Foundation
+import AtlasTestSupport
 import Kernel
 import Testing
 @testable import HTTPServer
