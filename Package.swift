@@ -39,13 +39,17 @@ var targets: [Target] = [
                 swiftSettings: strict),
 ]
 
+/// Test targets that drive a module through its real neighbours (Transactions tests authenticate with Auth
+/// and round cash with Rounding, as the app wires them).
+let extraTestDependencies: [String: [Target.Dependency]] = ["Transactions": ["Auth", "Rounding"]]
+
 for name in featureModules {
     targets.append(.target(name: name, dependencies: ["Kernel"], path: "Modules/\(name)", swiftSettings: strict))
     // Feature tests may use the real infrastructure (Postgres, Crypto, HTTPServer) to test against a real
     // database; the module itself never imports them.
     targets.append(.testTarget(name: "\(name)Tests",
                                dependencies: [.target(name: name), "Kernel", "Postgres", "Crypto", "HTTPServer",
-                                              "AtlasTestSupport"],
+                                              "AtlasTestSupport"] + extraTestDependencies[name, default: []],
                                path: "Tests/\(name)Tests", swiftSettings: strict))
 }
 
