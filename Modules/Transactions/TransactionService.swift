@@ -53,6 +53,9 @@ final class TransactionService: Sendable {
         if let terminalId {
             guard try await store.claimTerminal(terminalId, transactionId: id, type: sale.type, amount: sale.totalAmount,
                                                 currency: sale.currency.code, tenant: tenant, now: now) else {
+                // TERMINAL_BUSY is transient: release the key so a retry with the same Idempotency-Key runs
+                // instead of replaying the 409 (the middleware then finds no claim to complete).
+                if let claim = context.idempotencyClaim { await services.idempotency.abandon(claim) }
                 throw TransactionErrors.terminalBusy
             }
         }

@@ -127,7 +127,8 @@ import Testing
         async let slow = fixture.sale(["type": "SALE", "amount": .int(SimulatedAcquirer.slowAmount), "currency": "NZD"],
                                       key: fixture.terminalKey)
         try await Task.sleep(for: .milliseconds(200))
-        let busy = await fixture.sale(["type": "SALE", "amount": 100, "currency": "NZD"], key: fixture.terminalKey)
+        let busy = await fixture.sale(["type": "SALE", "amount": 100, "currency": "NZD"], key: fixture.terminalKey,
+                                      idempotencyKey: "busy-then-retry")
         #expect(busy.status == 409)
         #expect(busy.errorCode == "TERMINAL_BUSY")
         // A merchant key naming the terminal in the body is held to the same rule.
@@ -136,8 +137,11 @@ import Testing
         let done = await slow
         #expect(done.status == 200)
         #expect(done.string("terminalId") == fixture.terminalId)
-        // Free again afterwards.
-        #expect(await fixture.sale(["type": "SALE", "amount": 100, "currency": "NZD"], key: fixture.terminalKey).status == 200)
+        // Free again afterwards; TERMINAL_BUSY was not cached, so the same Idempotency-Key now runs.
+        let retried = await fixture.sale(["type": "SALE", "amount": 100, "currency": "NZD"], key: fixture.terminalKey,
+                                         idempotencyKey: "busy-then-retry")
+        #expect(retried.status == 200)
+        #expect(retried.string("status") == "APPROVED")
         // A terminal-bound key cannot act for another terminal.
         let other = await fixture.sale(["type": "SALE", "amount": 100, "currency": "NZD", "terminalId": "TID-OTHER"],
                                        key: fixture.terminalKey)
