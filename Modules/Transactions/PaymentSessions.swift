@@ -11,7 +11,6 @@ struct PaymentSessions: Sendable {
     static let externalIdLengthMax = 255
 
     let services: ModuleServices
-    let settings: MerchantSettingsStore
 
     struct Customer: Decodable, Sendable {
         let email: String?

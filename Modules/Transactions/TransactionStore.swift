@@ -196,15 +196,6 @@ struct TransactionStore: Sendable {
         }
     }
 
-    func insertOutbox(_ record: TransactionRecord, eventId: String, executor: any SQLExecutor) async throws {
-        let event = record.event(eventId: eventId)
-        try await executor.execute("""
-            INSERT INTO transactions_outbox (event_id, merchant_id, mode, event_type, transaction_id, payload, occurred_at)
-            VALUES (\(eventId), \(record.tenant.merchantId), \(record.tenant.mode), \(event.type), \(record.id),
-                    \(SQLValue.json(String(decoding: event.payload.serialized(), as: UTF8.self))), \(record.createdAt))
-            """)
-    }
-
     // MARK: Stored value
 
     /// Debits `amount` when the balance covers it; returns the new balance, or nil (insufficient or unknown card).

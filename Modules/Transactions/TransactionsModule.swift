@@ -68,7 +68,7 @@ public struct TransactionsModule: FeatureModule {
 
     private func paymentsGroup(_ services: ModuleServices, _ service: TransactionService) -> RouteGroup {
         let access = services.accessGuard.require(AccessRequirement(surface: .payments))
-        let sessions = PaymentSessions(services: services, settings: service.settings)
+        let sessions = PaymentSessions(services: services)
         var group = RouteGroup(prefix: "/functions/v1", errorRenderer: SurfaceErrors.renderer(for: .payments))
         group.post("/create-session", middleware: [access, services.idempotencyMiddleware]) { request, context in
             try await sessions.create(request, context: context)
