@@ -16,7 +16,7 @@ each must end with exactly one row.
 Usage: DATABASE_URL=postgresql://atlas@/atlas?host=/tmp/pg&port=5432 bench/sale_crash.py [path/to/atlas]
 (defaults to .build/debug/atlas; run `swift build --product atlas` first). Exit status 0 = pass.
 """
-import json, os, random, signal, socket, subprocess, sys, threading, time, urllib.parse
+import atexit, json, os, random, signal, socket, subprocess, sys, threading, time, urllib.parse
 
 WORKERS = int(os.environ.get("CRASH_WORKERS", "24"))
 KILL_AFTER_SECONDS = float(os.environ.get("CRASH_KILL_AFTER", "2.5"))
@@ -92,10 +92,23 @@ class Client:
             self.sock = None
 
 
+STARTED = []
+
+
+@atexit.register
+def stop_servers():
+    """Never leave a server behind, even when a check raises."""
+    for process in STARTED:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 def start_server(atlas, url, port, log):
     env = dict(os.environ, DATABASE_URL=url, PORT=str(port), HOST="127.0.0.1", ATLAS_ACCESS_LOG="false",
                LOG_LEVEL="warning")
     process = subprocess.Popen([atlas, "serve"], env=env, stdout=log, stderr=log)
+    STARTED.append(process)
     for _ in range(200):
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2) as s:
