@@ -39,15 +39,20 @@ var targets: [Target] = [
                 swiftSettings: strict),
 ]
 
+/// Test targets that drive a module through its real neighbours, as the app wires them (Transactions and
+/// Rounding tests authenticate through Auth's real access guard; Transactions rounds cash with Rounding).
+let extraTestDependencies: [String: [Target.Dependency]] = [
+    "Transactions": ["Auth", "Rounding"],
+    "Rounding": ["Auth"],
+]
+
 for name in featureModules {
     targets.append(.target(name: name, dependencies: ["Kernel"], path: "Modules/\(name)", swiftSettings: strict))
     // Feature tests may use the real infrastructure (Postgres, Crypto, HTTPServer) to test against a real
     // database; the module itself never imports them.
     targets.append(.testTarget(name: "\(name)Tests",
                                dependencies: [.target(name: name), "Kernel", "Postgres", "Crypto", "HTTPServer",
-                                              "AtlasTestSupport"]
-                                   // Rounding's HTTP tests run behind Auth's real access guard.
-                                   + (name == "Rounding" ? [.target(name: "Auth")] : []),
+                                              "AtlasTestSupport"] + extraTestDependencies[name, default: []],
                                path: "Tests/\(name)Tests", swiftSettings: strict))
 }
 

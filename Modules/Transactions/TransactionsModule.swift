@@ -1,7 +1,84 @@
+import Foundation
 import Kernel
 
-/// The Transactions feature module. Routes, SQL and migrations arrive with its issue.
+/// The Transactions feature module: `POST /v1/transaction/sale` for all seven types, lookups, lists,
+/// aborts, stored-value loads, and `/functions/v1` payment sessions. Depends on Kernel only; cash is
+/// rounded through `ModuleServices.cashRounding`, cards go through a `CardAcquirer`.
 public struct TransactionsModule: FeatureModule {
-    public init() {}
+    /// Card acquirer for live mode; nil means live card tenders answer 503 ACQUIRER_NOT_CONFIGURED.
+    let liveAcquirer: (any CardAcquirer)?
+    /// Test mode always uses this deterministic simulator.
+    let simulator: any CardAcquirer
+    /// Group commit of concurrent sales (see `SaleCommitter`). `ATLAS_TXN_BATCHING=0` in
+    /// `services.configuration` or the environment turns it off.
+    let batching: Bool?
+
+    public init() {
+        self.init(liveAcquirer: nil, simulator: SimulatedAcquirer(), batching: nil)
+    }
+
+    public init(liveAcquirer: (any CardAcquirer)?, simulator: any CardAcquirer = SimulatedAcquirer(), batching: Bool? = nil) {
+        self.liveAcquirer = liveAcquirer
+        self.simulator = simulator
+        self.batching = batching
+    }
+
     public var name: String { "transactions" }
+    public var migrations: [Migration] { TransactionSchema.migrations }
+
+    /// Settings access for the admin CLI and tests (supported currencies, ceiling, time zone, location).
+    public static func settingsStore(database: any Database) -> MerchantSettingsStore {
+        MerchantSettingsStore(database: database)
+    }
+
+    func batchingEnabled(_ services: ModuleServices) -> Bool {
+        if let batching { return batching }
+        let value = services.configuration["ATLAS_TXN_BATCHING"] ?? ProcessInfo.processInfo.environment["ATLAS_TXN_BATCHING"]
+        return value != "0" && value != "false"
+    }
+
+    public func routeGroups(services: ModuleServices) -> [RouteGroup] {
+        let service = TransactionService(services: services, simulator: simulator, liveAcquirer: liveAcquirer,
+                                         batching: batchingEnabled(services))
+        return [commerceGroup(services, service), paymentsGroup(services, service)]
+    }
+
+    private func commerceGroup(_ services: ModuleServices, _ service: TransactionService) -> RouteGroup {
+        let write = services.accessGuard.require(AccessRequirement(surface: .commerce, scopes: ["transactions:write"]))
+        let read = services.accessGuard.require(AccessRequirement(surface: .commerce, scopes: ["transactions:read"]))
+        let idempotency = services.idempotencyMiddleware
+        var group = RouteGroup(prefix: "/v1", errorRenderer: SurfaceErrors.renderer(for: .commerce))
+        group.post("/transaction/sale", middleware: [write, idempotency]) { request, context in
+            try await service.sale(request, context: context)
+        }
+        group.get("/transaction/:id", middleware: [read]) { request, context in
+            try await service.get(request.pathParameter("id") ?? "", tenant: try context.requireTenant())
+        }
+        group.post("/transaction/:id/abort", middleware: [write, idempotency]) { request, context in
+            try await service.abort(request.pathParameter("id") ?? "", tenant: try context.requireTenant())
+        }
+        group.get("/transactions", middleware: [read]) { request, context in
+            try await service.list(request, tenant: try context.requireTenant())
+        }
+        group.post("/stored-value/load", middleware: [write, idempotency]) { request, context in
+            try await service.load(request, context: context)
+        }
+        return group
+    }
+
+    private func paymentsGroup(_ services: ModuleServices, _ service: TransactionService) -> RouteGroup {
+        let access = services.accessGuard.require(AccessRequirement(surface: .payments))
+        let sessions = PaymentSessions(services: services)
+        var group = RouteGroup(prefix: "/functions/v1", errorRenderer: SurfaceErrors.renderer(for: .payments))
+        group.post("/create-session", middleware: [access, services.idempotencyMiddleware]) { request, context in
+            try await sessions.create(request, context: context)
+        }
+        group.get("/sessions/:id", middleware: [access]) { request, context in
+            try await sessions.get(request.pathParameter("id") ?? "", tenant: try context.requireTenant())
+        }
+        group.patch("/sessions/:id", middleware: [access]) { request, context in
+            try await sessions.update(request.pathParameter("id") ?? "", request: request, context: context)
+        }
+        return group
+    }
 }

@@ -1,0 +1,130 @@
+import Kernel
+
+/// Transactions' tables (namespace "transactions"). Every table carries merchant_id and mode.
+/// A transaction row is written once, in the same database transaction as its outbox event and its
+/// idempotency record; in-flight state lives in `transactions_terminal_locks`, so a crash never leaves
+/// a half-written payment behind (a stale lock simply expires).
+enum TransactionSchema {
+    static let namespace = "transactions"
+
+    static let migrations: [Migration] = [
+        Migration(namespace: namespace, version: 1, name: "transactions", sql: """
+            CREATE TABLE transactions (
+                id text PRIMARY KEY,
+                merchant_id text NOT NULL,
+                mode text NOT NULL CHECK (mode IN ('live', 'test')),
+                type text NOT NULL CHECK (type IN ('SALE', 'PRE_AUTH', 'PRE_AUTH_COMPLETE', 'REFUND', 'VOID',
+                    'CARD_READ', 'BALANCE_INQUIRY')),
+                status text NOT NULL CHECK (status IN ('APPROVED', 'DECLINED', 'ABORTED', 'ERROR', 'VOIDED')),
+                amount bigint NOT NULL CHECK (amount >= 0),
+                tip_amount bigint NOT NULL DEFAULT 0 CHECK (tip_amount >= 0),
+                cashback_amount bigint NOT NULL DEFAULT 0 CHECK (cashback_amount >= 0),
+                currency text NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
+                tender text NOT NULL CHECK (tender IN ('CARD', 'CASH', 'STORED_VALUE')),
+                entry_mode text,
+                reference_id text CHECK (length(reference_id) <= 64),
+                original_transaction_id text,
+                terminal_id text,
+                card_scheme text,
+                -- Never a full PAN: only stars and the last four digits fit this check.
+                masked_pan text CHECK (masked_pan IS NULL OR masked_pan ~ '^[*]{8,15}[0-9]{4}$'),
+                authorization_code text,
+                response_code text,
+                decline_code text,
+                error_code text,
+                balance bigint,
+                stored_value_card_hash bytea,
+                refunded_amount bigint NOT NULL DEFAULT 0 CHECK (refunded_amount >= 0),
+                completion_transaction_id text,
+                void_transaction_id text,
+                ledger_total bigint,
+                cash_total bigint,
+                rounding_delta bigint,
+                rounding jsonb,
+                metadata jsonb,
+                settlement_id text,
+                business_date date NOT NULL,
+                request_id text,
+                created_at timestamptz NOT NULL
+            );
+            CREATE INDEX transactions_list ON transactions (merchant_id, mode, id DESC);
+            CREATE INDEX transactions_original ON transactions (original_transaction_id)
+                WHERE original_transaction_id IS NOT NULL;
+
+            CREATE TABLE transactions_outbox (
+                seq bigserial PRIMARY KEY,
+                event_id text NOT NULL UNIQUE,
+                merchant_id text NOT NULL,
+                mode text NOT NULL CHECK (mode IN ('live', 'test')),
+                event_type text NOT NULL,
+                transaction_id text NOT NULL,
+                payload jsonb NOT NULL,
+                occurred_at timestamptz NOT NULL,
+                published_at timestamptz
+            );
+            CREATE INDEX transactions_outbox_unpublished ON transactions_outbox (seq) WHERE published_at IS NULL;
+
+            CREATE TABLE transactions_terminal_locks (
+                merchant_id text NOT NULL,
+                mode text NOT NULL CHECK (mode IN ('live', 'test')),
+                terminal_id text NOT NULL,
+                transaction_id text NOT NULL UNIQUE,
+                type text NOT NULL,
+                amount bigint NOT NULL,
+                currency text NOT NULL,
+                started_at timestamptz NOT NULL,
+                locked_until timestamptz NOT NULL,
+                abort_requested boolean NOT NULL DEFAULT false,
+                PRIMARY KEY (merchant_id, mode, terminal_id)
+            );
+
+            CREATE TABLE transactions_stored_value_cards (
+                merchant_id text NOT NULL,
+                mode text NOT NULL CHECK (mode IN ('live', 'test')),
+                card_hash bytea NOT NULL,
+                masked_pan text NOT NULL CHECK (masked_pan ~ '^[*]{8,15}[0-9]{4}$'),
+                currency text NOT NULL,
+                balance bigint NOT NULL CHECK (balance >= 0),
+                created_at timestamptz NOT NULL,
+                updated_at timestamptz NOT NULL,
+                PRIMARY KEY (merchant_id, mode, card_hash)
+            );
+
+            CREATE TABLE transactions_merchant_settings (
+                merchant_id text NOT NULL,
+                mode text NOT NULL CHECK (mode IN ('live', 'test')),
+                currencies text NOT NULL DEFAULT '',
+                amount_ceiling bigint,
+                time_zone text NOT NULL DEFAULT 'UTC',
+                location jsonb,
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (merchant_id, mode)
+            );
+
+            CREATE TABLE transactions_payment_sessions (
+                id text PRIMARY KEY,
+                merchant_id text NOT NULL,
+                mode text NOT NULL CHECK (mode IN ('live', 'test')),
+                status text NOT NULL,
+                amount bigint NOT NULL CHECK (amount > 0),
+                currency text NOT NULL,
+                capture_method text NOT NULL,
+                payment_method_types text NOT NULL,
+                external_id text,
+                description text,
+                customer_email text,
+                customer_name text,
+                success_url text,
+                cancel_url text,
+                merchant_reference text,
+                callback_urls jsonb,
+                metadata jsonb,
+                client_secret_hash bytea NOT NULL,
+                created_at timestamptz NOT NULL,
+                updated_at timestamptz NOT NULL
+            );
+            CREATE UNIQUE INDEX transactions_payment_sessions_external
+                ON transactions_payment_sessions (merchant_id, mode, external_id) WHERE external_id IS NOT NULL;
+            """),
+    ]
+}

@@ -1,0 +1,109 @@
+import Foundation
+import Kernel
+import Testing
+@testable import Transactions
+
+/// Races that must never double-charge, over-refund or run two payments on one terminal.
+@Suite struct ConcurrencyTests {
+    @Test func hundredParallelRetriesMakeOneTransaction() async throws {
+        let fixture = try await TransactionFixture.make()
+        defer { fixture.close() }
+        let results = Collected<Response>()
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<100 {
+                group.addTask {
+                    results.add(await fixture.sale(["type": "SALE", "amount": 2500, "currency": "NZD"], idempotencyKey: "retry-me"))
+                }
+            }
+        }
+        let ok = results.all.filter { $0.status == 200 }
+        // The API key's concurrency cap (50 in flight) may turn some retries into 429s; none may run the sale.
+        #expect(results.all.allSatisfy { $0.status == 200 || $0.status == 429 })
+        #expect(ok.count >= 50)
+        #expect(Set(ok.map { $0.string("transactionId") ?? "" }).count == 1)
+        #expect(try await fixture.transactionCount() == 1)
+        #expect(try await fixture.count("SELECT count(*) AS n FROM transactions_outbox") == 1)
+    }
+
+    @Test func fiftyParallelPartialRefundsNeverExceedCaptured() async throws {
+        let fixture = try await TransactionFixture.make()
+        defer { fixture.close() }
+        let sale = await fixture.sale(["type": "SALE", "amount": 5000, "currency": "NZD"])
+        let original: JSONValue = .string(sale.string("transactionId") ?? "")
+        let results = Collected<Response>()
+        await withTaskGroup(of: Void.self) { group in
+            for index in 0..<50 {
+                group.addTask {
+                    results.add(await fixture.sale(["type": "REFUND", "amount": 150, "currency": "NZD", "originalTransactionId": original],
+                                                   idempotencyKey: "refund-\(index)"))
+                }
+            }
+        }
+        let approved = results.all.filter { $0.status == 200 && $0.string("status") == "APPROVED" }
+        let refused = results.all.filter { $0.status == 409 }
+        #expect(approved.count == 33) // 33 × 150 = 4950 ≤ 5000 < 34 × 150
+        #expect(refused.allSatisfy { $0.errorCode == "REFUND_EXCEEDS_CAPTURED" })
+        #expect(approved.count + refused.count == 50)
+        let stored = try await fixture.database.queryFirst("""
+            SELECT refunded_amount, (SELECT COALESCE(sum(amount), 0) FROM transactions WHERE type = 'REFUND' AND status = 'APPROVED') AS sum
+            FROM transactions WHERE id = \(sale.string("transactionId") ?? "")
+            """)
+        let refunded: Int64 = try stored?.decode("refunded_amount") ?? -1
+        let sum: Int64 = try stored?.decode("sum") ?? -1
+        #expect(refunded == 4950)
+        #expect(sum == refunded)
+    }
+
+    @Test func aTerminalNeverRunsTwoAtOnce() async throws {
+        let fixture = try await TransactionFixture.make(slowDelayMilliseconds: 300)
+        defer { fixture.close() }
+        let results = Collected<Response>()
+        await withTaskGroup(of: Void.self) { group in
+            for index in 0..<20 {
+                group.addTask {
+                    results.add(await fixture.sale(["type": "SALE", "amount": .int(SimulatedAcquirer.slowAmount), "currency": "NZD",
+                                                    "referenceId": .string("r\(index)")], key: fixture.terminalKey))
+                }
+            }
+        }
+        let approved = results.all.filter { $0.status == 200 }
+        let busy = results.all.filter { $0.errorCode == "TERMINAL_BUSY" }
+        #expect(approved.count == 1)
+        #expect(busy.count == 19)
+        #expect(busy.allSatisfy { $0.status == 409 })
+        #expect(try await fixture.count("SELECT count(*) AS n FROM transactions_terminal_locks") == 0)
+    }
+
+    @Test func batchedSalesStayIsolated() async throws {
+        // Many concurrent keyless sales share group commits; each gets its own row and response.
+        let fixture = try await TransactionFixture.make()
+        defer { fixture.close() }
+        let keys = try await (0..<4).asyncMap { _ in try await fixture.newKey() }
+        let results = Collected<Response>()
+        await withTaskGroup(of: Void.self) { group in
+            for index in 0..<160 {
+                group.addTask {
+                    let amount: Int64 = index % 10 == 0 ? -1 : Int64(100 + index)
+                    results.add(await fixture.sale(["type": "SALE", "amount": .int(amount), "currency": "NZD"],
+                                                   key: keys[index % 4], idempotencyKey: "batch-\(index)"))
+                }
+            }
+        }
+        let ok = results.all.filter { $0.status == 200 }
+        #expect(ok.count == 144)
+        #expect(results.all.filter { $0.errorCode == "INVALID_AMOUNT" }.count == 16)
+        #expect(Set(ok.compactMap { $0.string("transactionId") }).count == 144)
+        #expect(try await fixture.transactionCount() == 144)
+        let completed = try await fixture.count("SELECT count(*) AS n FROM idempotency_keys WHERE state = 'completed'")
+        let states = try await fixture.database.query("SELECT state, response_status, count(*) AS n FROM idempotency_keys GROUP BY 1, 2")
+        #expect(completed == 144, "\(states.map { "\($0.values)" })")
+    }
+}
+
+extension Sequence {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var result: [T] = []
+        for element in self { result.append(try await transform(element)) }
+        return result
+    }
+}
