@@ -98,7 +98,7 @@ final class OAuthTokenVerifier: BearerTokenVerifier {
     }
 }
 
-/// Whether a token's client, merchant and terminal are still active, cached per (client, terminal)
+/// Whether a token's client, merchant and terminal are still active, cached per (client, merchant, mode, terminal)
 /// for `entryTTLSeconds`. Suspending a merchant or disabling a client publishes on the credential
 /// channel, which `OAuthService.runBackgroundTasks` follows to clear this cache at once.
 final class CredentialStandingCache: Sendable {
@@ -121,7 +121,8 @@ final class CredentialStandingCache: Sendable {
     }
 
     func organizationIfActive(_ claims: OAuthTokenVerifier.Claims) async throws -> String? {
-        let key = claims.clientId + "|" + claims.terminalId
+        // Every claim the query reads is in the key, so one token's answer never stands in for another's.
+        let key = [claims.clientId, claims.merchantId, claims.mode.rawValue, claims.terminalId].joined(separator: "|")
         let now = clock.now()
         if let entry = entries.withLock({ $0[key] }), now.timeIntervalSince(entry.storedAt) < Self.entryTTLSeconds {
             return entry.organizationId
