@@ -112,13 +112,13 @@ final class SigningKeyStore: Sendable {
     }
 
     /// The keys the JWKS publishes: the active one and those retired less than the retention ago,
-    /// newest first. Creates the first key so a verifier never sees an empty set.
+    /// active first, then by retirement, newest first. Creates the first key so a verifier never sees an empty set.
     func publishedKeys() async throws -> [SigningKey] {
         _ = try await signingKey()
         let cutoff = clock.now().addingTimeInterval(-retentionSeconds)
         let rows = try await database.query("""
             SELECT * FROM auth_oauth_signing_keys WHERE retired_at IS NULL OR retired_at > \(cutoff)
-            ORDER BY created_at DESC, kid DESC
+            ORDER BY retired_at DESC NULLS FIRST, created_at DESC, kid DESC
             """)
         return try rows.map(Self.key)
     }
