@@ -54,6 +54,7 @@ import AtlasTestSupport
     @Test func tamperedTokensAreRejected() async throws {
         let fixture = try await OAuthFixture.make()
         let token = try await fixture.token(scope: "transactions:read")
+        #expect(await fixture.get("/v1/probe/read", bearer: token).status == 200)  // now in the verified cache
         let parts = token.split(separator: ".").map(String.init)
         // Flip one character in the middle of the signature (the last one may carry padding bits).
         var signature = Array(parts[2])

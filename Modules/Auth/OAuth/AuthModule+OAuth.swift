@@ -49,6 +49,7 @@ extension AuthModule {
     /// Sets the `iss` of new tokens and the one verification expects (default from ATLAS_OAUTH_ISSUER).
     public func configureOAuth(issuer: String) {
         oauth.settings.update { $0.issuer = issuer }
+        oauth.verifier.verified.removeAll()  // tokens verified against the old issuer must be checked again
     }
 
     func auditOAuthClientEvent(_ event: String, client: OAuthClientRecord) async {

@@ -13,6 +13,10 @@ final class OAuthTokenVerifier: BearerTokenVerifier {
     private let clock: any WallClock
     private let configuration: @Sendable () -> OAuthConfiguration
     let standing: CredentialStandingCache
+    /// Tokens whose signature, issuer and audience already checked out, by SHA-256 of the whole token:
+    /// a client reuses one token for up to an hour, and parsing the PEM + RSA verification costs far more
+    /// (hundreds of µs with OpenSSL 3) than a hash and a lookup. Times and standing are still checked per use.
+    let verified = VerifiedTokenCache()
 
     init(signingKeys: SigningKeyStore, crypto: any CryptoService, clock: any WallClock,
          standing: CredentialStandingCache, configuration: @escaping @Sendable () -> OAuthConfiguration) {
@@ -36,8 +40,19 @@ final class OAuthTokenVerifier: BearerTokenVerifier {
     }
 
     func verify(token: String, requirement: AccessRequirement) async throws -> Principal? {
-        guard let jws = CompactJWS.parse(token) else { return nil }
-        let claims = try await verifiedClaims(jws)
+        let claims: Claims
+        let tokenHash = crypto.sha256(Array(token.utf8))
+        if let cached = verified.lookup(tokenHash) {
+            // The kid must still be published: a dropped key takes its tokens with it (a memory lookup).
+            guard try await signingKeys.publicKeyPEM(kid: cached.kid) != nil else { throw Self.rejected }
+            try checkTimes(cached.timeClaims)
+            claims = cached.claims
+        } else {
+            guard let jws = CompactJWS.parse(token) else { return nil }
+            claims = try await verifiedClaims(jws)
+            verified.store(tokenHash, VerifiedTokenCache.Entry(claims: claims, kid: jws.header["kid"]?.stringValue ?? "",
+                                                               timeClaims: Self.timeClaims(jws.claims)))
+        }
         guard let organizationId = try await standing.organizationIfActive(claims) else { throw Self.rejected }
         return Principal(kind: .oauthClient, id: claims.clientId,
                          tenant: TenantContext(merchantId: claims.merchantId, mode: claims.mode),
@@ -63,6 +78,10 @@ final class OAuthTokenVerifier: BearerTokenVerifier {
     private static func typeAcceptable(_ typ: JSONValue?) -> Bool {
         guard let typ else { return true }
         return typ.stringValue?.uppercased() == "JWT"
+    }
+
+    static func timeClaims(_ claims: [String: JSONValue]) -> [String: JSONValue] {
+        claims.filter { ["exp", "nbf", "iat"].contains($0.key) }
     }
 
     private func checkTimes(_ claims: [String: JSONValue]) throws {
@@ -96,6 +115,31 @@ final class OAuthTokenVerifier: BearerTokenVerifier {
         default: return false
         }
     }
+}
+
+/// Verified tokens, bounded: when full it is emptied (every entry can be re-verified from scratch).
+/// A signing key purged from the database stays trusted here only for tokens that have expired anyway.
+final class VerifiedTokenCache: Sendable {
+    static let entriesMax = 100_000
+
+    struct Entry: Sendable {
+        let claims: OAuthTokenVerifier.Claims
+        let kid: String
+        let timeClaims: [String: JSONValue]
+    }
+
+    private let entries = Mutex<[[UInt8]: Entry]>([:])
+
+    func lookup(_ hash: [UInt8]) -> Entry? { entries.withLock { $0[hash] } }
+
+    func store(_ hash: [UInt8], _ entry: Entry) {
+        entries.withLock { table in
+            if table.count >= Self.entriesMax { table.removeAll(keepingCapacity: true) }
+            table[hash] = entry
+        }
+    }
+
+    func removeAll() { entries.withLock { $0.removeAll() } }
 }
 
 /// Whether a token's client, merchant and terminal are still active, cached per (client, merchant, mode, terminal)

@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# Auth hot paths, release build, in-process (no sockets):
+#   (a) authenticating a request with a cached API key through AccessMiddleware (target ≤ 5 µs),
+#       and, for comparison, with an OAuth bearer JWT;
+#   (b) POST /v1/token issuance rate (RS256 signing + client/terminal lookups), 1 and 4 concurrent callers.
+# Builds Kernel/Auth/Crypto/Postgres in release with SwiftPM, then compiles a small driver against
+# them with swiftc (no executable target in Package.swift is needed), like bench/rounding.sh.
+# Needs DATABASE_URL; when unset, starts a private cluster with scripts/lib/pg.sh and stops it after.
+# Usage: bench/auth.sh [requests-for-(a)]   (default 1,000,000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+count="${1:-1000000}"
+started_cluster=""
+if [ -z "${DATABASE_URL:-}" ]; then
+    # shellcheck source=../scripts/lib/pg.sh
+    source scripts/lib/pg.sh
+    pg_local_start /tmp/atlas-pg-authbench 55459 >&2
+    started_cluster=/tmp/atlas-pg-authbench
+    trap 'pg_local_stop "$started_cluster" >&2' EXIT
+fi
+
+for target in Auth Crypto Postgres; do swift build -c release --target "$target" >&2; done
+bin_dir="$(swift build -c release --show-bin-path)"
+work_dir=".build/auth-bench"
+mkdir -p "$work_dir"
+
+cat > "$work_dir/main.swift" <<'SWIFT'
+import Auth
+import Crypto
+import Foundation
+import Kernel
+import Postgres
+
+/// Drives Auth's public API the way the app does: a guarded route's middleware, and the token route.
+@main
+struct AuthBench {
+    /// API keys the requests rotate over: each stays under its 1,000/minute limit, as many merchants would.
+    static let keyCount = 1_000
+    /// OAuth clients the token requests rotate over (each may take 20 tokens at once, then 1 a second).
+    static let clientCount = 200
+    static let tokensPerRun = 1_000
+
+    static func main() async throws {
+        let requests = Int(CommandLine.arguments.dropFirst().first ?? "") ?? 1_000_000
+        let logger = Logger(label: "bench", minimumLevel: .error)
+        let database = try await freshDatabase()
+        let auth = AuthModule(database: database, crypto: OpenSSLCryptoService(), logger: logger)
+        try await MigrationRunner.run(migrations: auth.migrations, on: database)
+        let background = Task { await auth.runBackgroundTasks() }  // audit flushing, as in `serve`
+        let organization = try await auth.createOrganization(name: "Bench")
+        let merchant = try await auth.createMerchant(organizationId: organization, name: "Bench")
+        try await auth.createTerminal(merchantId: merchant, mode: .test, terminalId: "TID-00012345")
+
+        try await benchAPIKeys(auth, database: database, merchant: merchant, requests: requests)
+        if ProcessInfo.processInfo.environment["AUTH_BENCH_SKIP_TOKENS"] == nil {
+            try await benchTokens(auth, database: database, merchant: merchant)
+        }
+        background.cancel()
+        await auth.flushAudit()
+        database.close()
+    }
+
+    static func freshDatabase() async throws -> PostgresDatabase {
+        let base = ProcessInfo.processInfo.environment["DATABASE_URL"] ?? ""
+        let name = "atlas_bench_" + Encoding.hex(OpenSSLCryptoService().randomBytes(count: 4))
+        let admin = PostgresDatabase(url: base)
+        try await admin.execute(SQL("CREATE DATABASE " + name))
+        admin.close()
+        var location = base.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        if let slash = location[0].lastIndex(of: "/") { location[0] = String(location[0][..<slash]) + "/" + name }
+        return PostgresDatabase(url: location.joined(separator: "?"))
+    }
+
+    static func seconds(elapsed duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    /// (a) One request = AccessMiddleware.respond: extract, SHA-256, cache hit, scope check, GCRA
+    /// rate limit, concurrency slot, audit record (buffered), X-RateLimit headers.
+    static func benchAPIKeys(_ auth: AuthModule, database: PostgresDatabase, merchant: String, requests: Int) async throws {
+        var keys: [String] = []
+        for _ in 0..<keyCount { keys.append(try await auth.createSecretKey(merchantId: merchant, mode: .test).secret) }
+        let middleware = auth.accessGuard.require(AccessRequirement(surface: .commerce, scopes: ["transactions:read"]))
+        let prepared = keys.map { key in Request(method: .get, target: "/v1/totals", headers: ["X-Api-Key": key]) }
+        let next: Handler = { _, _ in Response(status: 200) }
+        let context = RequestContext(requestId: "req_bench", routePattern: "/v1/totals")
+        for request in prepared { _ = try await middleware.respond(to: request, context: context, next: next) }  // warm the cache
+        let perKey = min(requests / keyCount, 900)
+        var ok = 0
+        let clock = ContinuousClock()
+        let cpuStart = cpuSeconds()
+        let elapsed = try await clock.measure {
+            for round in 0..<perKey {
+                for request in prepared {
+                    let response = try await middleware.respond(to: request, context: context, next: next)
+                    if response.status == 200 { ok += 1 }
+                    _ = round
+                }
+            }
+        }
+        let total = perKey * keyCount
+        let cpu = cpuSeconds() - cpuStart
+        print(String(format: "(a) cached API key through AccessMiddleware: %.2f µs/request wall, %.2f µs CPU (%d requests, %d ok, 1 task)",
+                     seconds(elapsed: elapsed) / Double(total) * 1e6, cpu / Double(total) * 1e6, total, ok))
+
+        let client = try await auth.createOAuthClient(merchantId: merchant, mode: .test)
+        let router = Router(groups: auth.routeGroups(services: services(auth, database)))
+        let token = try await issue(InProcessClient(router), clientId: client.id, secret: client.secret)
+        let bearer = Request(method: .get, target: "/v1/totals", headers: ["Authorization": "Bearer \(token)"])
+        // Stays under the client's 1,000/minute request limit, so every request is a full success.
+        let bearerCount = 900
+        var statuses: [Int: Int] = [:]
+        let bearerCPU = cpuSeconds()
+        let bearerElapsed = await clock.measure {
+            for _ in 0..<bearerCount {
+                do {
+                    statuses[try await middleware.respond(to: bearer, context: context, next: next).status, default: 0] += 1
+                } catch {
+                    statuses[-1, default: 0] += 1
+                }
+            }
+        }
+        print(String(format: "    OAuth bearer JWT through AccessMiddleware: %.2f µs/request wall, %.2f µs CPU (%d requests, statuses %@)",
+                     seconds(elapsed: bearerElapsed) / Double(bearerCount) * 1e6,
+                     (cpuSeconds() - bearerCPU) / Double(bearerCount) * 1e6, bearerCount, "\(statuses)"))
+    }
+
+    /// CPU time of the whole process (every thread, including the audit flusher), in seconds.
+    static func cpuSeconds() -> Double {
+        var spec = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &spec)
+        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+    }
+
+    static func services(_ auth: AuthModule, _ database: PostgresDatabase) -> ModuleServices {
+        ModuleServices(database: database, clock: SystemWallClock(), crypto: OpenSSLCryptoService(),
+                       events: InMemoryEventBus(handlers: []), logger: Logger(label: "bench", minimumLevel: .error),
+                       accessGuard: auth.accessGuard, idempotency: auth.idempotencyStore)
+    }
+
+    static func issue(_ client: InProcessClient, clientId: String, secret: String) async throws -> String {
+        let body: JSONValue = ["grant_type": "client_credentials", "client_id": .string(clientId),
+                               "client_secret": .string(secret), "terminal_id": "TID-00012345"]
+        let response = await client.send(.post, "/v1/token", json: body)
+        guard response.status == 200, let token = response.bodyJSON?["access_token"]?.stringValue else {
+            throw BenchError(description: "token request failed: \(response.status) \(response.bodyText)")
+        }
+        return token
+    }
+
+    /// (b) Full POST /v1/token through the router: parse, client lookup by secret hash, rate limit,
+    /// terminal lookup, active-key lookup, RS256 sign, audit.
+    static func benchTokens(_ auth: AuthModule, database: PostgresDatabase, merchant: String) async throws {
+        var clients: [(String, String)] = []
+        for _ in 0..<clientCount {
+            let created = try await auth.createOAuthClient(merchantId: merchant, mode: .test)
+            clients.append((created.id, created.secret))
+        }
+        let client = InProcessClient(Router(groups: auth.routeGroups(services: services(auth, database))))
+        _ = try await issue(client, clientId: clients[0].0, secret: clients[0].1)  // creates the signing key
+        let clock = ContinuousClock()
+        for concurrency in [1, 4] {
+            let share = tokensPerRun / concurrency
+            let elapsed = try await clock.measure {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for worker in 0..<concurrency {
+                        group.addTask {
+                            for index in 0..<share {
+                                let (id, secret) = clients[(worker * share + index) % clientCount]
+                                _ = try await issue(client, clientId: id, secret: secret)
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+            print(String(format: "(b) POST /v1/token: %.0f tokens/s with %d concurrent caller(s) (%d tokens, %.2f ms each)",
+                         Double(share * concurrency) / seconds(elapsed: elapsed), concurrency, share * concurrency,
+                         seconds(elapsed: elapsed) / Double(share * concurrency) * 1e3 * Double(concurrency)))
+            // Let every client's burst refill before the next run.
+            try await Task.sleep(for: .seconds(21))
+        }
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible { let description: String }
+SWIFT
+
+shim_dir="$bin_dir/CCryptoShim.build"
+swiftc -O -wmo -parse-as-library -module-name AuthBench \
+    -I "$bin_dir/Modules" -I "$bin_dir" -I Modules/CLibPQ -I Modules/COpenSSL -I Modules/CCryptoShim/include \
+    -Xcc -fmodule-map-file="$shim_dir/module.modulemap" \
+    "$work_dir/main.swift" \
+    "$bin_dir"/Kernel.build/*.o "$bin_dir"/Auth.build/*.o "$bin_dir"/Crypto.build/*.o "$bin_dir"/Postgres.build/*.o \
+    "$shim_dir"/*.o -lpq -lssl -lcrypto \
+    -o "$work_dir/auth-bench" 2>&1 | grep -v "^$" >&2 || true
+echo "host: $(uname -m), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $(swift --version 2>/dev/null | head -1)"
+"$work_dir/auth-bench" "$count"
