@@ -41,7 +41,13 @@ struct AuthBench {
     static let clientCount = 200
     static let tokensPerRun = 1_000
 
+    /// `main` runs on the main actor; every await from there would hop threads (microseconds each),
+    /// which no server request pays. So the whole benchmark runs in a detached (nonisolated) task.
     static func main() async throws {
+        try await Task.detached { try await run() }.value
+    }
+
+    static func run() async throws {
         let requests = Int(CommandLine.arguments.dropFirst().first ?? "") ?? 1_000_000
         let logger = Logger(label: "bench", minimumLevel: .error)
         let database = try await freshDatabase()
@@ -56,8 +62,8 @@ struct AuthBench {
         if ProcessInfo.processInfo.environment["AUTH_BENCH_SKIP_TOKENS"] == nil {
             try await benchTokens(auth, database: database, merchant: merchant)
         }
-        background.cancel()
         await auth.flushAudit()
+        background.cancel()
         database.close()
     }
 
@@ -104,24 +110,28 @@ struct AuthBench {
         print(String(format: "(a) cached API key through AccessMiddleware: %.2f µs/request wall, %.2f µs CPU (%d requests, %d ok, 1 task)",
                      seconds(elapsed: elapsed) / Double(total) * 1e6, cpu / Double(total) * 1e6, total, ok))
 
-        let client = try await auth.createOAuthClient(merchantId: merchant, mode: .test)
-        let router = Router(groups: auth.routeGroups(services: services(auth, database)))
-        let token = try await issue(InProcessClient(router), clientId: client.id, secret: client.secret)
-        let bearer = Request(method: .get, target: "/v1/totals", headers: ["Authorization": "Bearer \(token)"])
-        // Stays under the client's 1,000/minute request limit, so every request is a full success.
-        let bearerCount = 900
+        // Tokens of 20 clients, each used 900 times: under every client's 1,000/minute request limit.
+        let router = InProcessClient(Router(groups: auth.routeGroups(services: services(auth, database))))
+        var bearers: [Request] = []
+        for _ in 0..<20 {
+            let client = try await auth.createOAuthClient(merchantId: merchant, mode: .test)
+            let token = try await issue(router, clientId: client.id, secret: client.secret)
+            bearers.append(Request(method: .get, target: "/v1/totals", headers: ["Authorization": "Bearer \(token)"]))
+        }
+        let bearerCount = 900 * bearers.count
         var statuses: [Int: Int] = [:]
         let bearerCPU = cpuSeconds()
         let bearerElapsed = await clock.measure {
-            for _ in 0..<bearerCount {
+            for index in 0..<bearerCount {
                 do {
+                    let bearer = bearers[index % bearers.count]
                     statuses[try await middleware.respond(to: bearer, context: context, next: next).status, default: 0] += 1
                 } catch {
                     statuses[-1, default: 0] += 1
                 }
             }
         }
-        print(String(format: "    OAuth bearer JWT through AccessMiddleware: %.2f µs/request wall, %.2f µs CPU (%d requests, statuses %@)",
+        print(String(format: "    OAuth bearer JWT through AccessMiddleware: %.2f µs/request wall, %.2f µs CPU (%d requests, statuses %@; the first use of each token verifies RS256, later uses hit the verified-token cache)",
                      seconds(elapsed: bearerElapsed) / Double(bearerCount) * 1e6,
                      (cpuSeconds() - bearerCPU) / Double(bearerCount) * 1e6, bearerCount, "\(statuses)"))
     }
