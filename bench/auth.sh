@@ -7,6 +7,8 @@
 # them with swiftc (no executable target in Package.swift is needed), like bench/rounding.sh.
 # Needs DATABASE_URL; when unset, starts a private cluster with scripts/lib/pg.sh and stops it after.
 # Usage: bench/auth.sh [requests-for-(a)]   (default 1,000,000)
+#   AUTH_BENCH_BREAKDOWN=1  also time each step of (a) alone (second release build with -enable-testing)
+#   AUTH_BENCH_SKIP_TOKENS=1  skip (b)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -205,5 +207,97 @@ swiftc -O -wmo -parse-as-library -module-name AuthBench \
     "$bin_dir"/Kernel.build/*.o "$bin_dir"/Auth.build/*.o "$bin_dir"/Crypto.build/*.o "$bin_dir"/Postgres.build/*.o \
     "$shim_dir"/*.o -lpq -lssl -lcrypto \
     -o "$work_dir/auth-bench" 2>&1 | grep -v "^$" >&2 || true
+
+# Optional: where the time of (a) goes, per component. Needs internal access (@testable), so Auth is
+# built a second time with -enable-testing in its own scratch folder (a few minutes the first time).
+breakdown() {
+    local scratch=".build-authbench-testable" bin shim
+    for target in Auth Crypto Postgres; do
+        swift build -c release -Xswiftc -enable-testing --scratch-path "$scratch" --target "$target" >&2
+    done
+    bin="$(swift build -c release --scratch-path "$scratch" --show-bin-path)"
+    shim="$bin/CCryptoShim.build"
+    cat > "$work_dir/breakdown.swift" <<'SWIFT'
+@testable import Auth
+import Crypto
+import Foundation
+import Kernel
+import Postgres
+
+/// Each step of AccessMiddleware for a cached API key, alone, 200,000 times (off the main actor).
+@main
+struct AuthBreakdown {
+    static let iterations = 200_000
+
+    static func main() async throws { try await Task.detached { try await run() }.value }
+
+    static func cpuSeconds() -> Double {
+        var spec = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &spec)
+        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+    }
+
+    static func measure(_ label: String, _ body: () async throws -> Void) async rethrows {
+        let cpuStart = cpuSeconds()
+        let started = ContinuousClock.now
+        for _ in 0..<iterations { try await body() }
+        let elapsed = ContinuousClock.now - started
+        let wall = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        print("    " + label.padding(toLength: 52, withPad: " ", startingAt: 0)
+              + String(format: "%6.2f µs wall %6.2f µs CPU", wall / Double(iterations) * 1e6,
+                       (cpuSeconds() - cpuStart) / Double(iterations) * 1e6))
+    }
+
+    static func run() async throws {
+        let base = ProcessInfo.processInfo.environment["DATABASE_URL"] ?? ""
+        let name = "atlas_bench_" + Encoding.hex(OpenSSLCryptoService().randomBytes(count: 4))
+        let admin = PostgresDatabase(url: base)
+        try await admin.execute(SQL("CREATE DATABASE " + name))
+        admin.close()
+        var location = base.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        if let slash = location[0].lastIndex(of: "/") { location[0] = String(location[0][..<slash]) + "/" + name }
+        let database = PostgresDatabase(url: location.joined(separator: "?"))
+        let auth = AuthModule(database: database, crypto: OpenSSLCryptoService(),
+                              logger: Logger(label: "bench", minimumLevel: .error))
+        try await MigrationRunner.run(migrations: auth.migrations, on: database)
+        let organization = try await auth.createOrganization(name: "Bench")
+        let merchant = try await auth.createMerchant(organizationId: organization, name: "Bench")
+        let key = try await auth.createSecretKey(merchantId: merchant, mode: .test).secret
+        let request = Request(method: .get, target: "/v1/totals", headers: ["X-Api-Key": key])
+        let requirement = AccessRequirement(surface: .commerce, scopes: ["transactions:read"])
+        let crypto = OpenSSLCryptoService()
+        let keyBytes = Array(key.utf8)
+        print("breakdown of (a), one component at a time:")
+        await measure("SHA-256 of the key") { _ = crypto.sha256(keyBytes) }
+        let principal = try await auth.authenticator.authenticate(request, requirement: requirement)
+        try await measure("CredentialAuthenticator.authenticate (cache hit)") {
+            _ = try await auth.authenticator.authenticate(request, requirement: requirement)
+        }
+        let limiter = RateLimiter(clock: SystemWallClock())
+        var counter = 0
+        await measure("RateLimiter.check (2 policies, 1,000 keys)") {
+            counter += 1
+            _ = limiter.check(key: "api_key:\(counter % 1_000)", policies: AuthGuard.policies(for: principal))
+        }
+        let entry = AuditEntry(merchantId: merchant, mode: .test, occurredAt: Date(), event: "request",
+                               principalKind: "api_key", principalId: principal.id, credentialFingerprint: "0123456789ab",
+                               ip: "in-process", method: "GET", route: "/v1/totals", status: 200, requestId: "req_bench")
+        await measure("AuditTrail.record + flush (JSON rows, batched INSERT)") { await auth.audit.record(entry) }
+        await auth.flushAudit()
+        database.close()
+    }
+}
+SWIFT
+    swiftc -O -wmo -parse-as-library -module-name AuthBreakdown \
+        -I "$bin/Modules" -I "$bin" -I Modules/CLibPQ -I Modules/COpenSSL -I Modules/CCryptoShim/include \
+        -Xcc -fmodule-map-file="$shim/module.modulemap" \
+        "$work_dir/breakdown.swift" \
+        "$bin"/Kernel.build/*.o "$bin"/Auth.build/*.o "$bin"/Crypto.build/*.o "$bin"/Postgres.build/*.o \
+        "$shim"/*.o -lpq -lssl -lcrypto \
+        -o "$work_dir/auth-breakdown" 2>&1 | grep -v "^$" >&2 || true
+    "$work_dir/auth-breakdown"
+}
+
 echo "host: $(uname -m), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $(swift --version 2>/dev/null | head -1)"
 "$work_dir/auth-bench" "$count"
+if [ -n "${AUTH_BENCH_BREAKDOWN:-}" ]; then breakdown; fi

@@ -27,6 +27,8 @@ import AtlasTestSupport
         let jti = try #require(OAuthFixture.decode(token)?.claims["jti"]?.stringValue)
         #expect(response.bodyJSON?["fingerprint"] == .string(String(jti.prefix(12))))
         #expect(response.headers["X-RateLimit-Limit"] == "1000")
+        let padded = await fixture.client.send(.get, "/v1/probe/read", headers: ["Authorization": "Bearer   \(token) \t"])
+        #expect(padded.status == 200)
 
         let forbidden = await fixture.get("/v1/probe/narrow", bearer: token)
         #expect(forbidden.status == 403)
