@@ -40,6 +40,15 @@ final class OAuthTokenVerifier: BearerTokenVerifier {
     }
 
     func verify(token: String, requirement: AccessRequirement) async throws -> Principal? {
+        do {
+            return try await verifyOrThrow(token)
+        } catch is DatabaseError {
+            // Like API keys: an outage is 503 (retry), not 401 (which would tell the client its token is bad).
+            throw AtlasError.unavailable("Authentication is temporarily unavailable")
+        }
+    }
+
+    private func verifyOrThrow(_ token: String) async throws -> Principal? {
         let claims: Claims
         let tokenHash = crypto.sha256(Array(token.utf8))
         if let cached = verified.lookup(tokenHash) {
