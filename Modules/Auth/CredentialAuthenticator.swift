@@ -60,7 +60,7 @@ final class CredentialAuthenticator: Sendable {
             guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty else {
                 throw AuthenticationFailure(error: missing(requirement.surface), credentialFingerprint: nil)
             }
-            bearer = String(parts[1]).trimmingCharacters(in: .whitespaces)
+            bearer = Self.trimmingBlanks(parts[1])
         }
         if apiKey != nil, bearer != nil {
             throw AuthenticationFailure(error: .invalidField("Authorization",
@@ -123,6 +123,15 @@ final class CredentialAuthenticator: Sendable {
             }
         }
         throw AuthenticationFailure(error: Self.invalid(requirement.surface), credentialFingerprint: fingerprint)
+    }
+
+    /// Trims ASCII spaces and tabs. Not Foundation's `trimmingCharacters`, which bridges through
+    /// NSString/UTF-16 on Linux and costs ~25 µs on a 1 KB JWT, more than the rest of authentication.
+    static func trimmingBlanks(_ text: Substring) -> String {
+        var view = text.utf8[...]
+        while let first = view.first, first == 0x20 || first == 0x09 { view = view.dropFirst() }
+        while let last = view.last, last == 0x20 || last == 0x09 { view = view.dropLast() }
+        return String(Substring(view))
     }
 
     static func accepts(_ flavor: APIKeyFlavor, on surface: APISurface) -> Bool {
