@@ -91,13 +91,13 @@ struct DevicesFixture {
     func login(_ device: Device) async throws -> JSONValue {
         let response = await token(tokenBody(device))
         guard response.status == 200, let body = response.bodyJSON else {
-            throw FixtureError("login failed: \(response.status) \(response.bodyText)")
+            throw TestFailure("login failed: \(response.status) \(response.bodyText)")
         }
         return body
     }
 
     func accessToken(_ device: Device) async throws -> String {
-        guard let token = try await login(device)["accessToken"]?.stringValue else { throw FixtureError("no accessToken") }
+        guard let token = try await login(device)["accessToken"]?.stringValue else { throw TestFailure("no accessToken") }
         return token
     }
 
@@ -114,11 +114,6 @@ struct DevicesFixture {
     }
 
     func close() { database.close() }
-}
-
-struct FixtureError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }
 
 /// The exact `/api` error body: status, and `{"error": code, "message": …}` with nothing else.

@@ -58,7 +58,7 @@ struct OAuthFixture {
         if let scope { overrides["scope"] = .string(scope) }
         let response = await requestToken(body(overrides))
         guard response.status == 200, let token = response.bodyJSON?["access_token"]?.stringValue else {
-            throw FixtureError(description: "token request failed: \(response.status) \(response.bodyText)")
+            throw TestFailure("token request failed: \(response.status) \(response.bodyText)")
         }
         return token
     }
@@ -95,10 +95,6 @@ struct OAuthFixture {
     static func basic(_ id: String, _ secret: String) -> String {
         "Basic " + Data("\(id):\(secret)".utf8).base64EncodedString()
     }
-}
-
-struct FixtureError: Error, CustomStringConvertible {
-    let description: String
 }
 
 /// `{"error":…,"error_description":…}` exactly (no other keys).
