@@ -17,6 +17,10 @@ public enum TestDatabase {
         return url
     }
 
+    /// Pool wait for tests: suites run in parallel on a small shared machine, so a busy moment must
+    /// not turn into a spurious 503; the production default (5 s) is tested in PostgresTests.
+    public static let acquireTimeoutSeconds: Double = 60
+
     /// A new database named `atlas_t_<random>` with `migrations` applied.
     public static func fresh(migrations: [Migration], connectionsMax: Int = 8) async throws -> PostgresDatabase {
         let base = try baseURL()
@@ -26,7 +30,8 @@ public enum TestDatabase {
         try await admin.execute(SQL(statement))
         admin.close()
         let database = PostgresDatabase(configuration: PostgresConfiguration(
-            url: url(base, replacingDatabaseWith: name), pool: PoolLimits(connectionsMax: connectionsMax)))
+            url: url(base, replacingDatabaseWith: name), pool: PoolLimits(connectionsMax: connectionsMax,
+                                                                             acquireTimeoutSeconds: acquireTimeoutSeconds)))
         try await MigrationRunner.run(migrations: migrations, on: database)
         return database
     }

@@ -122,7 +122,8 @@ import Testing
     }
 
     @Test func a13SecondSaleOnBusyTerminal() async throws {
-        let fixture = try await TransactionFixture.make(slowDelayMilliseconds: 800)
+        // The slow sale holds the terminal long enough that a loaded machine still overlaps the next two.
+        let fixture = try await TransactionFixture.make(slowDelayMilliseconds: 4_000)
         defer { fixture.close() }
         async let slow = fixture.sale(["type": "SALE", "amount": .int(SimulatedAcquirer.slowAmount), "currency": "NZD"],
                                       key: fixture.terminalKey)
