@@ -117,7 +117,8 @@ struct APIKeyRoutes {
         group.delete("/api-keys/:id", middleware: [adminOnly]) { request, context in
             let id = request.pathParameter("id") ?? ""
             let tenant = try context.requireTenant()
-            // An admin may revoke any merchant's key in its own mode.
+            // An admin may revoke any merchant's role key in its own mode; commerce `sk_` keys are
+            // managed on /v1 by their merchant, so they are not found here.
             guard let row = try await module.database.queryFirst(
                 "SELECT merchant_id FROM auth_api_keys WHERE id = \(id) AND mode = \(tenant.mode)") else {
                 throw AtlasError.notFound("API key not found")

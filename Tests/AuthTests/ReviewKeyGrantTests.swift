@@ -52,4 +52,15 @@ import AtlasTestSupport
         #expect(rotate.status == 403)
         #expect(rotate.bodyJSON?["secret"] == nil)
     }
+
+    @Test func roundingAdminCannotRevokeCommerceSecretKeys() async throws {
+        let fixture = try await AuthFixture.make()
+        let admin = try await fixture.auth.createRoleKey(merchantId: fixture.merchantId, mode: .test, role: "admin")
+        let secret = try await fixture.auth.createSecretKey(merchantId: fixture.merchantId, mode: .test)
+        let revoke = await fixture.client.send(.delete, "/api/v1/admin/api-keys/\(secret.id)",
+                                               headers: ["x-api-key": admin.secret])
+        #expect(revoke.status == 404)
+        #expect(revoke.bodyJSON == ["error": "NOT_FOUND", "message": "API key not found"])
+        #expect(await fixture.get("/v1/probe/read", key: secret.secret).status == 200)
+    }
 }
