@@ -245,10 +245,24 @@ final class TransactionService: Sendable {
                 }
             case .storedValue:
                 if let hash = original.storedValueCardHash {
-                    let balance = try await store.creditStoredValue(
-                        cardHash: hash, maskedPan: original.maskedPan ?? "********0000", amount: amount,
-                        currency: record.currency, tenant: record.tenant, now: record.createdAt, executor: tx)
-                    record.balance = balance
+                    if sale.type == .void && original.type == .refund {
+                        // Voiding a refund takes the refunded value back off the card (declined when spent).
+                        if let balance = try await store.debitStoredValue(
+                            cardHash: hash, amount: amount, currency: record.currency, tenant: record.tenant,
+                            now: record.createdAt, executor: tx) {
+                            record.balance = balance
+                        } else {
+                            record.status = .declined
+                            record.responseCode = "51"
+                            record.declineCode = "INSUFFICIENT_FUNDS"
+                        }
+                    } else {
+                        let credit = amount
+                        let balance = try await store.creditStoredValue(
+                            cardHash: hash, maskedPan: original.maskedPan ?? "********0000", amount: credit,
+                            currency: record.currency, tenant: record.tenant, now: record.createdAt, executor: tx)
+                        record.balance = balance
+                    }
                 }
             }
             if record.status == .approved {
