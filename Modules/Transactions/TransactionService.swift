@@ -257,7 +257,8 @@ final class TransactionService: Sendable {
                             record.declineCode = "INSUFFICIENT_FUNDS"
                         }
                     } else {
-                        let credit = amount
+                        // A void returns everything the original debited (amount + tip); a refund its amount.
+                        let credit = sale.type == .void ? original.amount + original.tipAmount : amount
                         let balance = try await store.creditStoredValue(
                             cardHash: hash, maskedPan: original.maskedPan ?? "********0000", amount: credit,
                             currency: record.currency, tenant: record.tenant, now: record.createdAt, executor: tx)

@@ -55,4 +55,18 @@ import Testing
         let original = await fixture.get("/v1/transaction/\(refund.string("transactionId") ?? "")")
         #expect(original.string("status") == "APPROVED")
     }
+
+    @Test func voidingAStoredValueSaleReturnsTheTipToo() async throws {
+        let fixture = try await TransactionFixture.make()
+        defer { fixture.close() }
+        _ = await load(fixture, 5000)
+        let sale = await fixture.sale(["type": "SALE", "amount": 1000, "tipAmount": 200, "currency": "NZD",
+                                       "tender": "STORED_VALUE", "card": Self.card])
+        #expect(sale.int("balance") == 3800)
+        let void = await fixture.sale(["type": "VOID", "amount": 0, "currency": "NZD",
+                                       "originalTransactionId": .string(sale.string("transactionId") ?? "")])
+        #expect(void.string("status") == "APPROVED")
+        #expect(void.int("balance") == 5000)
+        #expect(await balance(fixture) == 5000)
+    }
 }
