@@ -268,6 +268,10 @@ final class TransactionService: Sendable {
             }
             if record.status == .approved {
                 try await store.apply(effect, originalId: original.id, followUpId: record.id, tenant: record.tenant, executor: tx)
+                if sale.type == .void, original.type == .refund, let refunded = original.originalTransactionId {
+                    // The voided refund no longer counts against what its sale may still refund.
+                    try await store.reduceRefunded(refunded, by: original.amount, tenant: record.tenant, executor: tx)
+                }
             }
             return try await SaleCommitter.write(record, claim: claim, releaseTerminal: record.terminalId != nil,
                                                  services: services, store: store, executor: tx)

@@ -69,4 +69,22 @@ import Testing
         #expect(void.int("balance") == 5000)
         #expect(await balance(fixture) == 5000)
     }
+
+    @Test func voidingARefundGivesTheRefundableAmountBack() async throws {
+        let fixture = try await TransactionFixture.make()
+        defer { fixture.close() }
+        let sale = await fixture.sale(["type": "SALE", "amount": 10_000, "currency": "NZD"])
+        let saleId = try #require(sale.string("transactionId"))
+        let refund = await fixture.sale(["type": "REFUND", "amount": 10_000, "currency": "NZD",
+                                         "originalTransactionId": .string(saleId)])
+        #expect(refund.string("status") == "APPROVED")
+        let void = await fixture.sale(["type": "VOID", "amount": 0, "currency": "NZD",
+                                       "originalTransactionId": .string(refund.string("transactionId") ?? "")])
+        #expect(void.string("status") == "APPROVED")
+        #expect(await fixture.get("/v1/transaction/\(saleId)").int("refundedAmount") == 0)
+        let again = await fixture.sale(["type": "REFUND", "amount": 10_000, "currency": "NZD",
+                                        "originalTransactionId": .string(saleId)])
+        #expect(again.status == 200)
+        #expect(again.string("status") == "APPROVED")
+    }
 }
