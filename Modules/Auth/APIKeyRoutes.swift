@@ -120,7 +120,7 @@ struct APIKeyRoutes {
             // An admin may revoke any merchant's role key in its own mode; commerce `sk_` keys are
             // managed on /v1 by their merchant, so they are not found here.
             guard let row = try await module.database.queryFirst(
-                "SELECT merchant_id FROM auth_api_keys WHERE id = \(id) AND mode = \(tenant.mode)") else {
+                "SELECT merchant_id FROM auth_api_keys WHERE id = \(id) AND mode = \(tenant.mode) AND kind = 'role'") else {
                 throw AtlasError.notFound("API key not found")
             }
             let owner = TenantContext(merchantId: try row.decode("merchant_id"), mode: tenant.mode)
