@@ -34,9 +34,9 @@ struct APIKeyRoutes {
         group.post("/api-keys", middleware: [guardMiddleware]) { request, context in
             let body = try request.decodeJSON(CreateKeyBody.self)
             let tenant = try context.requireTenant()
+            let (scopes, terminalId) = try Self.grants(body, creator: context.principal)
             let key = try await module.keys.create(merchantId: tenant.merchantId, mode: tenant.mode, kind: .secret, role: nil,
-                                                   scopes: Set(body.scopes ?? Array(CommerceScopes.all)),
-                                                   terminalId: body.terminalId, name: body.name)
+                                                   scopes: scopes, terminalId: terminalId, name: body.name)
             await module.auditCredentialEvent("key.created", key: key.record)
             return Self.created(key)
         }
@@ -44,8 +44,17 @@ struct APIKeyRoutes {
             try await list(request, tenant: try context.requireTenant())
         }
         group.post("/api-keys/:id/rotate", middleware: [guardMiddleware]) { request, context in
-            guard let (key, oldExpiresAt) = try await module.rotateKey(id: request.pathParameter("id") ?? "",
-                                                                       tenant: try context.requireTenant()) else {
+            let id = request.pathParameter("id") ?? ""
+            let tenant = try context.requireTenant()
+            if let target = try await module.keys.find(id: id, merchantId: tenant.merchantId, mode: tenant.mode) {
+                // Rotation hands out the replacement's secret: only for keys the caller could have created.
+                _ = try Self.grants(CreateKeyBody(scopes: target.scopes.sorted(), terminalId: target.terminalId, name: nil),
+                                    creator: context.principal)
+                if context.principal?.terminalId != nil, target.terminalId == nil {
+                    throw AtlasError.forbidden("This credential is bound to another terminal")
+                }
+            }
+            guard let (key, oldExpiresAt) = try await module.rotateKey(id: id, tenant: tenant) else {
                 throw AtlasError.notFound("API key not found or not active")
             }
             var response = Self.created(key)
@@ -66,6 +75,22 @@ struct APIKeyRoutes {
             try await AuditRoutes(module: module).list(request, tenant: try context.requireTenant())
         }
         return group
+    }
+
+    /// What a new key may hold: never more than the key creating it. Scopes default to the creator's
+    /// own (not every scope), and a terminal-bound creator can only mint keys bound to its terminal;
+    /// otherwise a `keys:manage`-only or terminal key could mint itself a full-power merchant key.
+    static func grants(_ body: CreateKeyBody, creator: Principal?) throws(AtlasError) -> (Set<String>, String?) {
+        let held = creator?.scopes ?? []
+        let scopes = body.scopes.map(Set.init) ?? held
+        guard scopes.isSubset(of: held) else {
+            throw AtlasError.forbidden("API key is valid but lacks permission for this operation")
+        }
+        guard let bound = creator?.terminalId else { return (scopes, body.terminalId) }
+        if let requested = body.terminalId, requested != bound {
+            throw AtlasError.forbidden("This credential is bound to another terminal")
+        }
+        return (scopes, bound)
     }
 
     /// `/api/v1/admin/api-keys` for cash-rounding admin keys: issue and revoke role keys.
@@ -92,9 +117,10 @@ struct APIKeyRoutes {
         group.delete("/api-keys/:id", middleware: [adminOnly]) { request, context in
             let id = request.pathParameter("id") ?? ""
             let tenant = try context.requireTenant()
-            // An admin may revoke any merchant's key in its own mode.
+            // An admin may revoke any merchant's role key in its own mode; commerce `sk_` keys are
+            // managed on /v1 by their merchant, so they are not found here.
             guard let row = try await module.database.queryFirst(
-                "SELECT merchant_id FROM auth_api_keys WHERE id = \(id) AND mode = \(tenant.mode)") else {
+                "SELECT merchant_id FROM auth_api_keys WHERE id = \(id) AND mode = \(tenant.mode) AND kind = 'role'") else {
                 throw AtlasError.notFound("API key not found")
             }
             let owner = TenantContext(merchantId: try row.decode("merchant_id"), mode: tenant.mode)

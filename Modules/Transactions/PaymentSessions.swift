@@ -9,6 +9,8 @@ struct PaymentSessions: Sendable {
     static let textLengthMax = 500
     static let urlLengthMax = 2_048
     static let externalIdLengthMax = 255
+    static let callbackURLsMax = 10
+    static let callbackNameLengthMax = 40
 
     let services: ModuleServices
 
@@ -54,6 +56,7 @@ struct PaymentSessions: Sendable {
         try checkText(body.cancel_url, "cancel_url", max: Self.urlLengthMax)
         try checkText(body.merchant_reference, "merchant_reference", max: Self.textLengthMax)
         try checkText(body.description, "description", max: Self.textLengthMax)
+        try checkCallbacks(body.callback_urls)
         try SaleValidation.checkMetadata(body.metadata)
         if let externalId = body.external_id, let existing = try await find(externalId: externalId, tenant: tenant) {
             return .json(existing)
@@ -163,6 +166,22 @@ struct PaymentSessions: Sendable {
         }
         guard let currency = Currency(code: code) else { throw TransactionErrors.invalidCurrency(code) }
         return currency
+    }
+
+    /// `callback_urls` is stored as given, so its size is bounded like every other field.
+    private func checkCallbacks(_ callbacks: [String: String]?) throws(AtlasError) {
+        guard let callbacks else { return }
+        guard callbacks.count <= Self.callbackURLsMax else {
+            throw .invalidField("callback_urls", "callback_urls may have at most \(Self.callbackURLsMax) entries",
+                                constraint: "maxProperties")
+        }
+        for (name, url) in callbacks.sorted(by: { $0.key < $1.key }) {
+            guard !name.isEmpty, name.count <= Self.callbackNameLengthMax else {
+                throw .invalidField("callback_urls", "callback_urls names must be 1 to \(Self.callbackNameLengthMax) characters",
+                                    constraint: "keyLength")
+            }
+            try checkText(url, "callback_urls.\(name)", max: Self.urlLengthMax)
+        }
     }
 
     private func checkText(_ value: String?, _ field: String, max: Int) throws(AtlasError) {

@@ -245,14 +245,33 @@ final class TransactionService: Sendable {
                 }
             case .storedValue:
                 if let hash = original.storedValueCardHash {
-                    let balance = try await store.creditStoredValue(
-                        cardHash: hash, maskedPan: original.maskedPan ?? "********0000", amount: amount,
-                        currency: record.currency, tenant: record.tenant, now: record.createdAt, executor: tx)
-                    record.balance = balance
+                    if sale.type == .void && original.type == .refund {
+                        // Voiding a refund takes the refunded value back off the card (declined when spent).
+                        if let balance = try await store.debitStoredValue(
+                            cardHash: hash, amount: amount, currency: record.currency, tenant: record.tenant,
+                            now: record.createdAt, executor: tx) {
+                            record.balance = balance
+                        } else {
+                            record.status = .declined
+                            record.responseCode = "51"
+                            record.declineCode = "INSUFFICIENT_FUNDS"
+                        }
+                    } else {
+                        // A void returns everything the original debited (amount + tip); a refund its amount.
+                        let credit = sale.type == .void ? original.amount + original.tipAmount : amount
+                        let balance = try await store.creditStoredValue(
+                            cardHash: hash, maskedPan: original.maskedPan ?? "********0000", amount: credit,
+                            currency: record.currency, tenant: record.tenant, now: record.createdAt, executor: tx)
+                        record.balance = balance
+                    }
                 }
             }
             if record.status == .approved {
                 try await store.apply(effect, originalId: original.id, followUpId: record.id, tenant: record.tenant, executor: tx)
+                if sale.type == .void, original.type == .refund, let refunded = original.originalTransactionId {
+                    // The voided refund no longer counts against what its sale may still refund.
+                    try await store.reduceRefunded(refunded, by: original.amount, tenant: record.tenant, executor: tx)
+                }
             }
             return try await SaleCommitter.write(record, claim: claim, releaseTerminal: record.terminalId != nil,
                                                  services: services, store: store, executor: tx)

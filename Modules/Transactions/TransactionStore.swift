@@ -196,6 +196,14 @@ struct TransactionStore: Sendable {
         }
     }
 
+    /// Undoes a voided refund's share of its sale's `refunded_amount`.
+    func reduceRefunded(_ saleId: String, by amount: Int64, tenant: TenantContext, executor: any SQLExecutor) async throws {
+        try await executor.execute("""
+            UPDATE transactions SET refunded_amount = refunded_amount - \(amount)
+            WHERE id = \(saleId) AND merchant_id = \(tenant.merchantId) AND mode = \(tenant.mode)
+            """)
+    }
+
     // MARK: Stored value
 
     /// Debits `amount` when the balance covers it; returns the new balance, or nil (insufficient or unknown card).

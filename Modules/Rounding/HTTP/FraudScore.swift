@@ -103,7 +103,8 @@ public enum FraudScoring {
     }
 
     static func overrideDeltaPoints(_ counters: FraudCounters) -> Int {
-        Int(clamp(averageOverrideDeltaCents(counters) * 10 / overrideDeltaCentsFull, 0, 10))
+        // Capping first (the points cap at 10 anyway) keeps a huge average from overflowing `* 10`.
+        Int(clamp(min(averageOverrideDeltaCents(counters), overrideDeltaCentsFull) * 10 / overrideDeltaCentsFull, 0, 10))
     }
 
     static func voidRatePoints(_ counters: FraudCounters) -> Int {

@@ -247,7 +247,9 @@ struct TransactionHandlers: Sendable {
             let delta = newCash - state.calculatedCashTotalCents
             var counters = head.counters
             counters.overrides += 1
-            counters.overrideAbsDeltaCents += Int64(delta.magnitude)
+            // Saturates: a trap here would take the server down for every merchant.
+            let (sum, overflow) = counters.overrideAbsDeltaCents.addingReportingOverflow(Int64(clamping: delta.magnitude))
+            counters.overrideAbsDeltaCents = overflow ? .max : sum
             let fields: [String: JSONValue] = [
                 "transaction_id": .string(transactionId), "employee_name": .string(employeeName),
                 "reason": .string(reason.rawValue),
