@@ -63,11 +63,11 @@ struct Application {
         var handlers: [EventHandler] = []
         let base = ModuleServices(database: database, clock: clock, crypto: crypto, events: InMemoryEventBus(handlers: []),
                                   logger: logger, accessGuard: auth.accessGuard, idempotency: auth.idempotencyStore,
-                                  cashRounding: rounding.cashRounding)
+                                  cashRounding: rounding.cashRounding, tenants: auth.tenantDirectory)
         for module in modules { handlers += module.eventHandlers(services: base) }
         return ModuleServices(database: database, clock: clock, crypto: crypto, events: InMemoryEventBus(handlers: handlers),
                               logger: logger, accessGuard: auth.accessGuard, idempotency: auth.idempotencyStore,
-                              cashRounding: rounding.cashRounding)
+                              cashRounding: rounding.cashRounding, tenants: auth.tenantDirectory)
     }
 
     func router(metrics: Metrics) -> Router {

@@ -49,6 +49,8 @@ public final class AuthModule: FeatureModule {
 
     public var accessGuard: any AccessGuard { authGuard }
     public var idempotencyStore: any IdempotencyStore { idempotency }
+    /// Merchant → organization lookups for other modules (partners acting for their merchants).
+    public var tenantDirectory: any TenantDirectory { tenancy }
 
     /// Runs Auth's background work until cancelled: cache invalidation, audit flushing, and the
     /// hourly purge of expired idempotency keys.

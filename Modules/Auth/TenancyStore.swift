@@ -2,7 +2,7 @@ import Foundation
 import Kernel
 
 /// Organizations (platforms, POS vendors), their merchants, and merchants' stores and terminals.
-struct TenancyStore: Sendable {
+struct TenancyStore: TenantDirectory {
     let database: any Database
     let clock: any WallClock
 
@@ -29,6 +29,13 @@ struct TenancyStore: Sendable {
             ON CONFLICT (merchant_id, mode, id) DO NOTHING
             """
         try await database.execute(sql)
+    }
+
+    func merchant(_ merchantId: String) async throws -> MerchantDirectoryEntry? {
+        let sql: SQL = "SELECT organization_id, status FROM auth_merchants WHERE id = \(merchantId)"
+        guard let row = try await database.queryFirst(sql) else { return nil }
+        return MerchantDirectoryEntry(merchantId: merchantId, organizationId: try row.decode("organization_id"),
+                                      active: try row.decode("status", as: String.self) == "active")
     }
 
     func merchantExists(_ merchantId: String) async throws -> Bool {

@@ -11,11 +11,14 @@ public struct ModuleServices: Sendable {
     public let idempotency: any IdempotencyStore
     /// Cash rounding for cash tenders, provided by the Rounding module (nil when it is not wired).
     public let cashRounding: (any CashRounding)?
+    /// Merchant → organization lookups, provided by the Auth module (nil when it is not wired).
+    public let tenants: (any TenantDirectory)?
     public let configuration: [String: String]
 
     public init(database: any Database, clock: any WallClock, crypto: any CryptoService, events: any EventBus,
                 logger: Logger, accessGuard: any AccessGuard, idempotency: any IdempotencyStore,
-                cashRounding: (any CashRounding)? = nil, configuration: [String: String] = [:]) {
+                cashRounding: (any CashRounding)? = nil, tenants: (any TenantDirectory)? = nil,
+                configuration: [String: String] = [:]) {
         self.database = database
         self.clock = clock
         self.crypto = crypto
@@ -24,6 +27,7 @@ public struct ModuleServices: Sendable {
         self.accessGuard = accessGuard
         self.idempotency = idempotency
         self.cashRounding = cashRounding
+        self.tenants = tenants
         self.configuration = configuration
     }
 
