@@ -31,7 +31,8 @@ struct RoundingFixture: Sendable {
         let rounding = RoundingModule()
         try await MigrationRunner.run(migrations: auth.migrations + rounding.migrations, on: database)
         let services = ModuleServices(database: database, clock: clock, crypto: crypto, events: InMemoryEventBus(handlers: []),
-                                      logger: logger, accessGuard: auth.accessGuard, idempotency: auth.idempotencyStore)
+                                      logger: logger, accessGuard: auth.accessGuard, idempotency: auth.idempotencyStore,
+                                      tenants: auth.tenantDirectory)
         let router = Router(groups: auth.routeGroups(services: services) + rounding.routeGroups(services: services))
         let organization = try await auth.createOrganization(name: "Centsless test org")
         return RoundingFixture(database: database, clock: clock, auth: auth, client: InProcessClient(router),
@@ -49,8 +50,9 @@ struct RoundingFixture: Sendable {
         var partner: String { keys["partner"]! }
     }
 
-    func newMerchant(mode: Mode = .test, name: String = "Shop") async throws -> Merchant {
-        let id = try await auth.createMerchant(organizationId: organizationId, name: name)
+    /// A merchant (in the fixture's organization unless `organizationId` names another) with its role keys.
+    func newMerchant(mode: Mode = .test, name: String = "Shop", organizationId: String? = nil) async throws -> Merchant {
+        let id = try await auth.createMerchant(organizationId: organizationId ?? self.organizationId, name: name)
         var keys: [String: String] = [:]
         var ids: [String: String] = [:]
         for role in ["merchant", "auditor", "admin", "partner"] {

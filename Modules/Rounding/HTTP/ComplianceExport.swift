@@ -46,7 +46,7 @@ struct ComplianceExport: Sendable {
     let service: RoundingService
 
     func export(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try Caller(context)
+        let caller = try Caller(context, service: service)
         let body = try FieldCheck.decode(ExportBody.self, from: request)
         let mode: ExportMode = try FieldCheck.oneOf(body.exportMode ?? "standard", "export_mode", ExportMode.allCases)
         let start = try ComplianceHandlers.date(body.startDate, "start_date")
@@ -58,7 +58,8 @@ struct ComplianceExport: Sendable {
             try FieldCheck.oneOf(raw, "compliance_status", ComplianceStatus.allCases).rawValue
         }
         let merchant = try body.merchantId.map { raw throws(AtlasError) in try FieldCheck.identifier(raw, "merchant_id") }
-        let tenant = try merchant.map { try caller.tenant(forBodyMerchant: $0) } ?? caller.ownTenant
+        var tenant = caller.ownTenant
+        if let merchant { tenant = try await caller.tenant(forBodyMerchant: merchant) }
         let columns = mode == .full ? Self.fullColumns : mode == .summary ? Self.summaryColumns : Self.standardColumns
         var csv = Self.csvLine(columns)
         var count = 0

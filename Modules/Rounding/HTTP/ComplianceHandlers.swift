@@ -32,7 +32,7 @@ struct ComplianceHandlers: Sendable {
     // MARK: Audit logs and verification
 
     func auditLogs(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let tenant = try Caller(context).readTenant(request)
+        let tenant = try await Caller(context, service: service).readTenant(request)
         let query = request.queryParameters
         let limit: Int
         if let text = query["limit"] {
@@ -89,7 +89,7 @@ struct ComplianceHandlers: Sendable {
     }
 
     func verifyChain(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let tenant = try Caller(context).readTenant(request)
+        let tenant = try await Caller(context, service: service).readTenant(request)
         let (result, breakCount) = try await service.chain.verify(service.database, tenant: tenant)
         return .json([
             "merchant_id": .string(tenant.merchantId), "mode": .string(tenant.mode.rawValue),
@@ -110,7 +110,7 @@ struct ComplianceHandlers: Sendable {
     }
 
     func riskProfile(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try Caller(context)
+        let caller = try Caller(context, service: service)
         let merchantId = try FieldCheck.identifier(request.pathParameter("merchant_id"), "merchant_id")
         let tenant = TenantContext(merchantId: merchantId, mode: caller.mode)
         let counters = try await ComplianceHandlers.counters(service.database, tenant)
@@ -154,7 +154,7 @@ struct ComplianceHandlers: Sendable {
     }
 
     func fraudOverview(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try Caller(context)
+        let caller = try Caller(context, service: service)
         let rows = try await service.database.query("""
             SELECT * FROM rounding_chain_heads WHERE mode = \(caller.mode)
             ORDER BY merchant_id LIMIT \(ComplianceHandlers.fraudOverviewMerchantsMax)
@@ -177,7 +177,7 @@ struct ComplianceHandlers: Sendable {
     // MARK: Voids and overrides
 
     func voidAnalytics(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let tenant = try Caller(context).readTenant(request)
+        let tenant = try await Caller(context, service: service).readTenant(request)
         let counters = try await ComplianceHandlers.counters(service.database, tenant)
         let sums = try await service.database.queryFirst("""
             SELECT coalesce(sum(CASE WHEN event_type = 'VOID' THEN -cash_total_cents END), 0) AS void_cents,
@@ -202,7 +202,7 @@ struct ComplianceHandlers: Sendable {
 
     /// Admin: every merchant of the mode; auditor: its own merchant only.
     func voidAbuse(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try Caller(context)
+        let caller = try Caller(context, service: service)
         let only: String? = caller.role == "admin" ? request.queryParameters["merchant_id"] : caller.ownTenant.merchantId
         let heads = try await service.database.query("""
             SELECT * FROM rounding_chain_heads WHERE mode = \(caller.mode)
@@ -242,7 +242,7 @@ struct ComplianceHandlers: Sendable {
     }
 
     func overridesReport(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let tenant = try Caller(context).readTenant(request)
+        let tenant = try await Caller(context, service: service).readTenant(request)
         let rows = try await service.database.query("""
             SELECT * FROM rounding_records WHERE merchant_id = \(tenant.merchantId) AND mode = \(tenant.mode)
               AND event_type = 'OVERRIDE' ORDER BY chain_position DESC LIMIT \(ComplianceHandlers.overrideReportLimitMax)
@@ -278,7 +278,7 @@ struct ComplianceHandlers: Sendable {
 
     /// Sets the merchant's Indiana SB 243 method (one of the rule's operator choices); a CONFIG chain record.
     func setIndianaMethod(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try Caller(context)
+        let caller = try Caller(context, service: service)
         let merchantId = try FieldCheck.identifier(request.pathParameter("merchant_id"), "merchant_id")
         let body = try FieldCheck.decode(IndianaBody.self, from: request)
         let choices = JurisdictionRuleTable.enacted.rules.first { $0.jurisdictionID == "US-IN" }?.merchantSelectableModes ?? []

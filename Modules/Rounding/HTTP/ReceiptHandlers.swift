@@ -6,12 +6,13 @@ struct ReceiptHandlers: Sendable {
     let service: RoundingService
 
     func receipt(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try Caller(context)
+        let caller = try Caller(context, service: service)
         let format: ReceiptFormat = try FieldCheck.oneOf(request.queryParameters["format"] ?? "merchant", "format",
                                                          ReceiptFormat.allCases)
         let id = request.pathParameter("id") ?? ""
-        guard let found = try await ChainStore.find(service.database, recordId: id, mode: caller.mode,
-                                                    merchantId: caller.lookupMerchant, eventTypes: ["SALE"]) else {
+        guard let found = try await caller.requireAccess(try await ChainStore.find(service.database, recordId: id, mode: caller.mode,
+                                                    merchantId: caller.lookupMerchant, eventTypes: ["SALE"]),
+                                                              merchantId: { $0.merchantId }) else {
             throw RoundingService.notFound()
         }
         let tenant = TenantContext(merchantId: found.merchantId, mode: caller.mode)

@@ -10,6 +10,9 @@ import Kernel
 ///   equal the hashed values.
 /// - `rounding_tip_pools`, `rounding_tip_pool_members`: derived pool state (open/distributed, one pool
 ///   per tip); the evidence is the pool's chain records.
+/// - `rounding_partner_merchants`: merchant ids a partner registered by first use (the POS vendor's own
+///   ids, spec §1 "register each merchant with a merchant_id equal to your internal ID"), owned by the
+///   partner's organization so another vendor cannot write into or read that merchant's chain.
 enum RoundingSchema {
     static let namespace = "rounding"
 
@@ -70,6 +73,16 @@ enum RoundingSchema {
                 tip_id text NOT NULL,
                 pool_id text NOT NULL,
                 PRIMARY KEY (mode, tip_id)
+            );
+            """),
+        Migration(namespace: namespace, version: 2, name: "partner-registered merchants", sql: """
+            CREATE TABLE rounding_partner_merchants (
+                merchant_id text NOT NULL CHECK (length(merchant_id) BETWEEN 1 AND 128),
+                mode text NOT NULL CHECK (mode IN ('live', 'test')),
+                organization_id text NOT NULL,
+                registered_by_key text NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (mode, merchant_id)
             );
             """),
     ]

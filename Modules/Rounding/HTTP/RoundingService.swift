@@ -12,9 +12,12 @@ struct RoundingService: Sendable {
     let logger: Logger
     let engine: CashRoundingEngine
     let chain: AuditChain
+    /// Merchant → organization, to hold partner keys to their own organization's merchants.
+    let tenants: (any TenantDirectory)?
 
     init(services: ModuleServices, engine: CashRoundingEngine) {
         database = services.database
+        tenants = services.tenants
         clock = services.clock
         crypto = services.crypto
         logger = services.logger

@@ -65,14 +65,15 @@ struct TipHandlers: Sendable {
     }
 
     func tip(_ request: Request, _ context: RequestContext, cash: Bool) async throws -> Response {
-        let caller = try Caller(context)
+        let caller = try Caller(context, service: service)
         let body = try FieldCheck.decode(TipBody.self, from: request)
         let transactionId = try FieldCheck.identifier(body.transactionId, "transaction_id")
         let employeeId = try FieldCheck.identifier(body.employeeId, "employee_id")
         let employeeName = try FieldCheck.text(body.employeeName, "employee_name")
         let amount = try TipHandlers.tipCents(body.tipAmount, "tip_amount")
-        guard let found = try await ChainStore.find(service.database, recordId: transactionId, mode: caller.mode,
-                                                    merchantId: caller.lookupMerchant, eventTypes: ["SALE"]) else {
+        guard let found = try await caller.requireAccess(try await ChainStore.find(service.database, recordId: transactionId, mode: caller.mode,
+                                                    merchantId: caller.lookupMerchant, eventTypes: ["SALE"]),
+                                                              merchantId: { $0.merchantId }) else {
             throw RoundingService.notFound()
         }
         let tenant = TenantContext(merchantId: found.merchantId, mode: caller.mode)
@@ -109,14 +110,15 @@ struct TipHandlers: Sendable {
     }
 
     func adjust(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try Caller(context)
+        let caller = try Caller(context, service: service)
         let body = try FieldCheck.decode(TipAdjustBody.self, from: request)
         let tipId = try FieldCheck.identifier(body.tipId, "tip_id")
         let amount = try TipHandlers.tipCents(body.tipAmount, "tip_amount")
         let employeeId = try FieldCheck.identifier(body.employeeId, "employee_id")
         let reason = try FieldCheck.text(body.reason, "reason")
-        guard let found = try await ChainStore.find(service.database, recordId: tipId, mode: caller.mode,
-                                                    merchantId: caller.lookupMerchant, eventTypes: TipHandlers.tipEvents) else {
+        guard let found = try await caller.requireAccess(try await ChainStore.find(service.database, recordId: tipId, mode: caller.mode,
+                                                    merchantId: caller.lookupMerchant, eventTypes: TipHandlers.tipEvents),
+                                                              merchantId: { $0.merchantId }) else {
             throw RoundingService.notFound("Tip")
         }
         let tenant = TenantContext(merchantId: found.merchantId, mode: caller.mode)
@@ -199,7 +201,7 @@ struct TipHandlers: Sendable {
     }
 
     func createPool(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try Caller(context)
+        let caller = try Caller(context, service: service)
         let body = try FieldCheck.decode(PoolCreateBody.self, from: request)
         let poolName = try FieldCheck.text(body.poolName, "pool_name")
         guard let tipIds = body.tipIds else { throw AtlasError.missingField("tip_ids") }
@@ -214,8 +216,9 @@ struct TipHandlers: Sendable {
         var tenant: TenantContext? = nil
         var foundTips: [ChainRecord] = []
         for id in tipIds {
-            guard let found = try await ChainStore.find(service.database, recordId: id, mode: caller.mode,
-                                                        merchantId: caller.lookupMerchant, eventTypes: TipHandlers.tipEvents) else {
+            guard let found = try await caller.requireAccess(try await ChainStore.find(service.database, recordId: id, mode: caller.mode,
+                                                        merchantId: caller.lookupMerchant, eventTypes: TipHandlers.tipEvents),
+                                                              merchantId: { $0.merchantId }) else {
                 throw AtlasError.notFound("Tip not found: \(id)")
             }
             let owner = TenantContext(merchantId: found.merchantId, mode: caller.mode)
@@ -265,11 +268,12 @@ struct TipHandlers: Sendable {
     }
 
     func distributePool(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try Caller(context)
+        let caller = try Caller(context, service: service)
         let body = try FieldCheck.decode(PoolDistributeBody.self, from: request)
         let poolId = try FieldCheck.identifier(body.poolId, "pool_id")
-        guard let found = try await ChainStore.find(service.database, recordId: poolId, mode: caller.mode,
-                                                    merchantId: caller.lookupMerchant, eventTypes: ["TIP_POOL_CREATE"]) else {
+        guard let found = try await caller.requireAccess(try await ChainStore.find(service.database, recordId: poolId, mode: caller.mode,
+                                                    merchantId: caller.lookupMerchant, eventTypes: ["TIP_POOL_CREATE"]),
+                                                              merchantId: { $0.merchantId }) else {
             throw RoundingService.notFound("Pool")
         }
         let tenant = TenantContext(merchantId: found.merchantId, mode: caller.mode)

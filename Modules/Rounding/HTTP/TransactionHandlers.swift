@@ -13,9 +13,9 @@ struct TransactionHandlers: Sendable {
     // MARK: Sale
 
     func sale(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try Caller(context)
+        let caller = try Caller(context, service: service)
         let input = try SaleInput(FieldCheck.decode(TransactionBody.self, from: request))
-        let tenant = try caller.tenant(forBodyMerchant: input.merchantId)
+        let tenant = try await caller.tenant(forBodyMerchant: input.merchantId)
         // Validate with the pure engine before touching the database (no merchant setting yet).
         do { _ = try service.engine.round(input.engineRequest(merchantMode: nil), on: service.clock.now()) } catch {
             throw RoundingService.engineError(error)
@@ -100,7 +100,7 @@ struct TransactionHandlers: Sendable {
     // MARK: Void
 
     func void(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try Caller(context)
+        let caller = try Caller(context, service: service)
         let body = try FieldCheck.decode(VoidBody.self, from: request)
         let originalId = try FieldCheck.identifier(body.originalTransactionId, "original_transaction_id")
         let reason: VoidReason = try FieldCheck.oneOf(body.voidReason, "void_reason", VoidReason.allCases)
@@ -170,7 +170,7 @@ struct TransactionHandlers: Sendable {
     // MARK: Refund
 
     func refund(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try Caller(context)
+        let caller = try Caller(context, service: service)
         let body = try FieldCheck.decode(RefundBody.self, from: request)
         let originalId = try FieldCheck.identifier(body.originalTransactionId, "original_transaction_id")
         let amount = try FieldCheck.cents(body.refundAmount, "refund_amount", minimum: 1)
@@ -230,7 +230,7 @@ struct TransactionHandlers: Sendable {
     // MARK: Override
 
     func override(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try Caller(context)
+        let caller = try Caller(context, service: service)
         let body = try FieldCheck.decode(OverrideBody.self, from: request)
         let transactionId = try FieldCheck.identifier(body.transactionId, "transaction_id")
         let employeeId = try FieldCheck.identifier(body.employeeId, "employee_id")
@@ -278,8 +278,9 @@ struct TransactionHandlers: Sendable {
 
     /// The sale named by `id` that the caller may act on, and the tenant whose chain it lives in.
     func findSale(_ id: String, caller: Caller) async throws -> (TenantContext, ChainRecord) {
-        guard let found = try await ChainStore.find(service.database, recordId: id, mode: caller.mode,
-                                                    merchantId: caller.lookupMerchant, eventTypes: ["SALE"]) else {
+        guard let found = try await caller.requireAccess(try await ChainStore.find(service.database, recordId: id, mode: caller.mode,
+                                                    merchantId: caller.lookupMerchant, eventTypes: ["SALE"]),
+                                                              merchantId: { $0.merchantId }) else {
             throw RoundingService.notFound()
         }
         return (TenantContext(merchantId: found.merchantId, mode: caller.mode), found.record)
