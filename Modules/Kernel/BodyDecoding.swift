@@ -40,9 +40,16 @@ public enum JSONBodyLimits {
 }
 
 /// One linear pass over the raw bytes, before decoding: refuses nesting deeper than
-/// `JSONBodyLimits.nestingDepthMax`. Brackets inside strings (and escaped quotes) are skipped.
-/// Malformed JSON is left for the decoder to report.
+/// `JSONBodyLimits.nestingDepthMax`, and `\u0000` in strings (PostgreSQL text and jsonb cannot hold
+/// NUL, so such a value would otherwise fail later as a 500). Brackets inside strings (and escaped
+/// quotes) are skipped. Malformed JSON is left for the decoder to report.
 enum JSONPreScan {
+    /// True when the backslash at `index` starts `\u0000`.
+    static func isEscapedNUL(_ body: [UInt8], at index: Int) -> Bool {
+        guard index + 5 < body.count, body[index + 1] == UInt8(ascii: "u") else { return false }
+        return body[(index + 2)...(index + 5)].allSatisfy { $0 == UInt8(ascii: "0") }
+    }
+
     static func check(_ body: [UInt8]) throws(AtlasError) {
         var depth = 0
         var inString = false
@@ -51,7 +58,13 @@ enum JSONPreScan {
         while index < count {
             let byte = body[index]
             if inString {
-                if byte == UInt8(ascii: "\\") { index += 2; continue }
+                if byte == UInt8(ascii: "\\") {
+                    if isEscapedNUL(body, at: index) {
+                        throw AtlasError.malformedBody("Request body must not contain NUL characters (\\u0000)")
+                    }
+                    index += 2
+                    continue
+                }
                 if byte == UInt8(ascii: "\"") { inString = false }
             } else {
                 switch byte {

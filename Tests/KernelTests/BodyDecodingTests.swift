@@ -32,4 +32,17 @@ import Testing
         let brackets = "{\"metadata\":\"" + String(repeating: "[{", count: 1_000) + "\\\"[\"}"
         #expect(try decode(brackets).get().metadata == .string(String(repeating: "[{", count: 1_000) + "\"["))
     }
+
+    @Test func escapedNULInAnyStringIsAMalformedBody() {
+        for text in ["{\"metadata\":\"a\\u0000b\"}", "{\"metadata\":{\"k\\u0000\":1}}", "{\"metadata\":[\"\\u0000\"]}"] {
+            guard case .failure(let error) = decode(text) else { Issue.record("accepted \(text)"); continue }
+            #expect(error.kind == .malformedBody && error.status == 400)
+            #expect(error.message == "Request body must not contain NUL characters (\\u0000)")
+        }
+    }
+
+    @Test func anEscapedBackslashBeforeU0000IsText() throws {
+        #expect(try decode("{\"metadata\":\"\\\\u0000\"}").get().metadata == .string("\\u0000"))
+        #expect(try decode("{\"metadata\":\"\\u0001\"}").get().metadata == .string("\u{1}"))
+    }
 }
