@@ -169,6 +169,12 @@ public final class Router: HTTPResponder {
                 continue
             }
             request.pathParameters = parameters
+            if let query = request.query, query.contains("%00") || query.contains("\0") {
+                // PostgreSQL text cannot hold NUL: refuse here rather than fail later as a 500.
+                let error = AtlasError.invalidField("query", "Query parameters must not contain NUL characters",
+                                                    constraint: "format")
+                return (groups[entry.group].errorRenderer.render(error, requestId: request.requestId), entry.route.pattern)
+            }
             let context = RequestContext(requestId: request.requestId, routePattern: entry.route.pattern,
                                          errorRenderer: groups[entry.group].errorRenderer)
             let response = await run(entry.chain, request: request, context: context,
@@ -238,7 +244,8 @@ public final class Router: HTTPResponder {
             switch segment {
             case .literal(let literal): if literal != component { return nil }
             case .parameter(let name):
-                guard let decoded = component.removingPercentEncodingStrict else { return nil }
+                // A parameter with NUL names nothing that can exist (PostgreSQL text cannot hold it): 404.
+                guard let decoded = component.removingPercentEncodingStrict, !decoded.contains("\0") else { return nil }
                 parameters[name] = decoded
             }
         }
