@@ -39,6 +39,9 @@ struct RouteFuzzTests {
         }
         let problems = findings.problems
         let summary = findings.summary
+        if let path = ProcessInfo.processInfo.environment["ATLAS_FUZZ_LOG"] {
+            try? findings.log.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        }
         print("route fuzz: \(summary.requests) requests over \(routes.count) routes; statuses \(summary.statuses)")
         let report = "\(problems.count) problems:\n" + problems.prefix(60).joined(separator: "\n")
         #expect(problems.isEmpty, "\(report)")
@@ -53,11 +56,12 @@ struct RouteFuzzTests {
 
 /// Problems and status counts, shared by the concurrent route tasks.
 final class Findings: Sendable {
-    private let state = Mutex<(problems: [String], statuses: [Int: Int], requests: Int)>(([], [:], 0))
+    private let state = Mutex<(problems: [String], statuses: [Int: Int], requests: Int, log: [String])>(([], [:], 0, []))
 
     func record(_ response: Response, _ problem: String?, route: String, label: String) {
         state.withLock { state in
             state.requests += 1
+            state.log.append("\(response.status) \(route) [\(label.prefix(120))] \(response.bodyText.prefix(160))")
             state.statuses[response.status, default: 0] += 1
             if let problem {
                 let body = String(response.bodyText.prefix(200))
@@ -69,6 +73,8 @@ final class Findings: Sendable {
     func fail(_ problem: String) { state.withLock { $0.problems.append(problem) } }
 
     var problems: [String] { state.withLock { $0.problems.sorted() } }
+    /// Every status, route and label (for reading what the corpus reached): `ATLAS_FUZZ_LOG=/path`.
+    var log: [String] { state.withLock { $0.log.sorted() } }
     var summary: (requests: Int, statuses: [Int: Int]) { state.withLock { ($0.requests, $0.statuses) } }
 }
 
@@ -125,6 +131,29 @@ struct FuzzWorld: Sendable {
     }
 
     // MARK: Per-route inputs
+
+    /// The base body plus variants that reach other code paths (cash rounding, refunds, split tenders).
+    func baseBodies(method: HTTPMethod, pattern: String) -> [JSONValue] {
+        let base = baseBody(method: method, pattern: pattern)
+        let transaction = JSONValue.string(ids["transaction"] ?? "")
+        switch (method, pattern) {
+        case (.post, "/v1/transaction/sale"):
+            return [base,
+                    ["type": "SALE", "amount": 1999, "currency": "USD", "tender": "CASH", "tipAmount": 1, "cashbackAmount": 0,
+                     "location": ["zipCode": "85001", "state": "AZ"]],
+                    ["type": "REFUND", "amount": 100, "currency": "NZD", "originalTransactionId": transaction],
+                    ["type": "PRE_AUTH_COMPLETE", "amount": 100, "currency": "NZD", "originalTransactionId": transaction],
+                    ["type": "SALE", "amount": 100, "currency": "NZD", "tender": "STORED_VALUE",
+                     "card": ["number": "4111111111111111"]]]
+        case (.post, "/api/v1/transaction"):
+            var split = base
+            split = split.setting([.key("is_split_tender")], to: true)
+            split = split.setting([.key("tenders")], to: [["type": "cash", "amount_cents": 400], ["type": "card", "amount_cents": 323]])
+            return [base, split]
+        default:
+            return [base]
+        }
+    }
 
     /// A valid (or nearly valid) body for each body-taking route; mutations start from it.
     func baseBody(method: HTTPMethod, pattern: String) -> JSONValue {
@@ -226,13 +255,31 @@ struct FuzzWorld: Sendable {
         var json = credential
         json.add("Content-Type", "application/json")
         let takesBody = method == .post || method == .patch || method == .put
-        let base = baseBody(method: method, pattern: pattern)
+        let bases = baseBodies(method: method, pattern: pattern)
+        let base = bases[0]
         var cases: [FuzzCase] = []
         func add(_ label: String, target: String? = nil, headers: HTTPHeaders? = nil, body: [UInt8]) {
             cases.append(FuzzCase(label: label, method: method, target: target ?? self.target(pattern),
                                   headers: headers ?? json, body: body))
         }
         add("base", body: takesBody ? base.serialized() : [])
+        // Credentials: none, garbage, hostile; and a method the route does not serve.
+        var garbage = HTTPHeaders()
+        garbage.add("Content-Type", "application/json")
+        add("noCredential", headers: garbage, body: takesBody ? base.serialized() : [])
+        for (label, name, value) in [("bearerGarbage", "Authorization", "Bearer garbage.garbage.garbage"),
+                                     ("bearerHuge", "Authorization", "Bearer " + String(repeating: "A", count: 10_000)),
+                                     ("basicNasty", "Authorization", "Basic " + FuzzValues.nastyString),
+                                     ("apiKeyNasty", "X-Api-Key", "sk_test_" + FuzzValues.nastyString),
+                                     ("roleKeyGarbage", "x-api-key", "centsless_garbage")] {
+            var headers = garbage
+            headers.add(name, value)
+            add("credential:\(label)", headers: headers, body: takesBody ? base.serialized() : [])
+        }
+        for other in [HTTPMethod.put, HTTPMethod(rawValue: "FUZZ")] where other != method {
+            cases.append(FuzzCase(label: "method:\(other.rawValue)", method: other, target: target(pattern), headers: json,
+                                  body: []))
+        }
         if pattern.contains(":") {
             for (label, garbage) in FuzzValues.pathGarbage {
                 add("path:\(label)", target: target(pattern, replacing: garbage), body: takesBody ? base.serialized() : [])
@@ -251,21 +298,30 @@ struct FuzzWorld: Sendable {
             add("contentType:\(contentType)", headers: headers, body: base.serialized())
         }
         add("noContentType", headers: credential, body: base.serialized())
-        let paths = base.paths()
-        for path in paths {
-            let name = path.map(\.description).joined(separator: ".")
-            add("missing:\(name)", body: base.setting(path, to: nil).serialized())
-            // Every extreme integer on every field, so arithmetic overflow cannot hide behind sampling.
-            for (label, value) in FuzzValues.fieldValues.filter({ ["int64Max", "int64Min", "1e30", "-1", "0", "1.5"].contains($0.0) }) {
-                add("\(name)=\(label)", body: base.setting(path, to: value).serialized())
+        let extremes = FuzzValues.fieldValues.filter { ["int64Max", "int64Min", "1e30", "-1", "0", "1.5"].contains($0.0) }
+        for (variant, body) in bases.enumerated() {
+            for path in body.paths() {
+                let name = "v\(variant):" + path.map(\.description).joined(separator: ".")
+                add("missing:\(name)", body: body.setting(path, to: nil).serialized())
+                // Every extreme integer on every field, so arithmetic overflow cannot hide behind sampling.
+                for (label, value) in extremes { add("\(name)=\(label)", body: body.setting(path, to: value).serialized()) }
             }
         }
-        if !paths.isEmpty {
-            for _ in 0..<RouteFuzzTests.mutationsPerRoute {
-                let path = paths[Int(generator.next() % UInt64(paths.count))]
+        let paths = base.paths()
+        for _ in 0..<RouteFuzzTests.mutationsPerRoute {
+            let body = bases[Int(generator.next() % UInt64(bases.count))]
+            let bodyPaths = body.paths()
+            guard !bodyPaths.isEmpty else { break }
+            var mutated = body
+            var labels: [String] = []
+            // One to three fields changed at once.
+            for _ in 0...(generator.next() % 3) {
+                let path = bodyPaths[Int(generator.next() % UInt64(bodyPaths.count))]
                 let (label, value) = FuzzValues.fieldValues[Int(generator.next() % UInt64(FuzzValues.fieldValues.count))]
-                add("\(path.map(\.description).joined(separator: "."))=\(label)", body: base.setting(path, to: value).serialized())
+                mutated = mutated.setting(path, to: value)
+                labels.append("\(path.map(\.description).joined(separator: "."))=\(label)")
             }
+            add(labels.joined(separator: ","), body: mutated.serialized())
         }
         add("extraField", body: base.setting([.key("unexpected_\(generator.next() % 1000)")], to: ["x": [1]]).serialized())
         // Idempotency: one key, two different bodies; then hostile keys.
@@ -293,10 +349,32 @@ struct FuzzWorld: Sendable {
             findings.fail("\(method) \(pattern): no credential: \(error)")
             return
         }
+        var idempotent: [String: Response] = [:]
         for fuzzCase in corpus(method: httpMethod, pattern: pattern, credential: credential) {
             let response = await send(fuzzCase)
             findings.record(response, surface.problem(with: response), route: "\(method) \(pattern)", label: fuzzCase.label)
+            if fuzzCase.label.hasPrefix("idem:") { idempotent[fuzzCase.label] = response }
         }
+        if httpMethod == .post, !Self.credentialIssuing.contains(pattern), let problem = Self.idempotencyProblem(idempotent) {
+            findings.fail("\(method) \(pattern): \(problem)") }
+    }
+
+    /// POSTs whose success body carries a new secret shown once (an API key, a token). They have no
+    /// idempotency middleware: replaying would mean storing the secret in `idempotency_keys` at rest.
+    /// docs/auth.md says "every POST of every surface accepts Idempotency-Key"; see the fuzz report.
+    static let credentialIssuing: Set<String> = [
+        "/v1/api-keys", "/v1/api-keys/:id/rotate", "/api/v1/admin/api-keys", "/v1/token", "/api/v1/auth/login",
+        "/api/v1/auth/refresh", "/api/v1/auth/logout", "/api/auth/token", "/api/auth/refresh",
+    ]
+
+    /// When the first keyed request succeeded, the same key with another body is refused (409/422) and
+    /// the same key with the same body replays the stored response byte for byte (nothing lost or redone).
+    static func idempotencyProblem(_ responses: [String: Response]) -> String? {
+        guard let first = responses["idem:first"], (200..<300).contains(first.status),
+              let different = responses["idem:differentBody"], let same = responses["idem:sameBody"] else { return nil }
+        if ![409, 422].contains(different.status) { return "key reused with another body answered \(different.status)" }
+        if same.status != first.status || same.body != first.body { return "replay differs: \(same.status) \(same.bodyText.prefix(120))" }
+        return nil
     }
 
     func send(_ fuzzCase: FuzzCase) async -> Response {
