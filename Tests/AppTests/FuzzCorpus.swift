@@ -71,7 +71,19 @@ enum FuzzSurface: String, Sendable, CaseIterable {
                 return "oauth keys \(keys.sorted())"
             }
         }
+        if let code = body["error"]?.stringValue, !codeLooksRight(code) { return "error code \(code) is not in the surface's style" }
         return nil
+    }
+
+    /// UPPER_SNAKE codes on commerce, payments and rounding; lower_snake on terminal and OAuth.
+    func codeLooksRight(_ code: String) -> Bool {
+        let upper = self == .commerce || self == .payments || self == .rounding
+        guard let first = code.unicodeScalars.first, upper ? ("A"..."Z").contains(first) : ("a"..."z").contains(first) else {
+            return false
+        }
+        return code.unicodeScalars.allSatisfy { scalar in
+            scalar == "_" || ("0"..."9").contains(scalar) || (upper ? ("A"..."Z").contains(scalar) : ("a"..."z").contains(scalar))
+        }
     }
 
     /// 503s the specs document (a live card tender with no acquirer configured).
@@ -90,6 +102,13 @@ struct FuzzCase: Sendable {
 enum FuzzValues {
     static let hugeString = String(repeating: "x", count: 100_000)
     static let nastyString = "a\u{0}b\u{1}\u{7}\u{1B}[31m\u{202E}é😀\u{FFFF}\u{10FFFF}\n\r\t\"\\"
+
+    /// A JWT-shaped token whose header and claims are 10,000-deep JSON arrays (parsed before the signature check?).
+    static let deepJWT: String = {
+        let deep = Array((String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)).utf8)
+        let part = Encoding.base64URL(deep)
+        return part + "." + part + ".c2ln"
+    }()
 
     /// Wrong types and extreme values for any field.
     static let fieldValues: [(String, JSONValue)] = [

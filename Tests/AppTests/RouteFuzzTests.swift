@@ -271,7 +271,8 @@ struct FuzzWorld: Sendable {
                                      ("bearerHuge", "Authorization", "Bearer " + String(repeating: "A", count: 10_000)),
                                      ("basicNasty", "Authorization", "Basic " + FuzzValues.nastyString),
                                      ("apiKeyNasty", "X-Api-Key", "sk_test_" + FuzzValues.nastyString),
-                                     ("roleKeyGarbage", "x-api-key", "centsless_garbage")] {
+                                     ("roleKeyGarbage", "x-api-key", "centsless_garbage"),
+                                     ("jwtDeepHeader", "Authorization", "Bearer " + FuzzValues.deepJWT)] {
             var headers = garbage
             headers.add(name, value)
             add("credential:\(label)", headers: headers, body: takesBody ? base.serialized() : [])
