@@ -85,6 +85,9 @@ struct FuzzWorld: Sendable {
     let secretKey: String
     let oauthClient: (id: String, secret: String)
     let roleKeys: [String: String]
+    /// Shared by the accounting and terminal routes (logging in costs scrypt, ~70 ms of CPU each).
+    let userAccess: String
+    let deviceAccess: String
     let ids: [String: String]
 
     static let commerceSale: JSONValue = [
@@ -101,6 +104,8 @@ struct FuzzWorld: Sendable {
         for role in ["merchant", "auditor", "admin", "partner"] { roleKeys[role] = try await harness.roleKey(role) }
         let secretKey = try await harness.secretKey()
         let oauthClient = try await auth.createOAuthClient(merchantId: harness.merchantId, mode: .test)
+        let userAccess = try await harness.userTokens().access
+        let deviceAccess = try await harness.deviceTokens().access
         var ids: [String: String] = ["merchant": harness.merchantId]
         ids["apiKey"] = try await auth.createSecretKey(merchantId: harness.merchantId, mode: .test).id
         let client = harness.client
@@ -122,7 +127,8 @@ struct FuzzWorld: Sendable {
                               ("roundingSale", ids["roundingSale"])] where value == nil {
             throw HarnessError("setup: no \(name) id (\(commerce.bodyText) \(session.status) \(roundingSale.status))")
         }
-        return FuzzWorld(harness: harness, secretKey: secretKey, oauthClient: oauthClient, roleKeys: roleKeys, ids: ids)
+        return FuzzWorld(harness: harness, secretKey: secretKey, oauthClient: oauthClient, roleKeys: roleKeys,
+                         userAccess: userAccess, deviceAccess: deviceAccess, ids: ids)
     }
 
     static func roundingSaleBody(_ merchantId: String) -> JSONValue {
@@ -230,8 +236,8 @@ struct FuzzWorld: Sendable {
         return query.map { path + "?" + $0 } ?? path
     }
 
-    /// A fresh credential for the route's surface (and role, on cash rounding), so no route's corpus
-    /// runs into another route's rate limit.
+    /// The credential for the route's surface (and role, on cash rounding): a fresh key per route, so no
+    /// route's corpus runs into another route's rate limit; users and devices are shared and the clock moves.
     func headers(for pattern: String, method: HTTPMethod) async throws -> HTTPHeaders {
         switch FuzzSurface.of(pattern) {
         case .commerce:
@@ -242,8 +248,11 @@ struct FuzzWorld: Sendable {
         case .rounding:
             let adminOnly = pattern.contains("/admin") || pattern.contains("/merchant/") || pattern.contains("void-abuse")
             return ["x-api-key": try await harness.roleKey(adminOnly ? "admin" : "merchant")]
-        case .accounting: return ["Authorization": "Bearer \(try await harness.userTokens().access)"]
-        case .terminal: return ["Authorization": "Bearer \(try await harness.deviceTokens().access)"]
+        case .accounting:
+            // Logout revokes its token: it gets its own so the other accounting routes keep theirs.
+            let token = pattern.hasSuffix("/logout") ? try await harness.userTokens().access : userAccess
+            return ["Authorization": "Bearer \(token)"]
+        case .terminal: return ["Authorization": "Bearer \(deviceAccess)"]
         case .oauth: return HTTPHeaders()
         }
     }
