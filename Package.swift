@@ -25,8 +25,14 @@ var targets: [Target] = [
                           + featureModules.map { .target(name: $0) },
                       path: "Apps/atlas", swiftSettings: strict),
     // Shared fixtures for tests (a fresh PostgreSQL database per suite); not shipped in the app.
-    .target(name: "AtlasTestSupport", dependencies: ["Kernel", "Postgres", "Crypto", "HTTPServer"],
+    // It also builds the whole app router (AppHarness), so it depends on every feature module.
+    .target(name: "AtlasTestSupport", dependencies: ["Kernel", "Postgres", "Crypto", "HTTPServer"]
+                + featureModules.map { .target(name: $0) },
             path: "Tests/Support", swiftSettings: strict),
+    // Cross-module robustness tests over the whole router (every route, every surface).
+    .testTarget(name: "AppTests", dependencies: ["AtlasTestSupport", "Kernel", "Postgres", "Crypto", "HTTPServer"]
+                    + featureModules.map { .target(name: $0) },
+                path: "Tests/AppTests", swiftSettings: strict),
     // A trivial `GET /ping` server for bench/http.sh (HTTP server throughput against nginx).
     .executableTarget(name: "atlas-httpbench", dependencies: ["HTTPServer", "Kernel"],
                       path: "Apps/atlas-httpbench", swiftSettings: strict),

@@ -15,6 +15,7 @@ extension Request {
                              message: "Content-Type must be application/json")
         }
         guard !body.isEmpty else { throw AtlasError.malformedBody("Request body must be a JSON object") }
+        try JSONPreScan.check(body)
         let value: T
         do {
             value = try JSONCoding.decoder().decode(T.self, from: Data(body))
@@ -27,6 +28,59 @@ extension Request {
         }
         if let validatable = value as? any Validatable { try validatable.validate() }
         return value
+    }
+}
+
+/// Limits checked on the raw body bytes before any JSON decoder sees them.
+public enum JSONBodyLimits {
+    /// Deepest array/object nesting accepted. Decoders recurse once per level (Foundation's, and
+    /// `JSONValue`'s `init(from:)`), so a body of 10,000 `[` could exhaust a thread's stack and kill the
+    /// process; no documented request body nests more than a few levels.
+    public static let nestingDepthMax = 64
+}
+
+/// One linear pass over the raw bytes, before decoding: refuses nesting deeper than
+/// `JSONBodyLimits.nestingDepthMax`, and `\u0000` in strings (PostgreSQL text and jsonb cannot hold
+/// NUL, so such a value would otherwise fail later as a 500). Brackets inside strings (and escaped
+/// quotes) are skipped. Malformed JSON is left for the decoder to report.
+enum JSONPreScan {
+    /// True when the backslash at `index` starts `\u0000`.
+    static func isEscapedNUL(_ body: [UInt8], at index: Int) -> Bool {
+        guard index + 5 < body.count, body[index + 1] == UInt8(ascii: "u") else { return false }
+        return body[(index + 2)...(index + 5)].allSatisfy { $0 == UInt8(ascii: "0") }
+    }
+
+    static func check(_ body: [UInt8]) throws(AtlasError) {
+        var depth = 0
+        var inString = false
+        var index = 0
+        let count = body.count
+        while index < count {
+            let byte = body[index]
+            if inString {
+                if byte == UInt8(ascii: "\\") {
+                    if isEscapedNUL(body, at: index) {
+                        throw AtlasError.malformedBody("Request body must not contain NUL characters (\\u0000)")
+                    }
+                    index += 2
+                    continue
+                }
+                if byte == UInt8(ascii: "\"") { inString = false }
+            } else {
+                switch byte {
+                case UInt8(ascii: "\""): inString = true
+                case UInt8(ascii: "["), UInt8(ascii: "{"):
+                    depth += 1
+                    if depth > JSONBodyLimits.nestingDepthMax {
+                        throw AtlasError.malformedBody(
+                            "Request body nests deeper than \(JSONBodyLimits.nestingDepthMax) levels")
+                    }
+                case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+                default: break
+                }
+            }
+            index += 1
+        }
     }
 }
 

@@ -169,6 +169,12 @@ public final class Router: HTTPResponder {
                 continue
             }
             request.pathParameters = parameters
+            if let query = request.query, query.contains("%00") || query.contains("\0") {
+                // PostgreSQL text cannot hold NUL: refuse here rather than fail later as a 500.
+                let error = AtlasError.invalidField("query", "Query parameters must not contain NUL characters",
+                                                    constraint: "format")
+                return (groups[entry.group].errorRenderer.render(error, requestId: request.requestId), entry.route.pattern)
+            }
             let context = RequestContext(requestId: request.requestId, routePattern: entry.route.pattern,
                                          errorRenderer: groups[entry.group].errorRenderer)
             let response = await run(entry.chain, request: request, context: context,
@@ -197,8 +203,27 @@ public final class Router: HTTPResponder {
             var response = renderer.render(error.error, requestId: request.requestId)
             for (name, value) in error.responseHeaders { response.headers.add(name, value) }
             return response
+        } catch let error as DatabaseError where Router.isTransient(error) {
+            return renderer.render(Router.databaseUnavailable, requestId: request.requestId)
         } catch {
             return renderer.render(.internalError(), requestId: request.requestId)
+        }
+    }
+
+    /// A database that is down, saturated or restarting is a retryable 503, not an opaque 500: the
+    /// request may succeed if the client retries (with the same Idempotency-Key, whose claim was released).
+    static let databaseUnavailable = AtlasError(kind: .unavailable, status: 503, code: "SERVICE_UNAVAILABLE",
+                                                message: "The database is temporarily unavailable; retry shortly",
+                                                headers: [("Retry-After", "1")])
+
+    /// No connection (refused, pool exhausted or closed) or PostgreSQL refusing work for now:
+    /// class 08 connection exception, 53 insufficient resources, 57 operator intervention (cancel, shutdown).
+    static func isTransient(_ error: DatabaseError) -> Bool {
+        switch error.kind {
+        case .connectionFailed, .poolTimeout, .poolClosed: return true
+        default:
+            guard let state = error.sqlState else { return false }
+            return state.hasPrefix("08") || state.hasPrefix("53") || state.hasPrefix("57")
         }
     }
 
@@ -238,7 +263,8 @@ public final class Router: HTTPResponder {
             switch segment {
             case .literal(let literal): if literal != component { return nil }
             case .parameter(let name):
-                guard let decoded = component.removingPercentEncodingStrict else { return nil }
+                // A parameter with NUL names nothing that can exist (PostgreSQL text cannot hold it): 404.
+                guard let decoded = component.removingPercentEncodingStrict, !decoded.contains("\0") else { return nil }
                 parameters[name] = decoded
             }
         }
