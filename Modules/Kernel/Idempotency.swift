@@ -91,8 +91,9 @@ public struct IdempotencyMiddleware: Middleware {
         }
         guard !key.isEmpty, key.utf8.count <= IdempotencyMiddleware.keyLengthMax,
               key.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7F }) else {
+            let constraint = key.isEmpty ? "minLength" : key.utf8.count > IdempotencyMiddleware.keyLengthMax ? "maxLength" : "format"
             throw AtlasError.invalidField("Idempotency-Key", "Idempotency-Key must be 1 to 255 printable ASCII characters",
-                                          constraint: "maxLength")
+                                          constraint: constraint)
         }
         let scope = IdempotencyMiddleware.scope(for: context)
         let fingerprint = Encoding.hex(hash(Array("\(request.method.rawValue) \(request.path)\n".utf8) + request.body))

@@ -42,12 +42,12 @@ public struct AppHarness: Sendable {
         try await MigrationRunner.run(migrations: modules.flatMap(\.migrations), on: database)
         let base = ModuleServices(database: database, clock: clock, crypto: crypto, events: InMemoryEventBus(handlers: []),
                                   logger: logger, accessGuard: auth.accessGuard, idempotency: auth.idempotencyStore,
-                                  cashRounding: rounding.cashRounding)
+                                  cashRounding: rounding.cashRounding, tenants: auth.tenantDirectory)
         let handlers = modules.flatMap { $0.eventHandlers(services: base) }
         let services = ModuleServices(database: database, clock: clock, crypto: crypto,
                                       events: InMemoryEventBus(handlers: handlers), logger: logger,
                                       accessGuard: auth.accessGuard, idempotency: auth.idempotencyStore,
-                                      cashRounding: rounding.cashRounding)
+                                      cashRounding: rounding.cashRounding, tenants: auth.tenantDirectory)
         let router = Router(groups: modules.flatMap { $0.routeGroups(services: services) })
         let organizationId = try await auth.createOrganization(name: "Harness org")
         let merchantId = try await auth.createMerchant(organizationId: organizationId, name: "Harness shop",
