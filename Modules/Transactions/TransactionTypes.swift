@@ -275,6 +275,11 @@ enum SaleValidation {
         if let month = card.expiryMonth, !(1...12).contains(month) {
             throw .invalidField("card.expiryMonth", "card.expiryMonth must be 1 to 12", constraint: "range", value: .int(Int64(month)))
         }
+        // Two-digit (YY) or four-digit (YYYY) years, as card readers report them.
+        if let year = card.expiryYear, !(0...99).contains(year), !(2000...2099).contains(year) {
+            throw .invalidField("card.expiryYear", "card.expiryYear must be YY (0 to 99) or YYYY (2000 to 2099)",
+                                constraint: "range", value: .int(Int64(year)))
+        }
         return card.number
     }
 }

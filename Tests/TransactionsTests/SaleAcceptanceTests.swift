@@ -205,6 +205,22 @@ import Testing
         #expect(response.json["details"]?["constraint"] == "enum")
     }
 
+    @Test func cardExpiryOutOfRangeIs400() async throws {
+        let fixture = try await TransactionFixture.make()
+        defer { fixture.close() }
+        for (field, value) in [("expiryMonth", JSONValue.int(0)), ("expiryMonth", .int(13)), ("expiryYear", .int(-1)),
+                               ("expiryYear", .int(1999)), ("expiryYear", .int(Int64.max))] {
+            let response = await fixture.sale(["type": "SALE", "amount": 100, "currency": "NZD",
+                                               "card": ["number": "4242424242424242", .init(stringLiteral: field): value]])
+            #expect(response.status == 400, "\(field)=\(value)")
+            #expect(response.json["error"] == "INVALID_REQUEST")
+            #expect(response.json["details"]?["field"] == .string("card." + field))
+        }
+        let twoDigitYear = await fixture.sale(["type": "SALE", "amount": 100, "currency": "NZD",
+                                               "card": ["number": "4242424242424242", "expiryMonth": 1, "expiryYear": 31]])
+        #expect(twoDigitYear.status == 200)
+    }
+
     @Test func saleResponseShape() async throws {
         let fixture = try await TransactionFixture.make()
         defer { fixture.close() }
