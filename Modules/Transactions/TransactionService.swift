@@ -411,11 +411,8 @@ final class TransactionService: Sendable {
         let services = services
         let claim = context.idempotencyClaim
         return try await services.database.transaction { tx in
-            guard let balance = try await store.creditStoredValue(cardHash: hash, maskedPan: masked, amount: body.amount,
-                                                                  currency: body.currency, tenant: tenant, now: now,
-                                                                  executor: tx) else {
-                throw AtlasError.conflict(code: "CURRENCY_MISMATCH", "The card holds a balance in another currency")
-            }
+            let balance = try await store.creditStoredValue(cardHash: hash, maskedPan: masked, amount: body.amount,
+                                                            currency: body.currency, tenant: tenant, now: now, executor: tx)
             let response = Response.json(["object": "stored_value_card", "maskedPan": .string(masked),
                                           "balance": .int(balance), "currency": .string(body.currency),
                                           "loadedAmount": .int(body.amount), "livemode": .bool(tenant.mode.isLive)])

@@ -87,4 +87,25 @@ import Testing
         #expect(again.status == 200)
         #expect(again.string("status") == "APPROVED")
     }
+
+    /// A card's balance is bounded, so no merchant ceiling can push it into bigint overflow (was a 500).
+    @Test func storedValueBalanceIsBoundedWith409() async throws {
+        let fixture = try await TransactionFixture.make()
+        defer { fixture.close() }
+        try await TransactionsModule.settingsStore(database: fixture.database).save(
+            MerchantTransactionSettings(amountCeilingMinorUnits: Int64.max),
+            for: TenantContext(merchantId: fixture.merchantId, mode: .test))
+        let maximum = TransactionStore.storedValueBalanceMaxMinorUnits
+        #expect(await load(fixture, maximum).status == 200)
+        let over = await load(fixture, 1)
+        #expect(over.status == 409)
+        #expect(over.json["error"] == "STORED_VALUE_BALANCE_LIMIT")
+        let huge = await load(fixture, Int64.max)
+        #expect(huge.status == 409 || huge.status == 400)
+        #expect(await balance(fixture) == maximum)
+        let otherCurrency = await fixture.post("/v1/stored-value/load",
+            ["cardNumber": "6011111111111117", "amount": 1, "currency": "AUD"], key: fixture.testKey)
+        #expect(otherCurrency.status == 409)
+        #expect(otherCurrency.json["error"] == "CURRENCY_MISMATCH")
+    }
 }
