@@ -239,7 +239,7 @@ final class PGConnection: @unchecked Sendable {
         return outcome(of: result, handle: handle)
     }
 
-    /// Runs through the connection's prepared-statement cache: prepare on a miss (evicting the least
+    /// Runs through the connection's prepared-statement cache: prepare on a statement's second use (evicting the least
     /// recently used statement when full), then `PQexecPrepared`. When the server no longer has the
     /// statement (26000) or its plan's result type changed after DDL (0A000), the entry is dropped and,
     /// outside a transaction block, the statement runs once more freshly prepared. Inside a block the
@@ -257,6 +257,8 @@ final class PGConnection: @unchecked Sendable {
             if let stale, error.sqlState == "0A000" { pendingDeallocations.append(stale) }
             guard autocommit, !isBroken else { return outcome }
             drainPendingDeallocations(handle)
+        } else if !statements.withLock({ $0.shouldPrepare(key) }) {
+            return executeUnpreparedOnWorker(sql, encoded, handle: handle)
         }
         if let victim = statements.withLock({ $0.evictionVictim() }) {
             pendingDeallocations.append(victim.name)

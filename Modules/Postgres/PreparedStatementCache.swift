@@ -26,6 +26,10 @@ struct PreparedStatementCache {
 
     let capacity: Int
     private var entries: [Key: Entry] = [:]
+    /// Statements run once, unprepared: only a second use prepares (a miss costs an extra round trip,
+    /// and one-off statements such as migrations or admin queries never repeat). Bounded; cleared when full.
+    private var seenOnce: Set<Key> = []
+    var seenOnceMax: Int { capacity * 4 }
     private var useClock: UInt64 = 0
     private var nextNameNumber = 1
     private(set) var hits = 0
@@ -53,6 +57,7 @@ struct PreparedStatementCache {
 
     mutating func removeAll() {
         entries.removeAll()
+        seenOnce.removeAll()
     }
 
     /// The statement's server-side name when cached (and marks it most recently used).
@@ -66,6 +71,14 @@ struct PreparedStatementCache {
         entry.lastUse = useClock
         entries[key] = entry
         return entry.name
+    }
+
+    /// After a miss: true on the statement's second use (prepare it now), false on its first.
+    mutating func shouldPrepare(_ key: Key) -> Bool {
+        if seenOnce.remove(key) != nil { return true }
+        if seenOnce.count >= seenOnceMax { seenOnce.removeAll(keepingCapacity: true) }
+        seenOnce.insert(key)
+        return false
     }
 
     /// A fresh name for a statement about to be prepared (not yet inserted).
