@@ -74,32 +74,87 @@ final class AuditTrail: Sendable {
     }
 
     private func write(_ batch: [AuditEntry]) async throws {
-        // One multi-row INSERT per batch via jsonb_to_recordset: one round trip, still bind-only.
-        let rows = JSONValue.array(batch.map(Self.json))
+        // One multi-row INSERT per batch via json_to_recordset: one round trip, still bind-only. The rows
+        // are serialized by hand (no JSONValue tree, no date formatter) and times travel as integer epoch
+        // microseconds, converted exactly by the server.
         let sql: SQL = """
             INSERT INTO auth_audit_log (merchant_id, mode, occurred_at, event, principal_kind, principal_id,
                 credential_fingerprint, ip, method, route, status, request_id, detail)
-            SELECT merchant_id, mode, occurred_at, event, principal_kind, principal_id, credential_fingerprint, ip,
-                   method, route, status, request_id, detail
-            FROM jsonb_to_recordset(\(SQLValue.json(String(decoding: rows.serialized(), as: UTF8.self))))
-              AS r(merchant_id text, mode text, occurred_at timestamptz, event text, principal_kind text,
+            SELECT merchant_id, mode, timestamptz 'epoch' + occurred_at_us * interval '1 microsecond', event,
+                   principal_kind, principal_id, credential_fingerprint, ip, method, route, status, request_id,
+                   detail::jsonb
+            FROM json_to_recordset(\(Self.rowsJSON(batch))::json)
+              AS r(merchant_id text, mode text, occurred_at_us bigint, event text, principal_kind text,
                    principal_id text, credential_fingerprint text, ip text, method text, route text, status integer,
-                   request_id text, detail jsonb)
+                   request_id text, detail json)
             """
         try await database.execute(sql)
     }
 
-    private static func json(_ entry: AuditEntry) -> JSONValue {
-        func text(_ value: String?) -> JSONValue { value.map { .string($0) } ?? .null }
-        return [
-            "merchant_id": text(entry.merchantId), "mode": text(entry.mode?.rawValue),
-            "occurred_at": .string(Timestamp.iso8601(entry.occurredAt, fractionalSeconds: true)),
-            "event": .string(entry.event), "principal_kind": text(entry.principalKind),
-            "principal_id": text(entry.principalId), "credential_fingerprint": text(entry.credentialFingerprint),
-            "ip": text(entry.ip), "method": text(entry.method), "route": text(entry.route),
-            "status": entry.status.map { .int(Int64($0)) } ?? .null, "request_id": text(entry.requestId),
-            "detail": entry.detail ?? .null,
-        ]
+    /// The batch as a JSON array of row objects (the `json_to_recordset` input).
+    static func rowsJSON(_ batch: [AuditEntry]) -> String {
+        var writer = AuditJSONWriter()
+        writer.bytes.reserveCapacity(batch.count * 320)
+        writer.raw("[")
+        for (index, entry) in batch.enumerated() {
+            if index > 0 { writer.raw(",") }
+            writer.raw("{\"merchant_id\":"); writer.string(entry.merchantId)
+            writer.raw(",\"mode\":"); writer.string(entry.mode?.rawValue)
+            writer.raw(",\"occurred_at_us\":"); writer.integer(epochMicroseconds(entry.occurredAt))
+            writer.raw(",\"event\":"); writer.string(entry.event)
+            writer.raw(",\"principal_kind\":"); writer.string(entry.principalKind)
+            writer.raw(",\"principal_id\":"); writer.string(entry.principalId)
+            writer.raw(",\"credential_fingerprint\":"); writer.string(entry.credentialFingerprint)
+            writer.raw(",\"ip\":"); writer.string(entry.ip)
+            writer.raw(",\"method\":"); writer.string(entry.method)
+            writer.raw(",\"route\":"); writer.string(entry.route)
+            writer.raw(",\"status\":"); if let status = entry.status { writer.integer(Int64(status)) } else { writer.raw("null") }
+            writer.raw(",\"request_id\":"); writer.string(entry.requestId)
+            writer.raw(",\"detail\":")
+            if let detail = entry.detail { writer.bytes += detail.serialized() } else { writer.raw("null") }
+            writer.raw("}")
+        }
+        writer.raw("]")
+        return String(decoding: writer.bytes, as: UTF8.self)
+    }
+
+    /// Microseconds since 1970, rounded to the nearest (timestamptz keeps microseconds).
+    static func epochMicroseconds(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
     }
 }
 
+/// A minimal JSON byte writer for audit rows: strings escaped per RFC 8259, integers in decimal.
+struct AuditJSONWriter {
+    var bytes: [UInt8] = []
+
+    mutating func raw(_ text: StaticString) {
+        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func integer(_ value: Int64) {
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
+    mutating func string(_ value: String?) {
+        guard let value else { return raw("null") }
+        bytes.append(UInt8(ascii: "\""))
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): raw("\\\"")
+            case UInt8(ascii: "\\"): raw("\\\\")
+            case 0x0A: raw("\\n")
+            case 0x0D: raw("\\r")
+            case 0x09: raw("\\t")
+            case 0..<0x20:
+                raw("\\u00")
+                bytes.append(Self.hexDigits[Int(byte >> 4)])
+                bytes.append(Self.hexDigits[Int(byte & 0x0F)])
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+}

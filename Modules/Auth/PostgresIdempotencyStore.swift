@@ -1,5 +1,6 @@
 import Foundation
 import Kernel
+import Synchronization
 
 /// Idempotency keys in PostgreSQL. The primary key (scope, key) makes the claim atomic: of 50
 /// concurrent identical requests exactly one INSERT wins; the others see its row and wait for it.
@@ -13,27 +14,18 @@ struct PostgresIdempotencyStore: IdempotencyStore {
     let database: any Database
     let clock: any WallClock
     let crypto: any CryptoService
+    /// Shared by every copy of this store: concurrent claims are written together (see ClaimBatcher).
+    let claims = ClaimBatcher()
+    /// `ATLAS_IDEMPOTENCY_BATCHING=0` writes each claim alone (to measure the batching).
+    static let claimBatching = ProcessInfo.processInfo.environment["ATLAS_IDEMPOTENCY_BATCHING"] != "0"
 
     func begin(scope: String, key: String, fingerprint: String) async throws -> IdempotencyBeginResult {
-        let token = Encoding.hex(crypto.randomBytes(count: 16))
-        let now = clock.now()
-        let (merchantId, mode) = Self.tenant(of: scope)
-        let claim: SQL = """
-            INSERT INTO idempotency_keys AS existing (merchant_id, mode, scope, key, fingerprint, claim_token, state,
-                created_at, locked_until, expires_at)
-            VALUES (\(merchantId), \(mode), \(scope), \(key), \(fingerprint), \(token), 'in_progress', \(now),
-                    \(now.addingTimeInterval(Self.claimLockSeconds)), \(now.addingTimeInterval(Self.retentionSeconds)))
-            ON CONFLICT (scope, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint,
-                claim_token = EXCLUDED.claim_token, state = 'in_progress', response_status = NULL,
-                response_headers = NULL, response_body = NULL, created_at = EXCLUDED.created_at,
-                locked_until = EXCLUDED.locked_until, expires_at = EXCLUDED.expires_at
-            WHERE existing.expires_at <= \(now)
-               OR (existing.state = 'in_progress' AND existing.locked_until <= \(now)
-                   AND existing.fingerprint = EXCLUDED.fingerprint)
-            RETURNING claim_token
-            """
-        if let row = try await database.queryFirst(claim), try row.decode("claim_token", as: String.self) == token {
-            return .claimed(IdempotencyClaim(scope: scope, key: key, token: token))
+        let attempt = ClaimAttempt(scope: scope, key: key, fingerprint: fingerprint,
+                                   token: Encoding.hex(crypto.randomBytes(count: 16)), now: clock.now())
+        let won = Self.claimBatching ? try await claims.claim(attempt, database: database)
+            : try await ClaimBatcher.write([attempt], database: database).contains(attempt.token)
+        if won {
+            return .claimed(IdempotencyClaim(scope: scope, key: key, token: attempt.token))
         }
         let read: SQL = """
             SELECT fingerprint, state, response_status, response_headers, response_body
@@ -100,5 +92,154 @@ struct PostgresIdempotencyStore: IdempotencyStore {
         }
         let body: [UInt8]? = try row.decode("response_body")
         return StoredResponse(status: try row.decode("response_status"), headers: headers, body: body ?? [])
+    }
+}
+
+/// One request's attempt to claim (scope, key) with a fresh token.
+struct ClaimAttempt: Sendable {
+    let scope: String
+    let key: String
+    let fingerprint: String
+    let token: String
+    let now: Date
+}
+
+/// Group commit for idempotency claims.
+///
+/// WHY: every POST with an Idempotency-Key must durably claim its key before the handler runs; one
+/// autocommitted INSERT per request cost one round trip, one parse/plan and one commit each. Claims
+/// arriving while a claim statement is in flight queue up and are written by the next statement, one
+/// multi-row `INSERT … ON CONFLICT … RETURNING` that commits before any of its callers is answered, so
+/// the contract is unchanged: a caller proceeds only once its claim row is committed. A batch never holds
+/// the same (scope, key) twice (PostgreSQL refuses to update one row twice in a statement; the duplicate
+/// waits for the next batch), rows are sorted so concurrent batches lock keys in the same order, and a
+/// failed batch is retried one claim at a time so each caller sees only its own error.
+final class ClaimBatcher: Sendable {
+    static let batchItemsMax = 64
+    /// Concurrent claim statements (each holds one pooled connection while it runs).
+    static let flushersMax = 2
+    /// Bound on queued claims; beyond it callers write their claim alone.
+    static let queueItemsMax = 4_096
+
+    private struct Pending: Sendable {
+        let attempt: ClaimAttempt
+        let continuation: CheckedContinuation<Bool, any Error>
+    }
+
+    private struct State {
+        var pending: [Pending] = []
+        var activeFlushers = 0
+    }
+
+    private let state = Mutex(State())
+
+    /// True when this attempt's token now holds the key (committed).
+    func claim(_ attempt: ClaimAttempt, database: any Database) async throws -> Bool {
+        try await withCheckedThrowingContinuation { continuation in
+            let start: Bool? = state.withLock { state in
+                guard state.pending.count < Self.queueItemsMax else { return nil }
+                state.pending.append(Pending(attempt: attempt, continuation: continuation))
+                let wanted = state.activeFlushers == 0
+                    || (state.pending.count >= Self.batchItemsMax && state.activeFlushers < Self.flushersMax)
+                if wanted { state.activeFlushers += 1 }
+                return wanted
+            }
+            switch start {
+            case nil:
+                Task {
+                    do { continuation.resume(returning: try await Self.write([attempt], database: database).contains(attempt.token)) }
+                    catch { continuation.resume(throwing: error) }
+                }
+            case true?: Task { await self.flushLoop(database: database) }
+            case false?: break
+            }
+        }
+    }
+
+    private func flushLoop(database: any Database) async {
+        while true {
+            let batch = nextBatch()
+            if batch.isEmpty { return }
+            await write(batch, database: database)
+        }
+    }
+
+    /// Up to `batchItemsMax` queued claims with distinct (scope, key); ends the flusher when none are left.
+    private func nextBatch() -> [Pending] {
+        state.withLock { state in
+            var seen = Set<String>()
+            var taken: [Pending] = []
+            var kept: [Pending] = []
+            for pending in state.pending {
+                let identity = pending.attempt.scope + "\u{0}" + pending.attempt.key
+                if taken.count < Self.batchItemsMax && seen.insert(identity).inserted {
+                    taken.append(pending)
+                } else {
+                    kept.append(pending)
+                }
+            }
+            state.pending = kept
+            if taken.isEmpty { state.activeFlushers -= 1 }
+            return taken
+        }
+    }
+
+    private func write(_ batch: [Pending], database: any Database) async {
+        do {
+            let won = try await Self.write(batch.map(\.attempt), database: database)
+            for pending in batch { pending.continuation.resume(returning: won.contains(pending.attempt.token)) }
+        } catch let error as DatabaseError where Self.failsEveryClaim(error) {
+            // No connection (pool timeout, outage): retrying one by one would only wait again per item.
+            for pending in batch { pending.continuation.resume(throwing: error) }
+        } catch {
+            for pending in batch {
+                do {
+                    let won = try await Self.write([pending.attempt], database: database)
+                    pending.continuation.resume(returning: won.contains(pending.attempt.token))
+                } catch {
+                    pending.continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    static func failsEveryClaim(_ error: DatabaseError) -> Bool {
+        [.poolTimeout, .poolClosed, .connectionFailed].contains(error.kind)
+    }
+
+    /// One statement for all attempts (distinct keys); returns the tokens that won their key.
+    static func write(_ attempts: [ClaimAttempt], database: any Database) async throws -> Set<String> {
+        let sorted = attempts.sorted { ($0.scope, $0.key) < ($1.scope, $1.key) }
+        var text = """
+            INSERT INTO idempotency_keys AS existing (merchant_id, mode, scope, key, fingerprint, claim_token, state,
+                created_at, locked_until, expires_at) VALUES
+            """
+        var binds: [SQLValue] = []
+        for (index, attempt) in sorted.enumerated() {
+            let (merchantId, mode) = PostgresIdempotencyStore.tenant(of: attempt.scope)
+            let base = binds.count
+            binds += [.text(merchantId), .text(mode), .text(attempt.scope), .text(attempt.key), .text(attempt.fingerprint),
+                      .text(attempt.token), .timestamp(attempt.now),
+                      .timestamp(attempt.now.addingTimeInterval(PostgresIdempotencyStore.claimLockSeconds)),
+                      .timestamp(attempt.now.addingTimeInterval(PostgresIdempotencyStore.retentionSeconds))]
+            let place = { (offset: Int) in "$\(base + offset)" }
+            text += (index == 0 ? " (" : ", (")
+                + "\(place(1)), \(place(2)), \(place(3)), \(place(4)), \(place(5)), \(place(6)), 'in_progress', "
+                + "\(place(7)), \(place(8)), \(place(9)))"
+        }
+        // "Now" for the take-over conditions is each row's own created_at (EXCLUDED.created_at).
+        text += """
+
+            ON CONFLICT (scope, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint,
+                claim_token = EXCLUDED.claim_token, state = 'in_progress', response_status = NULL,
+                response_headers = NULL, response_body = NULL, created_at = EXCLUDED.created_at,
+                locked_until = EXCLUDED.locked_until, expires_at = EXCLUDED.expires_at
+            WHERE existing.expires_at <= EXCLUDED.created_at
+               OR (existing.state = 'in_progress' AND existing.locked_until <= EXCLUDED.created_at
+                   AND existing.fingerprint = EXCLUDED.fingerprint)
+            RETURNING claim_token
+            """
+        let rows = try await database.query(SQL(text, binds: binds))
+        return Set(try rows.map { try $0.decode("claim_token", as: String.self) })
     }
 }

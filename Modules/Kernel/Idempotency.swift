@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A response as stored for replay.
 public struct StoredResponse: Sendable, Hashable {
@@ -35,12 +36,40 @@ public struct IdempotencyClaim: Sendable, Hashable {
     public let scope: String
     public let key: String
     public let token: String
+    /// Shared by every copy of this claim: set by a handler once the transaction that completed the
+    /// claim has COMMITTED, so the middleware can skip its `isCompleted` database read.
+    public let completion: IdempotencyCompletion
 
     public init(scope: String, key: String, token: String) {
         self.scope = scope
         self.key = key
         self.token = token
+        self.completion = IdempotencyCompletion()
     }
+
+    /// Call only after the transaction that ran `IdempotencyStore.complete(claim, executor:)` committed.
+    public func markCommitted() { completion.markCommitted() }
+
+    public static func == (lhs: IdempotencyClaim, rhs: IdempotencyClaim) -> Bool {
+        lhs.scope == rhs.scope && lhs.key == rhs.key && lhs.token == rhs.token
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(scope)
+        hasher.combine(key)
+        hasher.combine(token)
+    }
+}
+
+/// In-process, reference-typed "the completion committed" flag (see `IdempotencyClaim.completion`).
+public final class IdempotencyCompletion: Sendable {
+    private let committed = Atomic<Bool>(false)
+
+    public init() {}
+
+    public var isCommitted: Bool { committed.load(ordering: .acquiring) }
+
+    public func markCommitted() { committed.store(true, ordering: .releasing) }
 }
 
 public enum IdempotencyBeginResult: Sendable {
@@ -136,7 +165,8 @@ public struct IdempotencyMiddleware: Middleware {
         }
         if response.status >= 500 {
             await store.abandon(claim)
-        } else if try await !store.isCompleted(claim) {
+        } else if !claim.completion.isCommitted, try await !store.isCompleted(claim) {
+            // The read is skipped when the handler completed the claim in its own, committed transaction.
             try await store.complete(claim, response: StoredResponse(response), executor: nil)
         }
         return response

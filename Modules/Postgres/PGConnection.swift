@@ -9,6 +9,8 @@ struct ConnectionSettings: Sendable {
     var url: String
     var applicationName: String
     var connectTimeoutSeconds: Int
+    /// Prepared statements kept per connection (LRU); 0 sends every statement with `PQexecParams`.
+    var preparedStatementsMax: Int = PreparedStatementCache.statementsMaxDefault
 }
 
 /// Rows and the affected-row count of one statement.
@@ -30,6 +32,10 @@ final class PGConnection: @unchecked Sendable {
     private let broken = Atomic<Bool>(false)
     private let cancelState = Mutex(CancelState())
     private let nextOperationID = Atomic<UInt64>(1)
+    /// Used on the worker only; the mutex makes `preparedStatementStats` safe to read from tests.
+    private let statements: Mutex<PreparedStatementCache>
+    /// Evicted or invalid statements still to DEALLOCATE once the session accepts commands again.
+    private var pendingDeallocations: [String] = []
 
     /// Coordinates `PQcancel` with the worker so a late cancel can never hit the next lease's query.
     private struct CancelState: @unchecked Sendable {
@@ -39,14 +45,21 @@ final class PGConnection: @unchecked Sendable {
         var cancelRequestedOperation: UInt64?
     }
 
-    private init(id: Int, worker: BlockingWorker) {
+    private init(id: Int, worker: BlockingWorker, preparedStatementsMax: Int) {
         self.id = id
         self.worker = worker
+        self.statements = Mutex(PreparedStatementCache(capacity: preparedStatementsMax))
+    }
+
+    var preparedStatementStats: PreparedStatementStats {
+        statements.withLock { PreparedStatementStats(cached: $0.count, hits: $0.hits, misses: $0.misses,
+                                                     evictions: $0.evictions) }
     }
 
     /// Opens a connection on a fresh worker thread. Sets `TimeZone=UTC`, UTF8 and `application_name`.
     static func connect(id: Int, settings: ConnectionSettings) async -> Result<PGConnection, DatabaseError> {
-        let connection = PGConnection(id: id, worker: BlockingWorker(name: "atlas-pg-\(id)"))
+        let connection = PGConnection(id: id, worker: BlockingWorker(name: "atlas-pg-\(id)"),
+                                      preparedStatementsMax: settings.preparedStatementsMax)
         let outcome = await connection.worker.run { connection.openOnWorker(settings) }
             ?? .failure(PGConnection.workerStopped)
         if case .failure = outcome { connection.worker.stop() }
@@ -198,6 +211,21 @@ final class PGConnection: @unchecked Sendable {
         case .failure(let error): return .failure(error)
         }
         defer { encoded.deallocate() }
+        if statements.withLock({ $0.capacity > 0 }), PreparedStatementCache.isCacheable(sql.text) {
+            switch PQtransactionStatus(handle) {
+            case PQTRANS_IDLE, PQTRANS_INTRANS: return executePreparedOnWorker(sql, encoded, handle: handle)
+            default: break  // aborted transaction or busy: nothing can be prepared; let the server say so
+            }
+        }
+        if PreparedStatementCache.dropsPreparedStatements(sql.text) {
+            statements.withLock { $0.removeAll() }
+            pendingDeallocations.removeAll()
+        }
+        return executeUnpreparedOnWorker(sql, encoded, handle: handle)
+    }
+
+    private func executeUnpreparedOnWorker(_ sql: SQL, _ encoded: EncodedBinds, handle: OpaquePointer)
+        -> Result<QueryOutcome, DatabaseError> {
         let result = encoded.types.withUnsafeBufferPointer { types in
             encoded.values.withUnsafeBufferPointer { values in
                 encoded.lengths.withUnsafeBufferPointer { lengths in
@@ -209,6 +237,69 @@ final class PGConnection: @unchecked Sendable {
             }
         }
         return outcome(of: result, handle: handle)
+    }
+
+    /// Runs through the connection's prepared-statement cache: prepare on a statement's second use (evicting the least
+    /// recently used statement when full), then `PQexecPrepared`. When the server no longer has the
+    /// statement (26000) or its plan's result type changed after DDL (0A000), the entry is dropped and,
+    /// outside a transaction block, the statement runs once more freshly prepared. Inside a block the
+    /// error aborted the transaction, so it is returned and the next use re-prepares.
+    private func executePreparedOnWorker(_ sql: SQL, _ encoded: EncodedBinds, handle: OpaquePointer)
+        -> Result<QueryOutcome, DatabaseError> {
+        drainPendingDeallocations(handle)
+        let key = PreparedStatementCache.Key(text: sql.text, types: encoded.types)
+        let autocommit = PQtransactionStatus(handle) == PQTRANS_IDLE
+        if let name = statements.withLock({ $0.lookup(key) }) {
+            let outcome = self.outcome(of: execPrepared(name, encoded, handle: handle), handle: handle)
+            guard case .failure(let error) = outcome, Self.invalidatesStatement(error) else { return outcome }
+            let stale = statements.withLock { $0.remove(key) }
+            // 0A000: the server still holds the statement; 26000: it does not (DEALLOCATE would fail).
+            if let stale, error.sqlState == "0A000" { pendingDeallocations.append(stale) }
+            guard autocommit, !isBroken else { return outcome }
+            drainPendingDeallocations(handle)
+        } else if !statements.withLock({ $0.shouldPrepare(key) }) {
+            return executeUnpreparedOnWorker(sql, encoded, handle: handle)
+        }
+        if let victim = statements.withLock({ $0.evictionVictim() }) {
+            pendingDeallocations.append(victim.name)
+            drainPendingDeallocations(handle)
+        }
+        let name = statements.withLock { $0.nextName() }
+        let prepared = encoded.types.withUnsafeBufferPointer { types in
+            PQprepare(handle, name, sql.text, Int32(encoded.types.count), types.baseAddress)
+        }
+        if case .failure(let error) = outcome(of: prepared, handle: handle) { return .failure(error) }
+        statements.withLock { $0.insert(key, name: name) }
+        return outcome(of: execPrepared(name, encoded, handle: handle), handle: handle)
+    }
+
+    private func execPrepared(_ name: String, _ encoded: EncodedBinds, handle: OpaquePointer) -> OpaquePointer? {
+        encoded.values.withUnsafeBufferPointer { values in
+            encoded.lengths.withUnsafeBufferPointer { lengths in
+                encoded.formats.withUnsafeBufferPointer { formats in
+                    PQexecPrepared(handle, name, Int32(encoded.values.count), values.baseAddress,
+                                   lengths.baseAddress, formats.baseAddress, 0)
+                }
+            }
+        }
+    }
+
+    /// DEALLOCATEs evicted/stale statements while the session accepts commands; keeps them otherwise.
+    private func drainPendingDeallocations(_ handle: OpaquePointer) {
+        guard !pendingDeallocations.isEmpty else { return }
+        let status = PQtransactionStatus(handle)
+        guard status == PQTRANS_IDLE || status == PQTRANS_INTRANS else { return }
+        while let name = pendingDeallocations.popLast() {
+            // The name is ours ("atlas_ps_<n>"), never user input. A failure here would abort an open
+            // transaction block, so only names the server is known to hold are queued.
+            if let result = PQexec(handle, "DEALLOCATE \(name)") { PQclear(result) }
+        }
+    }
+
+    /// 26000: the session lost the statement (DISCARD/DEALLOCATE ALL); 0A000: "cached plan must not
+    /// change result type" after DDL.
+    static func invalidatesStatement(_ error: DatabaseError) -> Bool {
+        error.sqlState == "26000" || error.sqlState == "0A000"
     }
 
     private func scriptOnWorker(_ text: String) -> Result<QueryOutcome, DatabaseError> {

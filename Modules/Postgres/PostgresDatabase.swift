@@ -18,10 +18,15 @@ public struct PostgresConfiguration: Sendable {
     public var listenerReconnectDelayMaxSeconds: Double
     /// `isReachable()` answers false when `SELECT 1` takes longer than this.
     public var reachabilityTimeoutSeconds: Double
+    /// Server-side prepared statements kept per pooled connection (LRU, keyed by SQL text and bind
+    /// types); 0 turns the cache off (e.g. behind a transaction-pooling proxy).
+    public var preparedStatementsMax: Int
 
     public init(url: String, applicationName: String = "atlas", pool: PoolLimits = PoolLimits(),
                 connectTimeoutSeconds: Int = 5, notificationBufferMax: Int = 1_000,
-                listenerReconnectDelayMaxSeconds: Double = 5, reachabilityTimeoutSeconds: Double = 2) {
+                listenerReconnectDelayMaxSeconds: Double = 5, reachabilityTimeoutSeconds: Double = 2,
+                preparedStatementsMax: Int = PostgresConfiguration.preparedStatementsMaxDefault) {
+        self.preparedStatementsMax = preparedStatementsMax
         self.url = url
         self.applicationName = applicationName
         self.pool = pool
@@ -34,6 +39,14 @@ public struct PostgresConfiguration: Sendable {
 
 /// Kernel's `Database` over libpq: a bounded pool of worker-thread connections, transactions,
 /// and LISTEN/NOTIFY on a dedicated listener connection. Connections open lazily on first use.
+extension PostgresConfiguration {
+    /// `ATLAS_DB_PREPARED_STATEMENTS_MAX` when set (0 turns the cache off, e.g. to measure it), else 128.
+    public static var preparedStatementsMaxDefault: Int {
+        ProcessInfo.processInfo.environment["ATLAS_DB_PREPARED_STATEMENTS_MAX"].flatMap { Int($0) }
+            ?? PreparedStatementCache.statementsMaxDefault
+    }
+}
+
 public final class PostgresDatabase: Database {
     public let configuration: PostgresConfiguration
     let pool: ConnectionPool
@@ -42,7 +55,8 @@ public final class PostgresDatabase: Database {
     public init(configuration: PostgresConfiguration, logger: Logger? = nil) {
         self.configuration = configuration
         let settings = ConnectionSettings(url: configuration.url, applicationName: configuration.applicationName,
-                                          connectTimeoutSeconds: configuration.connectTimeoutSeconds)
+                                          connectTimeoutSeconds: configuration.connectTimeoutSeconds,
+                                          preparedStatementsMax: configuration.preparedStatementsMax)
         pool = ConnectionPool(settings: settings, limits: configuration.pool, logger: logger)
         var listenerSettings = settings
         listenerSettings.applicationName = configuration.applicationName + "-listener"
@@ -202,6 +216,9 @@ final class LeasedExecutor: SQLExecutor {
     init(connection: PGConnection) { self.connection = connection }
 
     func finish() { finished.store(true, ordering: .releasing) }
+
+    /// The leased connection's prepared-statement cache counters (tests, diagnostics).
+    var preparedStatementStats: PreparedStatementStats { connection.preparedStatementStats }
 
     func query(_ sql: SQL) async throws(DatabaseError) -> [Row] {
         try await run(sql).rows

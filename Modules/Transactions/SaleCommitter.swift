@@ -101,7 +101,10 @@ final class SaleCommitter: Sendable {
             try await services.database.transaction { tx in
                 try await SaleCommitter.writeMany(items, services: services, store: store, executor: tx)
             }
-            for pending in batch { pending.continuation.resume(returning: pending.prepared.record) }
+            for pending in batch {
+                pending.claim?.markCommitted()
+                pending.continuation.resume(returning: pending.prepared.record)
+            }
         } catch {
             // Isolate the failure: each item alone, each caller gets its own result.
             for pending in batch {
@@ -118,7 +121,7 @@ final class SaleCommitter: Sendable {
     func commitOne(_ prepared: PreparedSale, claim: IdempotencyClaim?) async throws -> TransactionRecord {
         let services = services
         let store = store
-        return try await services.database.transaction { tx in
+        let committed = try await services.database.transaction { tx in
             var record = prepared.record
             if let hash = prepared.storedValueDebit, record.status == .approved {
                 if let balance = try await store.debitStoredValue(cardHash: hash, amount: record.totalAmount,
@@ -136,6 +139,8 @@ final class SaleCommitter: Sendable {
             return try await SaleCommitter.write(record, claim: claim, releaseTerminal: prepared.releaseTerminal,
                                                  services: services, store: store, executor: tx)
         }
+        claim?.markCommitted()
+        return committed
     }
 
     /// Inside an open transaction: release the terminal (honouring a pending abort), insert the row and

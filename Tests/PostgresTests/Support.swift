@@ -25,11 +25,14 @@ enum TestDatabase {
     }
 
     static func make(connectionsMax: Int = 4, acquireTimeoutSeconds: Double = 10,
-                     waitersMax: Int = 1_000) throws -> PostgresDatabase {
+                     waitersMax: Int = 1_000,
+                     preparedStatementsMax: Int = PostgresConfiguration.preparedStatementsMaxDefault) throws
+        -> PostgresDatabase {
         PostgresDatabase(configuration: PostgresConfiguration(
             url: try url(), applicationName: "atlas-tests",
             pool: PoolLimits(connectionsMax: connectionsMax, acquireTimeoutSeconds: acquireTimeoutSeconds,
-                             waitersMax: waitersMax)))
+                             waitersMax: waitersMax),
+            preparedStatementsMax: preparedStatementsMax))
     }
 
     /// A table/channel/namespace name no other (parallel) test uses.
