@@ -1,4 +1,5 @@
 import Kernel
+import Synchronization
 
 /// Kernel's `CryptoService` over OpenSSL 3: the app builds one and hands it to feature modules.
 ///
@@ -7,6 +8,10 @@ import Kernel
 /// Verification methods return false for any malformed input.
 public struct OpenSSLCryptoService: CryptoService {
     public let passwordHasher: ScryptPasswordHasher
+    /// Parsed RSA keys by PEM text: parsing a PEM costs more than the signature it is used for, and
+    /// the same few signing/verification keys are used again and again (JWT issuance, JWKS checks).
+    private let rsaPrivateKeys = ParsedKeyCache<RSAPrivateKey>()
+    private let rsaPublicKeys = ParsedKeyCache<RSAPublicKey>()
 
     public init(passwordHasher: ScryptPasswordHasher = ScryptPasswordHasher()) {
         self.passwordHasher = passwordHasher
@@ -29,11 +34,11 @@ public struct OpenSSLCryptoService: CryptoService {
     }
 
     public func signRS256(message: [UInt8], privateKeyPEM: String) throws -> [UInt8] {
-        try RSAPrivateKey(pem: privateKeyPEM).signRS256(message)
+        try rsaPrivateKeys.key(pem: privateKeyPEM, parse: RSAPrivateKey.init(pem:)).signRS256(message)
     }
 
     public func verifyRS256(message: [UInt8], signature: [UInt8], publicKeyPEM: String) -> Bool {
-        guard let key = try? RSAPublicKey(pem: publicKeyPEM) else { return false }
+        guard let key = try? rsaPublicKeys.key(pem: publicKeyPEM, parse: RSAPublicKey.init(pem:)) else { return false }
         return key.isValidRS256Signature(signature, for: message)
     }
 
@@ -44,5 +49,24 @@ public struct OpenSSLCryptoService: CryptoService {
 
     public func rsaPublicComponents(publicKeyPEM: String) throws -> (modulus: [UInt8], exponent: [UInt8]) {
         try RSAPublicKey(pem: publicKeyPEM).components()
+    }
+}
+
+/// A small bounded cache of parsed keys. OpenSSL 3 keys are safe to use from several threads at
+/// once for signing and verification (each operation makes its own EVP_PKEY_CTX).
+final class ParsedKeyCache<Key: Sendable>: Sendable {
+    /// Distinct PEMs kept; the cache is emptied when full (keys rotate rarely).
+    static var entriesMax: Int { 32 }
+
+    private let keys = Mutex<[String: Key]>([:])
+
+    func key(pem: String, parse: (String) throws -> Key) throws -> Key {
+        if let cached = keys.withLock({ $0[pem] }) { return cached }
+        let parsed = try parse(pem)
+        keys.withLock { keys in
+            if keys.count >= Self.entriesMax { keys.removeAll() }
+            keys[pem] = parsed
+        }
+        return parsed
     }
 }
