@@ -430,7 +430,7 @@ final class TransactionService: Sendable {
         let store = store
         let services = services
         let claim = context.idempotencyClaim
-        return try await services.database.transaction { tx in
+        let response = try await services.database.transaction { tx in
             let balance = try await store.creditStoredValue(cardHash: hash, maskedPan: masked, amount: body.amount,
                                                             currency: body.currency, tenant: tenant, now: now, executor: tx)
             let response = Response.json(["object": "stored_value_card", "maskedPan": .string(masked),
@@ -439,6 +439,9 @@ final class TransactionService: Sendable {
             if let claim { try await services.idempotency.complete(claim, response: StoredResponse(response), executor: tx) }
             return response
         }
+        // The claim was completed in that committed transaction: the middleware can skip its read.
+        claim?.markCommitted()
+        return response
     }
 }
 
