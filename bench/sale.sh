@@ -11,6 +11,7 @@
 #   5. prints sales/s, p50/p99 latency, non-2xx count and the sales/s ÷ TPS ratio
 #
 # Usage: bench/sale.sh            env: DURATION=20 CONNECTIONS=64 KEYS=128 ATLAS_TXN_BATCHING=1 PGPORT=55459
+#                                      ATLAS_IDEMPOTENCY_DEFERRED=1 ATLAS_BIN=(a prebuilt atlas; default: release build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/pg.sh
@@ -23,8 +24,12 @@ pg_port="${PGPORT:-55459}"
 work_dir=".build/sale-bench"
 mkdir -p "$work_dir"
 
-swift build -c release --product atlas >&2
-atlas="$(swift build -c release --show-bin-path)/atlas"
+if [ -n "${ATLAS_BIN:-}" ]; then
+    atlas="$ATLAS_BIN"   # compare builds within one session: ATLAS_BIN=/tmp/atlas-before bench/sale.sh
+else
+    swift build -c release --product atlas >&2
+    atlas="$(swift build -c release --show-bin-path)/atlas"
+fi
 
 pg_local_start "$pg_dir" "$pg_port" >&2
 psql_admin() { "$ATLAS_TEST_PGBIN/psql" -h "$pg_dir" -p "$pg_port" -U atlas -d postgres -qtA "$@"; }

@@ -64,6 +64,70 @@ struct PostgresIdempotencyStore: IdempotencyStore {
         return try await database.queryFirst(sql) != nil
     }
 
+    func lookup(scope: String, key: String, fingerprint: String) async throws -> IdempotencyLookupResult {
+        let read: SQL = """
+            SELECT fingerprint, state, response_status, response_headers, response_body, expires_at
+            FROM idempotency_keys WHERE scope = \(scope) AND key = \(key)
+            """
+        guard let row = try await database.queryFirst(read) else { return .absent }
+        // An expired key counts as unused; `insertCompleted` takes its row over.
+        if try row.decode("expires_at", as: Date.self) <= clock.now() { return .absent }
+        guard try row.decode("fingerprint", as: String.self) == fingerprint else { return .found(.conflict) }
+        guard try row.decode("state", as: String.self) == "completed" else { return .found(.inProgress) }
+        return .found(.replay(try Self.storedResponse(row)))
+    }
+
+    /// One multi-row INSERT of completed keys in the caller's transaction. Within `claims` the first of
+    /// each (scope, key) competes and later ones lose; rows are sorted by (scope, key) so concurrent
+    /// transactions lock keys in the same order. A key held by another open transaction makes this
+    /// statement wait for it: its commit makes ours lose, its rollback lets ours win. A row of an expired
+    /// key, or a classic claim whose holder died (lock expired, same fingerprint), is taken over.
+    func insertCompleted(_ claims: [DeferredIdempotencyClaim], responses: [StoredResponse],
+                         executor: any SQLExecutor) async throws -> [Bool] {
+        precondition(claims.count == responses.count, "one response per claim")
+        var seen = Set<String>()
+        var competing: [(index: Int, token: String)] = []
+        for (index, claim) in claims.enumerated() where seen.insert(claim.scope + "\u{0}" + claim.key).inserted {
+            competing.append((index, Encoding.hex(crypto.randomBytes(count: 16))))
+        }
+        let now = clock.now()
+        let sorted = competing.sorted { (claims[$0.index].scope, claims[$0.index].key) < (claims[$1.index].scope, claims[$1.index].key) }
+        var text = """
+            INSERT INTO idempotency_keys AS existing (merchant_id, mode, scope, key, fingerprint, claim_token, state,
+                response_status, response_headers, response_body, created_at, locked_until, expires_at) VALUES
+            """
+        var binds: [SQLValue] = []
+        for (position, entry) in sorted.enumerated() {
+            let claim = claims[entry.index]
+            let response = responses[entry.index]
+            let (merchantId, mode) = Self.tenant(of: claim.scope)
+            let headers = JSONValue.object(response.headers.mapValues { .string($0) })
+            let base = binds.count
+            binds += [.text(merchantId), .text(mode), .text(claim.scope), .text(claim.key), .text(claim.fingerprint),
+                      .text(entry.token), .int(Int64(response.status)),
+                      .json(String(decoding: headers.serialized(), as: UTF8.self)), .bytes(response.body),
+                      .timestamp(now), .timestamp(now), .timestamp(now.addingTimeInterval(Self.retentionSeconds))]
+            text += (position == 0 ? " (" : ", (")
+                + (1...12).map { offset in offset == 7 ? "'completed', $\(base + offset)" : "$\(base + offset)" }
+                    .joined(separator: ", ") + ")"
+        }
+        text += """
+
+            ON CONFLICT (scope, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint,
+                claim_token = EXCLUDED.claim_token, state = 'completed', response_status = EXCLUDED.response_status,
+                response_headers = EXCLUDED.response_headers, response_body = EXCLUDED.response_body,
+                created_at = EXCLUDED.created_at, locked_until = EXCLUDED.locked_until, expires_at = EXCLUDED.expires_at
+            WHERE existing.expires_at <= EXCLUDED.created_at
+               OR (existing.state = 'in_progress' AND existing.locked_until <= EXCLUDED.created_at
+                   AND existing.fingerprint = EXCLUDED.fingerprint)
+            RETURNING claim_token
+            """
+        let won = Set(try await executor.query(SQL(text, binds: binds)).map { try $0.decode("claim_token", as: String.self) })
+        var results = claims.map { _ in false }
+        for entry in competing where won.contains(entry.token) { results[entry.index] = true }
+        return results
+    }
+
     /// Deletes expired keys in bounded batches; returns how many went.
     func purgeExpired() async throws -> Int {
         var total = 0

@@ -36,6 +36,12 @@ public struct ModuleServices: Sendable {
         let crypto = crypto
         return IdempotencyMiddleware(store: idempotency, hash: { crypto.sha256($0) })
     }
+
+    /// The idempotency middleware with deferred claims (see `IdempotencyMiddleware.deferredClaim`).
+    public func idempotencyMiddleware(deferredClaim: Bool) -> IdempotencyMiddleware {
+        let crypto = crypto
+        return IdempotencyMiddleware(store: idempotency, hash: { crypto.sha256($0) }, deferredClaim: deferredClaim)
+    }
 }
 
 /// A feature module is a plugin: it declares its migrations, routes and event handlers, and the

@@ -83,6 +83,51 @@ public enum IdempotencyBeginResult: Sendable {
     case inProgress
 }
 
+/// A key that no request has claimed yet, handed to a handler that writes the key itself, already
+/// completed with its response, inside the transaction that does the work (see
+/// `IdempotencyMiddleware.deferredClaim`). One commit per request instead of two.
+public struct DeferredIdempotencyClaim: Sendable {
+    public let scope: String
+    public let key: String
+    public let fingerprint: String
+    /// Set by the handler once the transaction that wrote the completed key COMMITTED.
+    public let completion: IdempotencyCompletion
+
+    public init(scope: String, key: String, fingerprint: String) {
+        self.scope = scope
+        self.key = key
+        self.fingerprint = fingerprint
+        self.completion = IdempotencyCompletion()
+    }
+
+    /// Call only after the transaction that ran `IdempotencyStore.insertCompleted` (and won) committed.
+    public func markCommitted() { completion.markCommitted() }
+}
+
+/// The read-only first look of a deferred claim.
+public enum IdempotencyLookupResult: Sendable {
+    /// No live row: the handler may run and write the key with its work.
+    case absent
+    /// A row exists: replay, conflict or in progress (never `.claimed`).
+    case found(IdempotencyBeginResult)
+    /// The store cannot defer claims; use `begin`.
+    case unsupported
+}
+
+/// Thrown out of a handler whose transaction lost its deferred key to a concurrent duplicate that
+/// committed first (the handler's own rows were rolled back or never written). The middleware then
+/// answers like any duplicate: the winner's stored response, or 409.
+public struct IdempotencyDeferredClaimLost: Error, Sendable {
+    public init() {}
+}
+
+/// Thrown by a handler, before any side effect, when this request must not run on a deferred claim
+/// (e.g. a live card authorization: a losing duplicate would already have charged the card). The
+/// middleware then claims the key first, the classic way, and runs the handler again.
+public struct IdempotencyClaimRequired: Error, Sendable {
+    public init() {}
+}
+
 /// Durable idempotency keys, scoped per merchant, mode and credential, kept 24 hours from first use.
 public protocol IdempotencyStore: Sendable {
     func begin(scope: String, key: String, fingerprint: String) async throws -> IdempotencyBeginResult
@@ -92,6 +137,25 @@ public protocol IdempotencyStore: Sendable {
     func abandon(_ claim: IdempotencyClaim) async
     /// True once `complete` was committed for this claim.
     func isCompleted(_ claim: IdempotencyClaim) async throws -> Bool
+    /// Read-only: what a deferred claim would find for this key now.
+    func lookup(scope: String, key: String, fingerprint: String) async throws -> IdempotencyLookupResult
+    /// Inside the caller's transaction: writes each key as completed with its response. Returns, per
+    /// claim, whether it won; a losing caller must not commit its work. Of several claims for one key,
+    /// at most one wins; a key committed by another transaction (or in progress there) is lost.
+    func insertCompleted(_ claims: [DeferredIdempotencyClaim], responses: [StoredResponse],
+                         executor: any SQLExecutor) async throws -> [Bool]
+}
+
+extension IdempotencyStore {
+    /// Stores without deferred claims keep the classic claim-first path.
+    public func lookup(scope: String, key: String, fingerprint: String) async throws -> IdempotencyLookupResult {
+        .unsupported
+    }
+
+    public func insertCompleted(_ claims: [DeferredIdempotencyClaim], responses: [StoredResponse],
+                                executor: any SQLExecutor) async throws -> [Bool] {
+        claims.map { _ in false }
+    }
 }
 
 /// Applies the Idempotency-Key contract to POST routes: same key + same body → the stored
@@ -99,19 +163,30 @@ public protocol IdempotencyStore: Sendable {
 /// IDEMPOTENCY_CONFLICT; a concurrent duplicate waits for the first to finish (up to
 /// `inProgressWaitSeconds`), then gets its stored response, else 409 REQUEST_IN_PROGRESS.
 /// Place it after the access guard so the scope includes the authenticated principal.
+///
+/// With `deferredClaim`, the key is not claimed up front (one commit) before the handler's own
+/// transaction (a second commit): a read-only lookup answers replays and conflicts, and an unused
+/// key goes to the handler as `RequestContext.deferredIdempotencyClaim`; the handler writes the key,
+/// completed, inside its own transaction (`IdempotencyStore.insertCompleted`). Concurrent duplicates
+/// may then both EXECUTE up to that write, but only one commits; the others roll back and replay the
+/// winner. So a handler may accept a deferred claim only when executing twice has no external effect
+/// (e.g. the simulator, cash); otherwise it throws `IdempotencyClaimRequired` and gets a classic claim.
 public struct IdempotencyMiddleware: Middleware {
     public static let keyLengthMax = 255
     public let store: any IdempotencyStore
     public let inProgressWaitSeconds: Double
     public let pollIntervalMilliseconds: Int
     public let hash: @Sendable ([UInt8]) -> [UInt8]
+    /// Opt-in per route: hand the handler a deferred claim instead of claiming first (see above).
+    public let deferredClaim: Bool
 
     public init(store: any IdempotencyStore, hash: @escaping @Sendable ([UInt8]) -> [UInt8],
-                inProgressWaitSeconds: Double = 30, pollIntervalMilliseconds: Int = 10) {
+                inProgressWaitSeconds: Double = 30, pollIntervalMilliseconds: Int = 10, deferredClaim: Bool = false) {
         self.store = store
         self.hash = hash
         self.inProgressWaitSeconds = inProgressWaitSeconds
         self.pollIntervalMilliseconds = pollIntervalMilliseconds
+        self.deferredClaim = deferredClaim
     }
 
     public func respond(to request: Request, context: RequestContext, next: Handler) async throws -> Response {
@@ -126,18 +201,42 @@ public struct IdempotencyMiddleware: Middleware {
         }
         let scope = IdempotencyMiddleware.scope(for: context)
         let fingerprint = Encoding.hex(hash(Array("\(request.method.rawValue) \(request.path)\n".utf8) + request.body))
+        var first: IdempotencyBeginResult?
+        if deferredClaim {
+            switch try await store.lookup(scope: scope, key: key, fingerprint: fingerprint) {
+            case .absent:
+                let deferred = DeferredIdempotencyClaim(scope: scope, key: key, fingerprint: fingerprint)
+                if let response = try await runDeferred(deferred, request: request, context: context, next: next) {
+                    return response
+                }
+            case .found(let result): first = result
+            case .unsupported: break
+            }
+        }
+        return try await claimAndRun(scope: scope, key: key, fingerprint: fingerprint, first: first,
+                                     request: request, context: context, next: next)
+    }
+
+    /// The classic path: claim the key (or replay / conflict / wait), then run the handler as the owner.
+    private func claimAndRun(scope: String, key: String, fingerprint: String, first: IdempotencyBeginResult?,
+                             request: Request, context: RequestContext, next: Handler) async throws -> Response {
         let deadline = Date().addingTimeInterval(inProgressWaitSeconds)
+        var pending = first
         while true {
-            switch try await store.begin(scope: scope, key: key, fingerprint: fingerprint) {
+            let result: IdempotencyBeginResult
+            if let taken = pending {
+                result = taken
+                pending = nil
+            } else {
+                result = try await store.begin(scope: scope, key: key, fingerprint: fingerprint)
+            }
+            switch result {
             case .claimed(let claim):
                 return try await run(claim, request: request, context: context, next: next)
             case .replay(let stored):
-                var response = stored.response
-                response.headers.set("Idempotent-Replayed", "true")
-                return response
+                return IdempotencyMiddleware.replayed(stored)
             case .conflict:
-                throw AtlasError(kind: .idempotencyConflict, status: 409, code: "IDEMPOTENCY_CONFLICT",
-                                 message: "Idempotency-Key was already used with a different request body")
+                throw IdempotencyMiddleware.conflictError
             case .inProgress:
                 guard Date() < deadline else {
                     throw AtlasError(kind: .requestInProgress, status: 409, code: "REQUEST_IN_PROGRESS",
@@ -146,6 +245,57 @@ public struct IdempotencyMiddleware: Middleware {
                 try await Task.sleep(for: .milliseconds(pollIntervalMilliseconds))
             }
         }
+    }
+
+    /// Runs the handler on a deferred claim. nil: the handler refused it or lost the key to a duplicate;
+    /// the caller continues on the classic path (which replays the winner or claims the key).
+    private func runDeferred(_ deferred: DeferredIdempotencyClaim, request: Request, context: RequestContext,
+                             next: Handler) async throws -> Response? {
+        var context = context
+        context.deferredIdempotencyClaim = deferred
+        let response: Response
+        do {
+            response = try await next(request, context)
+        } catch is IdempotencyClaimRequired {
+            return nil
+        } catch is IdempotencyDeferredClaimLost {
+            return nil
+        } catch let error as AtlasError where !IdempotencyMiddleware.isPreExecution(error) && error.status < 500 {
+            // A business outcome without the handler's write: store it the classic way (or yield to a winner).
+            response = context.errorRenderer.render(error, requestId: request.requestId)
+        }
+        // 5xx and unknown errors propagate above: nothing was stored, a retry runs again.
+        if response.status >= 500 || deferred.completion.isCommitted { return response }
+        return try await storeOutcome(response, of: deferred)
+    }
+
+    /// Stores a deferred request's outcome that its handler did not write: claim, then complete at once.
+    /// When a duplicate got the key first, its answer is the key's answer.
+    private func storeOutcome(_ response: Response, of deferred: DeferredIdempotencyClaim) async throws -> Response {
+        switch try await store.begin(scope: deferred.scope, key: deferred.key, fingerprint: deferred.fingerprint) {
+        case .claimed(let claim):
+            do {
+                try await store.complete(claim, response: StoredResponse(response), executor: nil)
+            } catch {
+                await store.abandon(claim)
+                throw error
+            }
+            return response
+        case .replay(let stored): return IdempotencyMiddleware.replayed(stored)
+        case .conflict: throw IdempotencyMiddleware.conflictError
+        case .inProgress: return response
+        }
+    }
+
+    static func replayed(_ stored: StoredResponse) -> Response {
+        var response = stored.response
+        response.headers.set("Idempotent-Replayed", "true")
+        return response
+    }
+
+    static var conflictError: AtlasError {
+        AtlasError(kind: .idempotencyConflict, status: 409, code: "IDEMPOTENCY_CONFLICT",
+                   message: "Idempotency-Key was already used with a different request body")
     }
 
     private func run(_ claim: IdempotencyClaim, request: Request, context: RequestContext, next: Handler) async throws

@@ -8,6 +8,9 @@ public struct RequestContext: Sendable {
     /// Set by `IdempotencyMiddleware` when the request carries an Idempotency-Key and this request
     /// won the claim. A handler may complete it inside its own database transaction.
     public var idempotencyClaim: IdempotencyClaim?
+    /// Set instead of `idempotencyClaim` on routes with `IdempotencyMiddleware.deferredClaim`: the
+    /// handler writes the key, completed, inside its own transaction (or throws `IdempotencyClaimRequired`).
+    public var deferredIdempotencyClaim: DeferredIdempotencyClaim?
     /// The route group's error format, so middleware can render (and store) an error response.
     public let errorRenderer: any ErrorRenderer
 

@@ -92,7 +92,11 @@ struct PaymentSessions: Sendable {
             if let claim { try await services.idempotency.complete(claim, response: StoredResponse(response), executor: tx) }
             return response
         }
-        if let response { return response }
+        if let response {
+            // The claim was completed in that committed transaction: the middleware can skip its read.
+            claim?.markCommitted()
+            return response
+        }
         // Lost a race on the same external_id: answer with the winner's session.
         if let externalId = body.external_id, let existing = try await find(externalId: externalId, tenant: tenant) {
             return .json(existing)

@@ -28,6 +28,7 @@ final class SaleCommitter: Sendable {
     private struct Pending: Sendable {
         let prepared: PreparedSale
         let claim: IdempotencyClaim?
+        let deferred: DeferredIdempotencyClaim?
         let continuation: CheckedContinuation<TransactionRecord, any Error>
     }
 
@@ -47,14 +48,18 @@ final class SaleCommitter: Sendable {
         self.batching = batching
     }
 
-    func commit(_ prepared: PreparedSale, claim: IdempotencyClaim?) async throws -> TransactionRecord {
+    /// `deferred`: the request's Idempotency-Key is written, completed, in the same transaction as its
+    /// rows; when a duplicate's key committed first this throws `IdempotencyDeferredClaimLost` and
+    /// nothing of this sale is written.
+    func commit(_ prepared: PreparedSale, claim: IdempotencyClaim?, deferred: DeferredIdempotencyClaim? = nil) async throws
+        -> TransactionRecord {
         guard batching, prepared.storedValueDebit == nil, !prepared.releaseTerminal else {
-            return try await commitOne(prepared, claim: claim)
+            return try await commitOne(prepared, claim: claim, deferred: deferred)
         }
         return try await withCheckedThrowingContinuation { continuation in
             let start: Bool? = state.withLock { state in
                 guard state.pending.count < Self.queueItemsMax else { return nil }
-                state.pending.append(Pending(prepared: prepared, claim: claim, continuation: continuation))
+                state.pending.append(Pending(prepared: prepared, claim: claim, deferred: deferred, continuation: continuation))
                 let wanted = state.activeFlushers == 0
                     || (state.pending.count >= Self.batchItemsMax && state.activeFlushers < Self.flushersMax)
                 if wanted { state.activeFlushers += 1 }
@@ -63,7 +68,7 @@ final class SaleCommitter: Sendable {
             switch start {
             case nil:
                 Task {
-                    do { continuation.resume(returning: try await self.commitOne(prepared, claim: claim)) } catch {
+                    do { continuation.resume(returning: try await self.commitOne(prepared, claim: claim, deferred: deferred)) } catch {
                         continuation.resume(throwing: error)
                     }
                 }
@@ -93,23 +98,39 @@ final class SaleCommitter: Sendable {
         }
     }
 
+    /// One transaction for the batch. Deferred idempotency keys are inserted FIRST: an item whose key
+    /// lost to a duplicate is dropped before any of its rows are written, so the others still commit.
     private func write(_ batch: [Pending]) async {
         let services = services
         let store = store
-        let items = batch.map { ($0.prepared.record, $0.claim) }
+        let records = batch.map(\.prepared.record)
+        let claims = batch.map(\.claim)
+        let deferredClaims = batch.map(\.deferred)
         do {
-            try await services.database.transaction { tx in
-                try await SaleCommitter.writeMany(items, services: services, store: store, executor: tx)
+            let lost = try await services.database.transaction { tx in
+                let lost = try await SaleCommitter.insertDeferred(deferredClaims, records: records, services: services,
+                                                                  executor: tx)
+                let items = batch.indices.filter { !lost.contains($0) }.map { (records[$0], claims[$0]) }
+                if !items.isEmpty {
+                    try await SaleCommitter.writeMany(items, services: services, store: store, executor: tx)
+                }
+                return lost
             }
-            for pending in batch {
+            for (index, pending) in batch.enumerated() {
+                if lost.contains(index) {
+                    pending.continuation.resume(throwing: IdempotencyDeferredClaimLost())
+                    continue
+                }
                 pending.claim?.markCommitted()
+                pending.deferred?.markCommitted()
                 pending.continuation.resume(returning: pending.prepared.record)
             }
         } catch {
             // Isolate the failure: each item alone, each caller gets its own result.
             for pending in batch {
                 do {
-                    pending.continuation.resume(returning: try await commitOne(pending.prepared, claim: pending.claim))
+                    pending.continuation.resume(returning: try await commitOne(pending.prepared, claim: pending.claim,
+                                                                               deferred: pending.deferred))
                 } catch {
                     pending.continuation.resume(throwing: error)
                 }
@@ -118,7 +139,8 @@ final class SaleCommitter: Sendable {
     }
 
     /// One sale in its own transaction (stored-value debits, terminal-bound sales, fallback).
-    func commitOne(_ prepared: PreparedSale, claim: IdempotencyClaim?) async throws -> TransactionRecord {
+    func commitOne(_ prepared: PreparedSale, claim: IdempotencyClaim?, deferred: DeferredIdempotencyClaim? = nil) async throws
+        -> TransactionRecord {
         let services = services
         let store = store
         let committed = try await services.database.transaction { tx in
@@ -136,11 +158,30 @@ final class SaleCommitter: Sendable {
                     record.declineCode = "INSUFFICIENT_FUNDS"
                 }
             }
-            return try await SaleCommitter.write(record, claim: claim, releaseTerminal: prepared.releaseTerminal,
-                                                 services: services, store: store, executor: tx)
+            let written = try await SaleCommitter.write(record, claim: claim, releaseTerminal: prepared.releaseTerminal,
+                                                        services: services, store: store, executor: tx)
+            // Last, with the final record: a lost key rolls this whole transaction back.
+            if try await !SaleCommitter.insertDeferred([deferred], records: [written], services: services,
+                                                       executor: tx).isEmpty {
+                throw IdempotencyDeferredClaimLost()
+            }
+            return written
         }
         claim?.markCommitted()
+        deferred?.markCommitted()
         return committed
+    }
+
+    /// Inserts the items' deferred idempotency keys, completed with the response each client gets;
+    /// returns the indices whose key was lost to a duplicate (their rows must not be written).
+    static func insertDeferred(_ deferred: [DeferredIdempotencyClaim?], records: [TransactionRecord],
+                               services: ModuleServices, executor: any SQLExecutor) async throws -> Set<Int> {
+        let indices = deferred.indices.filter { deferred[$0] != nil }
+        if indices.isEmpty { return [] }
+        let won = try await services.idempotency.insertCompleted(
+            indices.compactMap { deferred[$0] }, responses: indices.map { StoredResponse(Response.json(records[$0].json)) },
+            executor: executor)
+        return Set(zip(indices, won).filter { !$0.1 }.map(\.0))
     }
 
     /// Inside an open transaction: release the terminal (honouring a pending abort), insert the row and

@@ -37,6 +37,10 @@ final class TransactionService: Sendable {
         try checkMerchantLimits(sale, merchant)
         let terminalId = try resolveTerminal(sale.terminalId, principal: context.principal)
         if sale.tender == .card && !sale.type.needsOriginal { _ = try acquirer(for: tenant) }
+        let deferred = context.deferredIdempotencyClaim
+        if deferred != nil && !Self.mayDeferClaim(sale, tenant: tenant, terminalId: terminalId) {
+            throw IdempotencyClaimRequired()
+        }
         let now = services.clock.now()
         let id = TypedID.generate(prefix: .transaction, clock: services.clock).rawValue
         var record = TransactionRecord(id: id, tenant: tenant, type: sale.type, status: .approved, amount: sale.amount,
@@ -65,13 +69,29 @@ final class TransactionService: Sendable {
                 final = try await followUp(record, sale: sale, merchant: merchant, claim: context.idempotencyClaim)
             } else {
                 let prepared = try await prepareNew(record, sale: sale, merchant: merchant)
-                final = try await committer.commit(prepared, claim: context.idempotencyClaim)
+                final = try await committer.commit(prepared, claim: context.idempotencyClaim, deferred: deferred)
             }
             await publish(final)
             return .json(final.json)
         } catch {
             if terminalId != nil { await store.abandonTerminal(transactionId: id, tenant: tenant) }
             throw error
+        }
+    }
+
+    /// Whether this sale may run on a deferred Idempotency-Key (written with the sale's rows, one commit)
+    /// instead of a key claimed first. With a deferred key, concurrent duplicates all execute up to the
+    /// write and all but one roll back, so only sales whose execution has no effect outside this
+    /// database qualify: test-mode cards (the simulator) and cash, new money, no terminal. A live card
+    /// authorization must never run twice for one key (the loser would have charged the card), stored
+    /// value debits and follow-ups lock rows, and a terminal-bound duplicate would get TERMINAL_BUSY
+    /// instead of waiting for the first: all of those claim first, the classic way.
+    static func mayDeferClaim(_ sale: ValidatedSale, tenant: TenantContext, terminalId: String?) -> Bool {
+        guard terminalId == nil, !sale.type.needsOriginal else { return false }
+        switch sale.tender {
+        case .cash: return true
+        case .card: return tenant.mode == .test
+        case .storedValue: return false
         }
     }
 
@@ -410,7 +430,7 @@ final class TransactionService: Sendable {
         let store = store
         let services = services
         let claim = context.idempotencyClaim
-        return try await services.database.transaction { tx in
+        let response = try await services.database.transaction { tx in
             let balance = try await store.creditStoredValue(cardHash: hash, maskedPan: masked, amount: body.amount,
                                                             currency: body.currency, tenant: tenant, now: now, executor: tx)
             let response = Response.json(["object": "stored_value_card", "maskedPan": .string(masked),
@@ -419,6 +439,9 @@ final class TransactionService: Sendable {
             if let claim { try await services.idempotency.complete(claim, response: StoredResponse(response), executor: tx) }
             return response
         }
+        // The claim was completed in that committed transaction: the middleware can skip its read.
+        claim?.markCommitted()
+        return response
     }
 }
 

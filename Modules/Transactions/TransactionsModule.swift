@@ -37,6 +37,14 @@ public struct TransactionsModule: FeatureModule {
         return value != "0" && value != "false"
     }
 
+    /// Sales write their Idempotency-Key in their own transaction (see `TransactionService.mayDeferClaim`).
+    /// `ATLAS_IDEMPOTENCY_DEFERRED=0` claims first instead (to measure it).
+    func deferredClaimsEnabled(_ services: ModuleServices) -> Bool {
+        let value = services.configuration["ATLAS_IDEMPOTENCY_DEFERRED"]
+            ?? ProcessInfo.processInfo.environment["ATLAS_IDEMPOTENCY_DEFERRED"]
+        return value != "0" && value != "false"
+    }
+
     public func routeGroups(services: ModuleServices) -> [RouteGroup] {
         let service = TransactionService(services: services, simulator: simulator, liveAcquirer: liveAcquirer,
                                          batching: batchingEnabled(services))
@@ -48,7 +56,8 @@ public struct TransactionsModule: FeatureModule {
         let read = services.accessGuard.require(AccessRequirement(surface: .commerce, scopes: ["transactions:read"]))
         let idempotency = services.idempotencyMiddleware
         var group = RouteGroup(prefix: "/v1", errorRenderer: SurfaceErrors.renderer(for: .commerce))
-        group.post("/transaction/sale", middleware: [write, idempotency]) { request, context in
+        let saleIdempotency = services.idempotencyMiddleware(deferredClaim: deferredClaimsEnabled(services))
+        group.post("/transaction/sale", middleware: [write, saleIdempotency]) { request, context in
             try await service.sale(request, context: context)
         }
         group.get("/transaction/:id", middleware: [read]) { request, context in

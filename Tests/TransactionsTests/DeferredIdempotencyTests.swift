@@ -1,0 +1,120 @@
+import Foundation
+import Kernel
+import Testing
+@testable import Transactions
+
+/// The sale route's deferred Idempotency-Key: the key is written, completed, in the sale's own
+/// transaction (one commit per sale). A deferred row has `locked_until = created_at`; a key claimed
+/// first (the classic path) is locked for 60 s from its claim, which tells the two paths apart.
+@Suite struct DeferredIdempotencyTests {
+    static let deferredRowSQL: SQL = "SELECT count(*) AS n FROM idempotency_keys WHERE state = 'completed' AND locked_until = created_at"
+    static let claimedRowSQL: SQL = "SELECT count(*) AS n FROM idempotency_keys WHERE state = 'completed' AND locked_until > created_at"
+
+    @Test func aTestModeSaleWritesItsKeyWithItsRowsAndReplays() async throws {
+        let fixture = try await TransactionFixture.make()
+        defer { fixture.close() }
+        let body: JSONValue = ["type": "SALE", "amount": 2500, "currency": "NZD"]
+        let first = await fixture.sale(body, idempotencyKey: "deferred-1")
+        #expect(first.status == 200)
+        #expect(first.headers["Idempotent-Replayed"] == nil)
+        #expect(try await fixture.count(Self.deferredRowSQL) == 1)
+        let replay = await fixture.sale(body, idempotencyKey: "deferred-1")
+        #expect(replay.status == 200)
+        #expect(replay.body == first.body)
+        #expect(replay.headers["Idempotent-Replayed"] == "true")
+        #expect(replay.headers["Content-Type"] == first.headers["Content-Type"])
+        let changed = await fixture.sale(["type": "SALE", "amount": 2600, "currency": "NZD"], idempotencyKey: "deferred-1")
+        #expect(changed.status == 409)
+        #expect(changed.errorCode == "IDEMPOTENCY_CONFLICT")
+        let cash = await fixture.sale(["type": "SALE", "amount": 1003, "currency": "USD", "tender": "CASH"],
+                                      idempotencyKey: "deferred-cash")
+        #expect(cash.status == 200)
+        #expect(try await fixture.count(Self.deferredRowSQL) == 2)
+        #expect(try await fixture.transactionCount() == 2)
+        #expect(try await fixture.count("SELECT count(*) AS n FROM transactions_outbox") == 2)
+    }
+
+    @Test func liveCardsAndTerminalBoundSalesClaimTheirKeyFirst() async throws {
+        let fixture = try await TransactionFixture.make(liveAcquirer: SimulatedAcquirer())
+        defer { fixture.close() }
+        let live = await fixture.sale(["type": "SALE", "amount": 2500, "currency": "NZD"], key: fixture.liveKey,
+                                      idempotencyKey: "live-card")
+        #expect(live.status == 200)
+        let terminal = await fixture.sale(["type": "SALE", "amount": 2500, "currency": "NZD"], key: fixture.terminalKey,
+                                          idempotencyKey: "terminal-card")
+        #expect(terminal.status == 200)
+        #expect(try await fixture.count(Self.claimedRowSQL) == 2)
+        #expect(try await fixture.count(Self.deferredRowSQL) == 0)
+        let replay = await fixture.sale(["type": "SALE", "amount": 2500, "currency": "NZD"], key: fixture.liveKey,
+                                        idempotencyKey: "live-card")
+        #expect(replay.headers["Idempotent-Replayed"] == "true")
+        #expect(replay.body == live.body)
+        #expect(try await fixture.transactionCount() == 2)
+    }
+
+    @Test func concurrentDuplicatesWithDifferentBodiesCommitOneSale() async throws {
+        let fixture = try await TransactionFixture.make()
+        defer { fixture.close() }
+        let results = Collected<Response>()
+        await withTaskGroup(of: Void.self) { group in
+            for index in 0..<30 {
+                group.addTask {
+                    let amount: Int64 = index % 2 == 0 ? 100 : 200
+                    results.add(await fixture.sale(["type": "SALE", "amount": .int(amount), "currency": "NZD"],
+                                                   idempotencyKey: "contested"))
+                }
+            }
+        }
+        let ok = results.all.filter { $0.status == 200 }
+        let conflicts = results.all.filter { $0.status == 409 && $0.errorCode == "IDEMPOTENCY_CONFLICT" }
+        #expect(ok.count + conflicts.count == 30)
+        #expect(ok.count >= 1)
+        #expect(Set(ok.map { $0.body }).count == 1)
+        #expect(try await fixture.transactionCount() == 1)
+        #expect(try await fixture.count("SELECT count(*) AS n FROM transactions_outbox") == 1)
+        #expect(try await fixture.count("SELECT count(*) AS n FROM idempotency_keys") == 1)
+    }
+
+    @Test func aLostKeyDoesNotSinkTheOtherSalesOfItsBatch() async throws {
+        let fixture = try await TransactionFixture.make()
+        defer { fixture.close() }
+        let keys = try await (0..<3).asyncMap { _ in try await fixture.newKey() }
+        let results = Collected<(Int, Response)>()
+        await withTaskGroup(of: Void.self) { group in
+            for index in 0..<90 {
+                group.addTask {
+                    // Every third request retries one key; the rest are unique. 30 per API key.
+                    let idempotencyKey = index % 3 == 0 ? "same" : "unique-\(index)"
+                    let amount = index % 3 == 0 ? 99 : Int64(100 + index)
+                    let response = await fixture.sale(["type": "SALE", "amount": .int(amount), "currency": "NZD"],
+                                                      key: keys[index % 3], idempotencyKey: idempotencyKey)
+                    results.add((index, response))
+                }
+            }
+        }
+        #expect(results.all.allSatisfy { $0.1.status == 200 }, "\(results.all.filter { $0.1.status != 200 }.map { ($0.0, $0.1.status, String(decoding: $0.1.body, as: UTF8.self)) })")
+        let unique = results.all.filter { $0.0 % 3 != 0 }.map(\.1)
+        #expect(Set(unique.compactMap { $0.string("transactionId") }).count == 60)
+        let same = results.all.filter { $0.0 % 3 == 0 }.map(\.1)
+        #expect(Set(same.compactMap { $0.string("transactionId") }).count == 1)
+        #expect(try await fixture.transactionCount() == 61)
+        #expect(try await fixture.count("SELECT count(*) AS n FROM transactions_outbox") == 61)
+        #expect(try await fixture.count(Self.deferredRowSQL) == 61)
+    }
+
+    @Test func anExpiredKeyIsTakenOverByTheSaleTransaction() async throws {
+        let fixture = try await TransactionFixture.make()
+        defer { fixture.close() }
+        let first = await fixture.sale(["type": "SALE", "amount": 2500, "currency": "NZD"], idempotencyKey: "reused")
+        fixture.clock.advance(seconds: 24 * 3600 + 60)
+        let later = await fixture.sale(["type": "SALE", "amount": 2600, "currency": "NZD"], idempotencyKey: "reused")
+        #expect(first.status == 200)
+        #expect(later.status == 200)
+        #expect(later.headers["Idempotent-Replayed"] == nil)
+        #expect(later.string("transactionId") != first.string("transactionId"))
+        #expect(try await fixture.transactionCount() == 2)
+        #expect(try await fixture.count("SELECT count(*) AS n FROM idempotency_keys") == 1)
+        let replay = await fixture.sale(["type": "SALE", "amount": 2600, "currency": "NZD"], idempotencyKey: "reused")
+        #expect(replay.body == later.body)
+    }
+}
