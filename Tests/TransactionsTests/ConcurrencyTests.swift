@@ -25,6 +25,32 @@ import Testing
         #expect(try await fixture.count("SELECT count(*) AS n FROM transactions_outbox") == 1)
     }
 
+    /// Keyless sales are batched into ONE autocommitted statement (rows CTE + outbox INSERT): every row
+    /// must get exactly its own outbox event (bind numbers continue across the two INSERTs).
+    @Test func parallelKeylessSalesWriteEachRowWithItsOutboxEvent() async throws {
+        let fixture = try await TransactionFixture.make()
+        defer { fixture.close() }
+        let results = Collected<Response>()
+        await withTaskGroup(of: Void.self) { group in
+            for index in 0..<40 {
+                group.addTask {
+                    results.add(await fixture.sale(["type": "SALE", "amount": .int(Int64(1000 + index)), "currency": "NZD"]))
+                }
+            }
+        }
+        #expect(results.all.allSatisfy { $0.status == 200 })
+        let ids = Set(results.all.compactMap { $0.string("transactionId") })
+        #expect(ids.count == 40)
+        #expect(try await fixture.transactionCount() == 40)
+        #expect(try await fixture.count("""
+            SELECT count(*) AS n FROM transactions_outbox o JOIN transactions t ON t.id = o.transaction_id
+            WHERE o.merchant_id = t.merchant_id AND o.occurred_at = t.created_at
+              AND (o.payload->>'amount')::bigint = t.amount AND t.merchant_id = \(fixture.merchantId)
+            """) == 40)
+        #expect(try await fixture.count(
+            "SELECT count(DISTINCT transaction_id) AS n FROM transactions_outbox WHERE merchant_id = \(fixture.merchantId)") == 40)
+    }
+
     @Test func fiftyParallelPartialRefundsNeverExceedCaptured() async throws {
         let fixture = try await TransactionFixture.make()
         defer { fixture.close() }
