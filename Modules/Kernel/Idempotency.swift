@@ -324,8 +324,8 @@ public struct IdempotencyMiddleware: Middleware {
 
     /// Validation and auth failures happen before execution and are not cached (the spec's reading).
     static func isPreExecution(_ error: AtlasError) -> Bool {
-        [.missingField, .invalidField, .malformedBody, .unsupportedMediaType, .unauthorized, .forbidden,
-         .rateLimited].contains(error.kind)
+        [.missingField, .invalidField, .invalidAmount, .invalidCurrency, .malformedBody, .unsupportedMediaType,
+         .unauthorized, .forbidden, .rateLimited].contains(error.kind)
     }
 
     static func scope(for context: RequestContext) -> String {

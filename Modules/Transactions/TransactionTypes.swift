@@ -287,15 +287,13 @@ enum SaleValidation {
 /// The module's documented error codes (docs/transactions.md). 409 = conflicts with stored state,
 /// 400 = the request alone is wrong.
 enum TransactionErrors {
-    /// Kind `.invalidField` (not `.invalidAmount`) so the idempotency middleware treats it as a
-    /// validation failure that never executed and does not cache it; the body is the same.
     static func invalidAmount(_ message: String, constraint: String, value: Int64?) -> AtlasError {
-        AtlasError(kind: .invalidField, status: 400, code: "INVALID_AMOUNT", message: message,
+        AtlasError(kind: .invalidAmount, status: 400, code: "INVALID_AMOUNT", message: message,
                    details: ErrorDetails(field: "amount", value: value.map { .int($0) }, constraint: constraint))
     }
 
     static func invalidCurrency(_ code: String) -> AtlasError {
-        AtlasError(kind: .invalidField, status: 400, code: "INVALID_CURRENCY",
+        AtlasError(kind: .invalidCurrency, status: 400, code: "INVALID_CURRENCY",
                    message: "currency is not supported for this merchant",
                    details: ErrorDetails(field: "currency", value: .string(String(code.prefix(8))), constraint: "enum"))
     }
