@@ -77,34 +77,44 @@ struct PostgresIdempotencyStore: IdempotencyStore {
         return .found(.replay(try Self.storedResponse(row)))
     }
 
-    /// One multi-row INSERT of completed keys in the caller's transaction. Within `claims` the first of
-    /// each (scope, key) competes and later ones lose; rows are sorted by (scope, key) so concurrent
-    /// transactions lock keys in the same order. A key held by another open transaction makes this
-    /// statement wait for it: its commit makes ours lose, its rollback lets ours win. A row of an expired
-    /// key, or a classic claim whose holder died (lock expired, same fingerprint), is taken over.
+    /// One multi-row INSERT of completed keys in the caller's transaction (see `insertCompletedStatement`).
     func insertCompleted(_ claims: [DeferredIdempotencyClaim], responses: [StoredResponse],
                          executor: any SQLExecutor) async throws -> [Bool] {
+        guard let statement = insertCompletedStatement(claims, responses: responses, bindOffset: 0) else { return [] }
+        let won = Set(try await executor.query(statement.sql).map { try $0.decode("claim_token", as: String.self) })
+        return statement.tokens.map { token in token.map(won.contains) ?? false }
+    }
+
+    /// Within `claims` the first of each (scope, key) competes and later ones lose; rows are sorted by
+    /// (scope, key) so concurrent statements lock keys in the same order. A key held by another open
+    /// transaction makes this statement wait for it: its commit makes ours lose, its rollback lets ours
+    /// win. A row of an expired key, or a classic claim whose holder died (lock expired, same
+    /// fingerprint), is taken over.
+    func insertCompletedStatement(_ claims: [DeferredIdempotencyClaim], responses: [StoredResponse],
+                                  bindOffset: Int) -> DeferredKeysStatement? {
         precondition(claims.count == responses.count, "one response per claim")
+        if claims.isEmpty { return nil }
         var seen = Set<String>()
-        var competing: [(index: Int, token: String)] = []
+        var tokens: [String?] = claims.map { _ in nil }
         for (index, claim) in claims.enumerated() where seen.insert(claim.scope + "\u{0}" + claim.key).inserted {
-            competing.append((index, Encoding.hex(crypto.randomBytes(count: 16))))
+            tokens[index] = Encoding.hex(crypto.randomBytes(count: 16))
         }
         let now = clock.now()
-        let sorted = competing.sorted { (claims[$0.index].scope, claims[$0.index].key) < (claims[$1.index].scope, claims[$1.index].key) }
+        let competing = claims.indices.filter { tokens[$0] != nil }
+            .sorted { (claims[$0].scope, claims[$0].key) < (claims[$1].scope, claims[$1].key) }
         var text = """
             INSERT INTO idempotency_keys AS existing (merchant_id, mode, scope, key, fingerprint, claim_token, state,
                 response_status, response_headers, response_body, created_at, locked_until, expires_at) VALUES
             """
         var binds: [SQLValue] = []
-        for (position, entry) in sorted.enumerated() {
-            let claim = claims[entry.index]
-            let response = responses[entry.index]
+        for (position, index) in competing.enumerated() {
+            let claim = claims[index]
+            let response = responses[index]
             let (merchantId, mode) = Self.tenant(of: claim.scope)
             let headers = JSONValue.object(response.headers.mapValues { .string($0) })
-            let base = binds.count
+            let base = bindOffset + binds.count
             binds += [.text(merchantId), .text(mode), .text(claim.scope), .text(claim.key), .text(claim.fingerprint),
-                      .text(entry.token), .int(Int64(response.status)),
+                      .text(tokens[index]!), .int(Int64(response.status)),
                       .json(String(decoding: headers.serialized(), as: UTF8.self)), .bytes(response.body),
                       .timestamp(now), .timestamp(now), .timestamp(now.addingTimeInterval(Self.retentionSeconds))]
             text += (position == 0 ? " (" : ", (")
@@ -122,10 +132,7 @@ struct PostgresIdempotencyStore: IdempotencyStore {
                    AND existing.fingerprint = EXCLUDED.fingerprint)
             RETURNING claim_token
             """
-        let won = Set(try await executor.query(SQL(text, binds: binds)).map { try $0.decode("claim_token", as: String.self) })
-        var results = claims.map { _ in false }
-        for entry in competing where won.contains(entry.token) { results[entry.index] = true }
-        return results
+        return DeferredKeysStatement(sql: SQL(text, binds: binds), tokens: tokens)
     }
 
     /// Deletes expired keys in bounded batches; returns how many went.

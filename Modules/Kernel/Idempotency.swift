@@ -144,6 +144,26 @@ public protocol IdempotencyStore: Sendable {
     /// at most one wins; a key committed by another transaction (or in progress there) is lost.
     func insertCompleted(_ claims: [DeferredIdempotencyClaim], responses: [StoredResponse],
                          executor: any SQLExecutor) async throws -> [Bool]
+    /// `insertCompleted` as one composable statement (`INSERT … RETURNING claim_token`), so a caller can
+    /// write the keys and its own rows in ONE autocommitted statement (a data-modifying CTE): one round
+    /// trip and one commit instead of BEGIN, two statements and COMMIT. nil: the store cannot (use
+    /// `insertCompleted` in a transaction).
+    func insertCompletedStatement(_ claims: [DeferredIdempotencyClaim], responses: [StoredResponse],
+                                  bindOffset: Int) -> DeferredKeysStatement?
+}
+
+/// The write of deferred keys as a statement to compose: binds are numbered from `bindOffset + 1`.
+public struct DeferredKeysStatement: Sendable {
+    /// `INSERT … RETURNING claim_token`; a returned token won its key.
+    public let sql: SQL
+    /// Per claim, the token it competes with; nil when an earlier claim in the same call has its key
+    /// (it lost already).
+    public let tokens: [String?]
+
+    public init(sql: SQL, tokens: [String?]) {
+        self.sql = sql
+        self.tokens = tokens
+    }
 }
 
 extension IdempotencyStore {
@@ -155,6 +175,11 @@ extension IdempotencyStore {
     public func insertCompleted(_ claims: [DeferredIdempotencyClaim], responses: [StoredResponse],
                                 executor: any SQLExecutor) async throws -> [Bool] {
         claims.map { _ in false }
+    }
+
+    public func insertCompletedStatement(_ claims: [DeferredIdempotencyClaim], responses: [StoredResponse],
+                                         bindOffset: Int) -> DeferredKeysStatement? {
+        nil
     }
 }
 

@@ -10,6 +10,23 @@ struct PreparedSale: Sendable {
     var releaseTerminal: Bool
 }
 
+/// A final record with its JSON built and serialized ONCE: the same bytes are the response body, the
+/// stored idempotent response and the outbox event's payload.
+struct WrittenSale: Sendable {
+    let record: TransactionRecord
+    let json: JSONValue
+    let body: [UInt8]
+
+    init(_ record: TransactionRecord) {
+        self.record = record
+        json = record.json
+        body = json.serialized()
+    }
+
+    var response: Response { Response(status: 200, headers: ["Content-Type": "application/json"], body: body) }
+    var storedResponse: StoredResponse { StoredResponse(response) }
+}
+
 /// Writes prepared sales: row + outbox event + idempotency record in one database transaction.
 ///
 /// With batching on (group commit), concurrent sales are collected for up to `batchWindowMicroseconds`
@@ -29,7 +46,8 @@ final class SaleCommitter: Sendable {
         let prepared: PreparedSale
         let claim: IdempotencyClaim?
         let deferred: DeferredIdempotencyClaim?
-        let continuation: CheckedContinuation<TransactionRecord, any Error>
+        let sale: WrittenSale
+        let continuation: CheckedContinuation<WrittenSale, any Error>
     }
 
     private struct State {
@@ -52,14 +70,15 @@ final class SaleCommitter: Sendable {
     /// rows; when a duplicate's key committed first this throws `IdempotencyDeferredClaimLost` and
     /// nothing of this sale is written.
     func commit(_ prepared: PreparedSale, claim: IdempotencyClaim?, deferred: DeferredIdempotencyClaim? = nil) async throws
-        -> TransactionRecord {
+        -> WrittenSale {
         guard batching, prepared.storedValueDebit == nil, !prepared.releaseTerminal else {
             return try await commitOne(prepared, claim: claim, deferred: deferred)
         }
         return try await withCheckedThrowingContinuation { continuation in
             let start: Bool? = state.withLock { state in
                 guard state.pending.count < Self.queueItemsMax else { return nil }
-                state.pending.append(Pending(prepared: prepared, claim: claim, deferred: deferred, continuation: continuation))
+                state.pending.append(Pending(prepared: prepared, claim: claim, deferred: deferred,
+                                             sale: WrittenSale(prepared.record), continuation: continuation))
                 let wanted = state.activeFlushers == 0
                     || (state.pending.count >= Self.batchItemsMax && state.activeFlushers < Self.flushersMax)
                 if wanted { state.activeFlushers += 1 }
@@ -98,39 +117,20 @@ final class SaleCommitter: Sendable {
         }
     }
 
-    /// One transaction for the batch. Deferred idempotency keys are inserted FIRST: an item whose key
-    /// lost to a duplicate is dropped before any of its rows are written, so the others still commit.
+    /// Writes the batch. Without classic claims (the usual case) the whole batch, its deferred
+    /// idempotency keys included, is ONE autocommitted statement (`batchSQL`): one round trip, one
+    /// commit. Otherwise one transaction: the keys first, then rows + outbox, then the claims completed.
     private func write(_ batch: [Pending]) async {
-        let services = services
-        let store = store
-        let records = batch.map(\.prepared.record)
-        let claims = batch.map(\.claim)
-        let deferredClaims = batch.map(\.deferred)
         do {
-            // Nothing to claim or complete: the batch is ONE autocommitted statement (no BEGIN/COMMIT).
-            if deferredClaims.allSatisfy({ $0 == nil }) && claims.allSatisfy({ $0 == nil }) {
-                try await services.database.execute(SaleCommitter.rowsAndOutboxSQL(records))
-                for pending in batch { pending.continuation.resume(returning: pending.prepared.record) }
+            if batch.allSatisfy({ $0.claim == nil }),
+               let statement = batchStatement(batch.map(\.sale), deferred: batch.map(\.deferred)) {
+                let rows = try await services.database.query(statement)
+                let written = Set(try rows.map { try $0.decode("transaction_id", as: String.self) })
+                finish(batch) { written.contains($0.sale.record.id) }
                 return
             }
-            let lost = try await services.database.transaction { tx in
-                let lost = try await SaleCommitter.insertDeferred(deferredClaims, records: records, services: services,
-                                                                  executor: tx)
-                let items = batch.indices.filter { !lost.contains($0) }.map { (records[$0], claims[$0]) }
-                if !items.isEmpty {
-                    try await SaleCommitter.writeMany(items, services: services, store: store, executor: tx)
-                }
-                return lost
-            }
-            for (index, pending) in batch.enumerated() {
-                if lost.contains(index) {
-                    pending.continuation.resume(throwing: IdempotencyDeferredClaimLost())
-                    continue
-                }
-                pending.claim?.markCommitted()
-                pending.deferred?.markCommitted()
-                pending.continuation.resume(returning: pending.prepared.record)
-            }
+            let lost = try await writeInTransaction(batch)
+            finish(batch) { !lost.contains($0.sale.record.id) }
         } catch {
             // Isolate the failure: each item alone, each caller gets its own result.
             for pending in batch {
@@ -144,9 +144,50 @@ final class SaleCommitter: Sendable {
         }
     }
 
+    /// Answers every caller of a committed batch: written items succeed, the others lost their
+    /// deferred key to a duplicate that committed first (nothing of theirs was written).
+    private func finish(_ batch: [Pending], written: (Pending) -> Bool) {
+        for pending in batch {
+            guard written(pending) else {
+                pending.continuation.resume(throwing: IdempotencyDeferredClaimLost())
+                continue
+            }
+            pending.claim?.markCommitted()
+            pending.deferred?.markCommitted()
+            pending.continuation.resume(returning: pending.sale)
+        }
+    }
+
+    /// The batch as one statement, or nil when the idempotency store cannot compose its key write.
+    private func batchStatement(_ sales: [WrittenSale], deferred: [DeferredIdempotencyClaim?]) -> SQL? {
+        let indices = deferred.indices.filter { deferred[$0] != nil }
+        if indices.isEmpty { return Self.batchSQL(sales, keys: nil, gates: sales.map { _ in .open }) }
+        guard let keys = services.idempotency.insertCompletedStatement(
+            indices.compactMap { deferred[$0] }, responses: indices.map { sales[$0].storedResponse }, bindOffset: 0)
+        else { return nil }
+        var gates: [Gate] = sales.map { _ in .open }
+        for (position, index) in indices.enumerated() { gates[index] = keys.tokens[position].map(Gate.token) ?? .closed }
+        return Self.batchSQL(sales, keys: keys.sql, gates: gates)
+    }
+
+    /// Keys first (an item whose key lost is dropped before any of its rows are written), then rows and
+    /// outbox, then the claims completed; returns the ids of the items that lost their key.
+    private func writeInTransaction(_ batch: [Pending]) async throws -> Set<String> {
+        let services = services
+        let sales = batch.map(\.sale)
+        let claims = batch.map(\.claim)
+        let deferredClaims = batch.map(\.deferred)
+        return try await services.database.transaction { tx in
+            let lost = try await SaleCommitter.insertDeferred(deferredClaims, sales: sales, services: services, executor: tx)
+            let items = batch.indices.filter { !lost.contains($0) }.map { (sales[$0], claims[$0]) }
+            if !items.isEmpty { try await SaleCommitter.writeMany(items, services: services, executor: tx) }
+            return Set(lost.map { sales[$0].record.id })
+        }
+    }
+
     /// One sale in its own transaction (stored-value debits, terminal-bound sales, fallback).
     func commitOne(_ prepared: PreparedSale, claim: IdempotencyClaim?, deferred: DeferredIdempotencyClaim? = nil) async throws
-        -> TransactionRecord {
+        -> WrittenSale {
         let services = services
         let store = store
         let committed = try await services.database.transaction { tx in
@@ -167,7 +208,7 @@ final class SaleCommitter: Sendable {
             let written = try await SaleCommitter.write(record, claim: claim, releaseTerminal: prepared.releaseTerminal,
                                                         services: services, store: store, executor: tx)
             // Last, with the final record: a lost key rolls this whole transaction back.
-            if try await !SaleCommitter.insertDeferred([deferred], records: [written], services: services,
+            if try await !SaleCommitter.insertDeferred([deferred], sales: [written], services: services,
                                                        executor: tx).isEmpty {
                 throw IdempotencyDeferredClaimLost()
             }
@@ -180,13 +221,12 @@ final class SaleCommitter: Sendable {
 
     /// Inserts the items' deferred idempotency keys, completed with the response each client gets;
     /// returns the indices whose key was lost to a duplicate (their rows must not be written).
-    static func insertDeferred(_ deferred: [DeferredIdempotencyClaim?], records: [TransactionRecord],
+    static func insertDeferred(_ deferred: [DeferredIdempotencyClaim?], sales: [WrittenSale],
                                services: ModuleServices, executor: any SQLExecutor) async throws -> Set<Int> {
         let indices = deferred.indices.filter { deferred[$0] != nil }
         if indices.isEmpty { return [] }
         let won = try await services.idempotency.insertCompleted(
-            indices.compactMap { deferred[$0] }, responses: indices.map { StoredResponse(Response.json(records[$0].json)) },
-            executor: executor)
+            indices.compactMap { deferred[$0] }, responses: indices.map { sales[$0].storedResponse }, executor: executor)
         return Set(zip(indices, won).filter { !$0.1 }.map(\.0))
     }
 
@@ -194,7 +234,7 @@ final class SaleCommitter: Sendable {
     /// its outbox event, and complete the idempotency claim with the exact response the client gets.
     static func write(_ record: TransactionRecord, claim: IdempotencyClaim?, releaseTerminal: Bool,
                       services: ModuleServices, store: TransactionStore, executor: any SQLExecutor) async throws
-        -> TransactionRecord {
+        -> WrittenSale {
         var record = record
         if releaseTerminal {
             let abortRequested = try await store.releaseTerminal(transactionId: record.id, tenant: record.tenant,
@@ -205,40 +245,74 @@ final class SaleCommitter: Sendable {
                 record.authorizationCode = nil
             }
         }
-        try await writeMany([(record, claim)], services: services, store: store, executor: executor)
-        return record
+        let sale = WrittenSale(record)
+        try await writeMany([(sale, claim)], services: services, executor: executor)
+        return sale
     }
 
-    static func writeMany(_ items: [(TransactionRecord, IdempotencyClaim?)], services: ModuleServices,
-                          store: TransactionStore, executor: any SQLExecutor) async throws {
-        try await executor.execute(rowsAndOutboxSQL(items.map(\.0)))
-        for (record, claim) in items {
+    static func writeMany(_ items: [(WrittenSale, IdempotencyClaim?)], services: ModuleServices,
+                          executor: any SQLExecutor) async throws {
+        try await executor.execute(batchSQL(items.map(\.0), keys: nil, gates: items.map { _ in .open }))
+        for (sale, claim) in items {
             guard let claim else { continue }
-            try await services.idempotency.complete(claim, response: StoredResponse(Response.json(record.json)), executor: executor)
+            try await services.idempotency.complete(claim, response: sale.storedResponse, executor: executor)
         }
     }
 
-    /// The rows and their outbox events in ONE statement: the rows INSERT is a data-modifying CTE of the
-    /// outbox INSERT. WHY: one round trip (one worker hand-off) instead of two; a single statement is
-    /// atomic on its own, and there is no foreign key between the tables, so the order is irrelevant.
-    static func rowsAndOutboxSQL(_ records: [TransactionRecord]) -> SQL {
-        let rows = TransactionRecord.insertSQL(records)
-        let outbox = outboxSQL(records, bindOffset: rows.binds.count)
-        return SQL("WITH written_rows AS (" + rows.text + ") " + outbox.text, binds: rows.binds + outbox.binds)
+    /// Whether a batch item's rows are written: always (no deferred key), only when its key's token is
+    /// among the keys the statement won, or never (an earlier item of the batch has its key).
+    enum Gate {
+        case open
+        case token(String)
+        case closed
     }
 
-    /// `bindOffset`: binds already numbered before these ($1 … $bindOffset), when composed into one statement.
-    static func outboxSQL(_ records: [TransactionRecord], bindOffset: Int = 0) -> SQL {
-        var text = "INSERT INTO transactions_outbox (event_id, merchant_id, mode, event_type, transaction_id, payload, occurred_at) VALUES "
-        var binds: [SQLValue] = []
-        for (index, record) in records.enumerated() {
-            let event = record.event(eventId: "")
-            let base = bindOffset + binds.count
-            binds += [.text(TypedID.generate(prefix: .event).rawValue), .text(record.tenant.merchantId),
-                      .text(record.tenant.mode.rawValue), .text(event.type), .text(record.id),
-                      .json(String(decoding: event.payload.serialized(), as: UTF8.self)), .timestamp(record.createdAt)]
-            text += (index == 0 ? "(" : ", (") + (1...7).map { "$\(base + $0)" }.joined(separator: ", ") + ")"
+    /// Deferred keys (optional), rows and outbox events in ONE statement, atomic on its own:
+    ///
+    ///     WITH won_keys AS (INSERT INTO idempotency_keys … RETURNING claim_token),
+    ///          written_rows AS (INSERT INTO transactions SELECT … FROM (VALUES …) AS item(gate, …)
+    ///                           WHERE gate allows it RETURNING id, …)
+    ///     INSERT INTO transactions_outbox SELECT … FROM written_rows JOIN (VALUES …) AS event …
+    ///     RETURNING transaction_id
+    ///
+    /// WHY: autocommitted, it is one round trip (one worker hand-off) and one commit for the whole batch,
+    /// instead of BEGIN, keys, rows and COMMIT. An item whose key lost is filtered out before its row is
+    /// inserted, so its outbox event (joined to the written rows) is never written either; the returned
+    /// transaction ids are exactly the items written. No foreign keys join these tables.
+    static func batchSQL(_ sales: [WrittenSale], keys: SQL?, gates: [Gate]) -> SQL {
+        precondition(sales.count == gates.count, "one gate per sale")
+        var binds = keys?.binds ?? []
+        var text = keys.map { "WITH won_keys AS (" + $0.text + "), written_rows AS (" } ?? "WITH written_rows AS ("
+        text += "INSERT INTO transactions (" + TransactionRecord.insertColumns.joined(separator: ", ") + ") SELECT "
+            + TransactionRecord.insertColumns.joined(separator: ", ") + " FROM (VALUES "
+        for (index, sale) in sales.enumerated() {
+            let gate: SQLValue = switch gates[index] {
+            case .open: .null
+            case .token(let token): .text(token)
+            case .closed: .text("")
+            }
+            binds.append(gate)
+            text += (index == 0 ? "($" : ", ($") + String(binds.count) + "::text"
+            for (value, column) in zip(sale.record.insertValues, TransactionRecord.insertColumnTypes) {
+                binds.append(value)
+                text += ", $" + String(binds.count) + "::" + column.type
+            }
+            text += ")"
         }
+        text += ") AS item(gate, " + TransactionRecord.insertColumns.joined(separator: ", ") + ") WHERE item.gate IS NULL"
+        if keys != nil { text += " OR item.gate IN (SELECT claim_token FROM won_keys)" }
+        text += " RETURNING id, merchant_id, mode, created_at) "
+        text += "INSERT INTO transactions_outbox (event_id, merchant_id, mode, event_type, transaction_id, payload, occurred_at) "
+            + "SELECT event.event_id, written_rows.merchant_id, written_rows.mode, event.event_type, written_rows.id, "
+            + "event.payload, written_rows.created_at FROM written_rows JOIN (VALUES "
+        for (index, sale) in sales.enumerated() {
+            binds += [.text(sale.record.id), .text(TypedID.generate(prefix: .event).rawValue), .text(sale.record.eventType),
+                      .json(String(decoding: sale.body, as: UTF8.self))]
+            let base = binds.count - 4
+            text += (index == 0 ? "(" : ", (") + "$\(base + 1)::text, $\(base + 2)::text, $\(base + 3)::text, $\(base + 4)::jsonb)"
+        }
+        text += ") AS event(transaction_id, event_id, event_type, payload) ON event.transaction_id = written_rows.id"
+            + " RETURNING transaction_id"
         return SQL(text, binds: binds)
     }
 }

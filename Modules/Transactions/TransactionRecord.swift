@@ -159,13 +159,21 @@ struct TransactionRecord: Sendable {
         requestId = try row.decode("request_id")
     }
 
-    static let insertColumns = [
-        "id", "merchant_id", "mode", "type", "status", "amount", "tip_amount", "cashback_amount", "currency", "tender",
-        "entry_mode", "reference_id", "original_transaction_id", "terminal_id", "card_scheme", "masked_pan",
-        "authorization_code", "response_code", "decline_code", "error_code", "balance", "stored_value_card_hash",
-        "refunded_amount", "ledger_total", "cash_total", "rounding_delta", "rounding", "metadata", "business_date",
-        "request_id", "created_at",
+    /// Written columns with their SQL types. WHY the types: batch rows travel as a VALUES list in an
+    /// `INSERT … SELECT` (see `SaleCommitter.batchSQL`), where a NULL bind has no target column to take its
+    /// type from, so every value is cast explicitly.
+    static let insertColumnTypes: [(name: String, type: String)] = [
+        ("id", "text"), ("merchant_id", "text"), ("mode", "text"), ("type", "text"), ("status", "text"),
+        ("amount", "bigint"), ("tip_amount", "bigint"), ("cashback_amount", "bigint"), ("currency", "text"),
+        ("tender", "text"), ("entry_mode", "text"), ("reference_id", "text"), ("original_transaction_id", "text"),
+        ("terminal_id", "text"), ("card_scheme", "text"), ("masked_pan", "text"), ("authorization_code", "text"),
+        ("response_code", "text"), ("decline_code", "text"), ("error_code", "text"), ("balance", "bigint"),
+        ("stored_value_card_hash", "bytea"), ("refunded_amount", "bigint"), ("ledger_total", "bigint"),
+        ("cash_total", "bigint"), ("rounding_delta", "bigint"), ("rounding", "jsonb"), ("metadata", "jsonb"),
+        ("business_date", "date"), ("request_id", "text"), ("created_at", "timestamptz"),
     ]
+
+    static let insertColumns = insertColumnTypes.map(\.name)
 
     /// Bind values in `insertColumns` order.
     var insertValues: [SQLValue] {
@@ -182,32 +190,13 @@ struct TransactionRecord: Sendable {
         ]
     }
 
-    /// One multi-row INSERT for any number of records (group commit writes a whole batch with it).
-    static func insertSQL(_ records: [TransactionRecord]) -> SQL {
-        var text = "INSERT INTO transactions (" + insertColumns.joined(separator: ", ") + ") VALUES "
-        var binds: [SQLValue] = []
-        binds.reserveCapacity(records.count * insertColumns.count)
-        for (rowIndex, record) in records.enumerated() {
-            text += rowIndex == 0 ? "(" : ", ("
-            let values = record.insertValues
-            for (columnIndex, column) in insertColumns.enumerated() {
-                if columnIndex > 0 { text += ", " }
-                binds.append(values[columnIndex])
-                text += "$\(binds.count)" + (column == "business_date" ? "::date" : "")
-            }
-            text += ")"
-        }
-        return SQL(text, binds: binds)
-    }
-
-    /// The domain event written to `transactions_outbox` with the row.
-    func event(eventId: String) -> (type: String, payload: JSONValue) {
-        let name: String = switch (type, status) {
-        case (_, .approved): "transaction.approved"
-        case (_, .declined): "transaction.declined"
-        case (_, .aborted): "transaction.aborted"
+    /// The outbox/domain event name for this record's outcome.
+    var eventType: String {
+        switch status {
+        case .approved: "transaction.approved"
+        case .declined: "transaction.declined"
+        case .aborted: "transaction.aborted"
         default: "transaction.failed"
         }
-        return (name, json)
     }
 }

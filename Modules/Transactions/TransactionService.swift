@@ -64,7 +64,7 @@ final class TransactionService: Sendable {
             }
         }
         do {
-            let final: TransactionRecord
+            let final: WrittenSale
             if sale.type.needsOriginal {
                 final = try await followUp(record, sale: sale, merchant: merchant, claim: context.idempotencyClaim)
             } else {
@@ -72,7 +72,7 @@ final class TransactionService: Sendable {
                 final = try await committer.commit(prepared, claim: context.idempotencyClaim, deferred: deferred)
             }
             await publish(final)
-            return .json(final.json)
+            return final.response
         } catch {
             if terminalId != nil { await store.abandonTerminal(transactionId: id, tenant: tenant) }
             throw error
@@ -225,7 +225,7 @@ final class TransactionService: Sendable {
     /// Locks the original row, checks the state machine against it, runs the acquirer leg and writes
     /// both rows, all in one database transaction: concurrent refunds serialize on the original.
     private func followUp(_ base: TransactionRecord, sale: ValidatedSale, merchant: MerchantTransactionSettings,
-                          claim: IdempotencyClaim?) async throws -> TransactionRecord {
+                          claim: IdempotencyClaim?) async throws -> WrittenSale {
         let store = store
         let services = services
         let acquirer: (any CardAcquirer)? = base.tenant.mode == .test ? simulator : liveAcquirer
@@ -318,10 +318,10 @@ final class TransactionService: Sendable {
     }
 
     /// Hands the committed event to in-process subscribers; the outbox row is the durable copy.
-    private func publish(_ record: TransactionRecord) async {
-        let event = record.event(eventId: "")
-        try? await services.events.publish(DomainEvent(type: event.type, tenant: record.tenant, occurredAt: record.createdAt,
-                                                       payload: event.payload))
+    private func publish(_ sale: WrittenSale) async {
+        let record = sale.record
+        try? await services.events.publish(DomainEvent(type: record.eventType, tenant: record.tenant,
+                                                       occurredAt: record.createdAt, payload: sale.json))
     }
 
     // MARK: GET, list, abort

@@ -118,3 +118,74 @@ import Testing
         #expect(replay.body == later.body)
     }
 }
+
+/// The batch statement itself (keys + rows + outbox in one autocommitted statement), without relying on
+/// concurrency timing to form a batch: every gate kind in one statement.
+@Suite struct BatchStatementTests {
+    @Test func oneStatementWritesExactlyTheItemsWhoseKeyWon() async throws {
+        let fixture = try await TransactionFixture.make()
+        defer { fixture.close() }
+        let tenant = TenantContext(merchantId: fixture.merchantId, mode: .test)
+        let scope = "\(fixture.merchantId)|test|batch-statement"
+        let store = fixture.auth.idempotencyStore
+        let earlier = try #require(store.insertCompletedStatement(
+            [DeferredIdempotencyClaim(scope: scope, key: "taken", fingerprint: "f0")],
+            responses: [StoredResponse(status: 200, headers: [:], body: Array("{}".utf8))], bindOffset: 0))
+        #expect(try await fixture.database.query(earlier.sql).count == 1)
+
+        let sales = (0..<4).map { index in
+            WrittenSale(TransactionRecord(id: TypedID.generate(prefix: .transaction).rawValue, tenant: tenant, type: .sale,
+                                          status: .approved, amount: Int64(100 + index), tipAmount: 0, cashbackAmount: 0,
+                                          currency: "NZD", tender: .card, businessDate: "2026-11-25", createdAt: Date()))
+        }
+        // Item 0 has no key; 1 and 2 want the same new key (2 loses inside the batch); 3 wants a taken key.
+        let claims = [("fresh", "f1"), ("fresh", "f2"), ("taken", "f3")].map {
+            DeferredIdempotencyClaim(scope: scope, key: $0.0, fingerprint: $0.1)
+        }
+        let keys = try #require(store.insertCompletedStatement(claims, responses: sales[1...].map(\.storedResponse),
+                                                               bindOffset: 0))
+        #expect(keys.tokens[0] != nil && keys.tokens[1] == nil && keys.tokens[2] != nil)
+        let gates: [SaleCommitter.Gate] = [.open, .token(keys.tokens[0]!), .closed, .token(keys.tokens[2]!)]
+        let rows = try await fixture.database.query(SaleCommitter.batchSQL(sales, keys: keys.sql, gates: gates))
+
+        let written = Set(try rows.map { try $0.decode("transaction_id", as: String.self) })
+        #expect(written == [sales[0].record.id, sales[1].record.id])
+        #expect(try await fixture.transactionCount() == 2)
+        #expect(try await fixture.count("SELECT count(*) AS n FROM transactions_outbox") == 2)
+        let payload = try await fixture.database.queryFirst(
+            "SELECT payload::text AS p FROM transactions_outbox WHERE transaction_id = \(sales[1].record.id)")
+        #expect(try payload?.decode("p", as: String.self).contains(sales[1].record.id) == true)
+        let fresh = try await fixture.database.queryFirst(
+            "SELECT fingerprint, response_body FROM idempotency_keys WHERE scope = \(scope) AND key = 'fresh'")
+        #expect(try fresh?.decode("fingerprint", as: String.self) == "f1")
+        #expect(try fresh?.decode("response_body", as: [UInt8].self) == sales[1].body)
+        let taken = try await fixture.database.queryFirst(
+            "SELECT fingerprint FROM idempotency_keys WHERE scope = \(scope) AND key = 'taken'")
+        #expect(try taken?.decode("fingerprint", as: String.self) == "f0")
+    }
+
+    @Test func withoutKeysTheBatchIsRowsAndOutboxWithNullableColumnsTyped() async throws {
+        let fixture = try await TransactionFixture.make()
+        defer { fixture.close() }
+        let tenant = TenantContext(merchantId: fixture.merchantId, mode: .test)
+        var cash = TransactionRecord(id: TypedID.generate(prefix: .transaction).rawValue, tenant: tenant, type: .sale,
+                                     status: .approved, amount: 1001, tipAmount: 0, cashbackAmount: 0, currency: "USD",
+                                     tender: .cash, businessDate: "2026-11-25", createdAt: Date())
+        cash.rounding = RoundingInfo(ledgerTotal: 1001, cashTotal: 1000, delta: -1, mode: "nearest_nickel",
+                                     jurisdiction: "US-IL", complianceStatus: "PASS")
+        cash.metadata = ["note": "a \"quoted\" value"]
+        let bare = TransactionRecord(id: TypedID.generate(prefix: .transaction).rawValue, tenant: tenant, type: .sale,
+                                     status: .declined, amount: 5, tipAmount: 0, cashbackAmount: 0, currency: "NZD",
+                                     tender: .card, businessDate: "2026-11-25", createdAt: Date())
+        let sales = [WrittenSale(cash), WrittenSale(bare)]
+        let rows = try await fixture.database.query(SaleCommitter.batchSQL(sales, keys: nil, gates: [.open, .open]))
+        #expect(rows.count == 2)
+        let stored = try await fixture.database.queryFirst(
+            "SELECT cash_total, rounding_delta, metadata->>'note' AS note FROM transactions WHERE id = \(cash.id)")
+        #expect(try stored?.decode("cash_total", as: Int64.self) == 1000)
+        #expect(try stored?.decode("rounding_delta", as: Int64.self) == -1)
+        #expect(try stored?.decode("note", as: String.self) == "a \"quoted\" value")
+        let events = try await fixture.database.query("SELECT event_type FROM transactions_outbox ORDER BY event_type")
+        #expect(try events.map { try $0.decode("event_type", as: String.self) } == ["transaction.approved", "transaction.declined"])
+    }
+}
