@@ -77,23 +77,53 @@ public enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 
-    /// Sorts the (key, value) pairs once by UTF-8 bytes: no Unicode-aware String comparison and no
-    /// re-hashing of each key to look its value up again. Distinct keys never have equal bytes, so the
-    /// order is total and the output deterministic.
+    /// Sorts the members once by UTF-8 bytes: no Unicode-aware String comparison and no re-hashing of
+    /// each key to look its value up again. What gets sorted is a stack buffer of (8-byte key prefix
+    /// packed big-endian, dictionary index) pairs: plain integers, so moves cost no retain/release and
+    /// most comparisons are one integer compare; prefix ties compare the full key bytes.
+    /// Distinct keys never have equal bytes, so the order is total and the output deterministic.
     private static func appendObject(_ object: [String: JSONValue], to output: inout [UInt8]) {
         output.append(UInt8(ascii: "{"))
         if object.count == 1, let (key, value) = object.first {
             appendMember(key, value, to: &output)
         } else if !object.isEmpty {
-            let pairs = object.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-            var first = true
-            for (key, value) in pairs {
-                if !first { output.append(UInt8(ascii: ",")) }
-                first = false
-                appendMember(key, value, to: &output)
+            typealias Entry = (prefix: UInt64, index: Dictionary<String, JSONValue>.Index)
+            withUnsafeTemporaryAllocation(of: Entry.self, capacity: object.count) { buffer in
+                var order = buffer
+                var filled = 0
+                var index = object.startIndex
+                while index != object.endIndex {
+                    order.initializeElement(at: filled, to: (sortPrefix(object[index].key), index))
+                    filled += 1
+                    object.formIndex(after: &index)
+                }
+                order.sort { lhs, rhs in
+                    lhs.prefix != rhs.prefix ? lhs.prefix < rhs.prefix
+                        : object[lhs.index].key.utf8.lexicographicallyPrecedes(object[rhs.index].key.utf8)
+                }
+                for position in 0..<filled {
+                    if position > 0 { output.append(UInt8(ascii: ",")) }
+                    let member = object[order[position].index]
+                    appendMember(member.key, member.value, to: &output)
+                }
+                _ = order.deinitialize()
             }
         }
         output.append(UInt8(ascii: "}"))
+    }
+
+    /// The first 8 UTF-8 bytes, big-endian, zero-padded: ordering these integers orders the keys by
+    /// bytes except for ties (shared 8-byte prefix, or trailing NULs), which compare in full.
+    @inline(__always)
+    private static func sortPrefix(_ key: String) -> UInt64 {
+        var prefix: UInt64 = 0
+        var shift: UInt64 = 56
+        for byte in key.utf8 {
+            prefix |= UInt64(byte) << shift
+            if shift == 0 { break }
+            shift -= 8
+        }
+        return prefix
     }
 
     private static func appendMember(_ key: String, _ value: JSONValue, to output: inout [UInt8]) {
