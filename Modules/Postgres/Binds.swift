@@ -153,7 +153,7 @@ struct EncodedBinds {
 
     /// Proleptic Gregorian calendar arithmetic (as gmtime_r, which also takes glibc's timezone lock);
     /// years before 1 are astronomical (0 = 1 BC) and printed as PostgreSQL's "YYYY-… BC".
-    static func writeTimestamptz(_ date: Date, to writer: inout ArenaWriter) {
+    private static func writeTimestamptz(_ date: Date, to writer: inout ArenaWriter) {
         let micro = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
         let (seconds, fraction) = floorDivision(micro, 1_000_000)
         let (days, secondOfDay) = floorDivision(seconds, 86_400)
@@ -175,7 +175,7 @@ struct EncodedBinds {
     }
 
     /// Quotient rounded toward negative infinity and a remainder in 0..<divisor.
-    static func floorDivision(_ value: Int64, _ divisor: Int64) -> (quotient: Int64, remainder: Int64) {
+    private static func floorDivision(_ value: Int64, _ divisor: Int64) -> (quotient: Int64, remainder: Int64) {
         let quotient = value / divisor
         let remainder = value % divisor
         return remainder < 0 ? (quotient - 1, remainder + divisor) : (quotient, remainder)
@@ -183,7 +183,7 @@ struct EncodedBinds {
 }
 
 /// A proleptic Gregorian date from days since 1970-01-01 (Howard Hinnant's `civil_from_days`).
-struct CivilDate {
+private struct CivilDate {
     var year: Int64
     var month: Int64
     var day: Int64
@@ -202,7 +202,7 @@ struct CivilDate {
 }
 
 /// Appends bytes into a fixed buffer sized in advance (capacity is checked: overrunning is a bug).
-struct ArenaWriter {
+private struct ArenaWriter {
     let base: UnsafeMutableRawPointer?
     let capacityBytes: Int
     private(set) var offset = 0
