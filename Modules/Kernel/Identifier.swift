@@ -9,8 +9,23 @@ public struct TypedID: Sendable, Hashable, Codable, CustomStringConvertible, Com
 
     public init(rawValue: String) { self.rawValue = rawValue }
 
+    /// Builds "prefix_ULID" in one string allocation (no intermediate ULID string to concatenate).
     public static func generate(prefix: IDPrefix, clock: any WallClock = SystemWallClock()) -> TypedID {
-        TypedID(rawValue: prefix.rawValue + "_" + ULID.generate(unixMillis: clock.unixMillis()))
+        let random = ULID.RandomBits.draw()
+        let unixMillis = clock.unixMillis()
+        let prefixBytes = prefix.rawValue.utf8.count
+        let rawValue = String(unsafeUninitializedCapacity: prefixBytes + 1 + ULID.length) { buffer in
+            var written = 0
+            for byte in prefix.rawValue.utf8 {
+                buffer[written] = byte
+                written += 1
+            }
+            buffer[written] = UInt8(ascii: "_")
+            ULID.write(unixMillis: unixMillis, randomHigh: random.high, randomLow: random.low,
+                       into: UnsafeMutableBufferPointer(rebasing: buffer[(written + 1)...]))
+            return written + 1 + ULID.length
+        }
+        return TypedID(rawValue: rawValue)
     }
 
     /// The prefix before the first underscore, e.g. "txn".
@@ -55,36 +70,65 @@ public struct IDPrefix: RawRepresentable, Sendable, Hashable {
 
 /// ULID text encoding (https://github.com/ulid/spec), Crockford base32 without I, L, O, U.
 public enum ULID {
-    static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
+    static let alphabetText: StaticString = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    static let alphabet: [UInt8] = alphabetText.withUTF8Buffer { Array($0) }
     public static let length = 26
 
     public static func generate(unixMillis: Int64) -> String {
-        var random = SystemRandomNumberGenerator()
-        return encode(unixMillis: unixMillis, randomHigh: UInt16.random(in: .min ... .max, using: &random),
-                      randomLow: UInt64.random(in: .min ... .max, using: &random))
+        let random = RandomBits.draw()
+        return encode(unixMillis: unixMillis, randomHigh: random.high, randomLow: random.low)
+    }
+
+    /// The 80 random bits of one id, taken from the kernel CSPRNG in ONE draw (ids are minted on every
+    /// sale, and `SystemRandomNumberGenerator` would make one getrandom syscall per 8 bytes).
+    /// glibc's `arc4random_buf` (2.36+) is a getrandom loop that falls back to /dev/urandom and aborts
+    /// rather than ever returning predictable bytes.
+    struct RandomBits {
+        var high: UInt16
+        var low: UInt64
+
+        /// 8 bytes for `low` then 2 for `high`.
+        static let byteCount = 10
+
+        static func draw() -> RandomBits {
+            withUnsafeTemporaryAllocation(byteCount: byteCount, alignment: 8) { raw in
+                arc4random_buf(raw.baseAddress!, byteCount)
+                return RandomBits(high: raw.loadUnaligned(fromByteOffset: 8, as: UInt16.self),
+                                  low: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
+            }
+        }
     }
 
     /// Encodes 48 bits of time and 80 bits of randomness as 26 characters.
     public static func encode(unixMillis: Int64, randomHigh: UInt16, randomLow: UInt64) -> String {
+        String(unsafeUninitializedCapacity: length) { buffer in
+            write(unixMillis: unixMillis, randomHigh: randomHigh, randomLow: randomLow, into: buffer)
+            return length
+        }
+    }
+
+    /// Writes the 26 characters into the first `length` bytes of `output`.
+    static func write(unixMillis: Int64, randomHigh: UInt16, randomLow: UInt64, into output: UnsafeMutableBufferPointer<UInt8>) {
         precondition(unixMillis >= 0 && unixMillis < (1 << 48), "ULID time must fit 48 bits")
+        precondition(output.count >= length, "ULID output buffer too small")
         // 128-bit value as (high 64, low 64).
         let high = (UInt64(unixMillis) << 16) | UInt64(randomHigh)
         let low = randomLow
-        var output = [UInt8](repeating: 0, count: length)
-        for index in 0..<length {
-            // Character i holds bits [128 - 5*(26-i) ... ) counted from the least significant end.
-            let shift = 5 * (length - 1 - index)
-            let value: UInt64
-            if shift >= 64 {
-                value = (high >> UInt64(shift - 64)) & 0x1F
-            } else if shift > 59 {
-                value = ((low >> UInt64(shift)) | (high << UInt64(64 - shift))) & 0x1F
-            } else {
-                value = (low >> UInt64(shift)) & 0x1F
+        alphabetText.withUTF8Buffer { alphabet in
+            for index in 0..<length {
+                // Character i holds bits [128 - 5*(26-i) ... ) counted from the least significant end.
+                let shift = 5 * (length - 1 - index)
+                let value: UInt64
+                if shift >= 64 {
+                    value = (high >> UInt64(shift - 64)) & 0x1F
+                } else if shift > 59 {
+                    value = ((low >> UInt64(shift)) | (high << UInt64(64 - shift))) & 0x1F
+                } else {
+                    value = (low >> UInt64(shift)) & 0x1F
+                }
+                output[index] = alphabet[Int(value)]
             }
-            output[index] = alphabet[Int(value)]
         }
-        return String(decoding: output, as: UTF8.self)
     }
 
     public static func isValid(_ text: String) -> Bool {

@@ -25,15 +25,26 @@ struct EncodedBinds {
     var values: [UnsafePointer<CChar>?] = []
     var lengths: [Int32] = []
     var formats: [Int32] = []
-    private var buffers: [UnsafeMutablePointer<CChar>] = []
+    /// Every non-NULL value's bytes, back to back (text values NUL-terminated): one allocation per
+    /// statement instead of two per bind. `values` point into it; nil when nothing was allocated.
+    private var arena: UnsafeMutableRawPointer?
+
+    /// "292278-12-31 23:59:59.999999+00 BC" is 34 bytes: the widest a microsecond Int64 can produce.
+    static let timestampTextBytesMax = 40
+    /// "-9223372036854775808": 20 bytes.
+    static let integerTextBytesMax = 20
 
     static func encode(_ binds: [SQLValue]) -> Result<EncodedBinds, DatabaseError> {
         guard binds.count <= parametersMax else {
             return .failure(DatabaseError(kind: .query, message: "too many bind parameters (\(binds.count) > \(parametersMax))"))
         }
         var encoded = EncodedBinds()
+        guard !binds.isEmpty else { return .success(encoded) }
+        encoded.reserve(binds.count)
+        var writer = ArenaWriter(capacityBytes: binds.reduce(0) { $0 + arenaBytesMax($1) })
+        encoded.arena = writer.base
         for (index, bind) in binds.enumerated() {
-            if let error = encoded.append(bind, position: index + 1) {
+            if let error = encoded.append(bind, position: index + 1, writer: &writer) {
                 encoded.deallocate()
                 return .failure(error)
             }
@@ -41,64 +52,80 @@ struct EncodedBinds {
         return .success(encoded)
     }
 
+    /// Frees the arena; the caller calls it exactly once, after libpq is done with `values`.
     func deallocate() {
-        buffers.forEach { $0.deallocate() }
+        arena?.deallocate()
+    }
+
+    private mutating func reserve(_ count: Int) {
+        types.reserveCapacity(count)
+        values.reserveCapacity(count)
+        lengths.reserveCapacity(count)
+        formats.reserveCapacity(count)
+    }
+
+    /// Upper bound of the arena bytes one value needs (exact for text, json and bytes).
+    private static func arenaBytesMax(_ value: SQLValue) -> Int {
+        switch value {
+        case .null: return 0
+        case .bool: return 2
+        case .int: return integerTextBytesMax + 1
+        case .double(let number): return float8Text(number).utf8.count + 1
+        case .text(let text), .json(let text): return text.utf8.count + 1
+        case .timestamp: return timestampTextBytesMax + 1
+        case .bytes(let bytes): return bytes.count
+        }
     }
 
     /// Appends one parameter; returns an error (naming the position, never the value) when it cannot be sent.
-    private mutating func append(_ value: SQLValue, position: Int) -> DatabaseError? {
+    private mutating func append(_ value: SQLValue, position: Int, writer: inout ArenaWriter) -> DatabaseError? {
         switch value {
         case .null:
-            appendNull()
+            store(nil, length: 0, format: 0, type: TypeOID.unknown)
         case .bool(let flag):
-            appendText(flag ? "t" : "f", type: TypeOID.bool)
+            let start = writer.text { $0.append(flag ? UInt8(ascii: "t") : UInt8(ascii: "f")) }
+            store(start, length: 1, format: 0, type: TypeOID.bool)
         case .int(let number):
-            appendText(String(number), type: TypeOID.int8)
+            appendText(type: TypeOID.int8, writer: &writer) { $0.appendInteger(number) }
         case .double(let number):
-            appendText(Self.float8Text(number), type: TypeOID.float8)
+            appendText(type: TypeOID.float8, writer: &writer) { $0.append(contentsOf: Self.float8Text(number)) }
         case .text(let text):
-            guard !text.utf8.contains(0) else { return Self.nulError(position) }
-            appendText(text, type: TypeOID.text)
+            return appendCheckedText(text, type: TypeOID.text, position: position, writer: &writer)
         case .json(let json):
-            guard !json.utf8.contains(0) else { return Self.nulError(position) }
-            appendText(json, type: TypeOID.jsonb)
+            return appendCheckedText(json, type: TypeOID.jsonb, position: position, writer: &writer)
         case .timestamp(let date):
-            appendText(Self.timestamptzText(date), type: TypeOID.timestamptz)
+            appendText(type: TypeOID.timestamptz, writer: &writer) { Self.writeTimestamptz(date, to: &$0) }
         case .bytes(let bytes):
-            appendBinary(bytes, type: TypeOID.bytea)
+            let start = writer.offset
+            bytes.withUnsafeBytes { writer.append($0) }
+            store(start, length: bytes.count, format: 1, type: TypeOID.bytea)
         }
         return nil
     }
 
-    private mutating func appendNull() {
-        types.append(TypeOID.unknown)
-        values.append(nil)
-        lengths.append(0)
-        formats.append(0)
+    private mutating func appendText(type: Oid, writer: inout ArenaWriter, _ body: (inout ArenaWriter) -> Void) {
+        let start = writer.text(body)
+        store(start, length: writer.offset - 1 - start, format: 0, type: type)
     }
 
-    private mutating func appendText(_ text: String, type: Oid) {
-        let utf8 = Array(text.utf8)
-        let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: utf8.count + 1)
-        utf8.withUnsafeBufferPointer { source in
-            source.withMemoryRebound(to: CChar.self) { buffer.initialize(from: $0.baseAddress!, count: utf8.count) }
-        }
-        buffer[utf8.count] = 0
-        store(buffer, length: utf8.count, format: 0, type: type)
+    /// Copies text in bulk and refuses it if it holds a NUL (found with memchr over the copied bytes).
+    private mutating func appendCheckedText(_ text: String, type: Oid, position: Int,
+                                            writer: inout ArenaWriter) -> DatabaseError? {
+        let start = writer.text { $0.append(contentsOf: text) }
+        let length = writer.offset - 1 - start
+        guard memchr(writer.pointer(at: start), 0, length) == nil else { return Self.nulError(position) }
+        store(start, length: length, format: 0, type: type)
+        return nil
     }
 
-    private mutating func appendBinary(_ bytes: [UInt8], type: Oid) {
-        let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: max(bytes.count, 1))
-        bytes.withUnsafeBufferPointer { source in
-            source.withMemoryRebound(to: CChar.self) { buffer.initialize(from: $0.baseAddress!, count: bytes.count) }
-        }
-        store(buffer, length: bytes.count, format: 1, type: type)
+    private mutating func store(_ start: Int, length: Int, format: Int32, type: Oid) {
+        store(UnsafePointer(arena!.advanced(by: start).assumingMemoryBound(to: CChar.self)),
+              length: length, format: format, type: type)
     }
 
-    private mutating func store(_ buffer: UnsafeMutablePointer<CChar>, length: Int, format: Int32, type: Oid) {
-        buffers.append(buffer)
+    private mutating func store(_ pointer: UnsafePointer<CChar>?, length: Int, format: Int32, type: Oid) {
         types.append(type)
-        values.append(UnsafePointer(buffer))
+        values.append(pointer)
         lengths.append(Int32(length))
         formats.append(format)
     }
@@ -117,27 +144,135 @@ struct EncodedBinds {
 
     /// "2026-11-25 20:02:27.123456+00": UTC with microseconds (PostgreSQL's precision), no DateFormatter.
     static func timestamptzText(_ date: Date) -> String {
-        let totalMicroseconds = (date.timeIntervalSince1970 * 1_000_000).rounded()
-        let micro = Int64(totalMicroseconds)
-        var seconds = micro / 1_000_000
-        var fraction = micro % 1_000_000
-        if fraction < 0 {
-            fraction += 1_000_000
-            seconds -= 1
+        String(unsafeUninitializedCapacity: timestampTextBytesMax) { buffer in
+            var writer = ArenaWriter(buffer: UnsafeMutableRawBufferPointer(buffer))
+            writeTimestamptz(date, to: &writer)
+            return writer.offset
         }
-        var time = time_t(seconds)
-        var parts = tm()
-        gmtime_r(&time, &parts)
-        let year = Int(parts.tm_year) + 1900
-        func pad(_ value: Int, _ width: Int) -> String {
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+    }
+
+    /// Proleptic Gregorian calendar arithmetic (as gmtime_r, which also takes glibc's timezone lock);
+    /// years before 1 are astronomical (0 = 1 BC) and printed as PostgreSQL's "YYYY-… BC".
+    private static func writeTimestamptz(_ date: Date, to writer: inout ArenaWriter) {
+        let micro = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        let (seconds, fraction) = floorDivision(micro, 1_000_000)
+        let (days, secondOfDay) = floorDivision(seconds, 86_400)
+        let civil = CivilDate(daysSinceEpoch: days)
+        writer.appendDigits(civil.year > 0 ? civil.year : 1 - civil.year, width: 4)
+        writer.append(UInt8(ascii: "-"))
+        writer.appendDigits(civil.month, width: 2)
+        writer.append(UInt8(ascii: "-"))
+        writer.appendDigits(civil.day, width: 2)
+        writer.append(UInt8(ascii: " "))
+        writer.appendDigits(secondOfDay / 3600, width: 2)
+        writer.append(UInt8(ascii: ":"))
+        writer.appendDigits(secondOfDay / 60 % 60, width: 2)
+        writer.append(UInt8(ascii: ":"))
+        writer.appendDigits(secondOfDay % 60, width: 2)
+        writer.append(UInt8(ascii: "."))
+        writer.appendDigits(fraction, width: 6)
+        writer.append(contentsOf: civil.year > 0 ? "+00" : "+00 BC")
+    }
+
+    /// Quotient rounded toward negative infinity and a remainder in 0..<divisor.
+    private static func floorDivision(_ value: Int64, _ divisor: Int64) -> (quotient: Int64, remainder: Int64) {
+        let quotient = value / divisor
+        let remainder = value % divisor
+        return remainder < 0 ? (quotient - 1, remainder + divisor) : (quotient, remainder)
+    }
+}
+
+/// A proleptic Gregorian date from days since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+private struct CivilDate {
+    var year: Int64
+    var month: Int64
+    var day: Int64
+
+    init(daysSinceEpoch: Int64) {
+        let shifted = daysSinceEpoch + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthFromMarch = (5 * dayOfYear + 2) / 153
+        day = dayOfYear - (153 * monthFromMarch + 2) / 5 + 1
+        month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9
+        year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+    }
+}
+
+/// Appends bytes into a fixed buffer sized in advance (capacity is checked: overrunning is a bug).
+private struct ArenaWriter {
+    let base: UnsafeMutableRawPointer?
+    let capacityBytes: Int
+    private(set) var offset = 0
+
+    /// Allocates `capacityBytes` (at least 1, so even an empty `.bytes` value gets a non-NULL pointer).
+    init(capacityBytes: Int) {
+        self.capacityBytes = max(capacityBytes, 1)
+        base = UnsafeMutableRawPointer.allocate(byteCount: self.capacityBytes, alignment: 1)
+    }
+
+    init(buffer: UnsafeMutableRawBufferPointer) {
+        base = buffer.baseAddress
+        capacityBytes = buffer.count
+    }
+
+    func pointer(at start: Int) -> UnsafeMutableRawPointer { base!.advanced(by: start) }
+
+    /// Runs `body`, NUL-terminates what it wrote and returns where it started.
+    mutating func text(_ body: (inout ArenaWriter) -> Void) -> Int {
+        let start = offset
+        body(&self)
+        append(0)
+        return start
+    }
+
+    mutating func append(_ byte: UInt8) {
+        precondition(offset < capacityBytes, "bind arena overrun")
+        base!.storeBytes(of: byte, toByteOffset: offset, as: UInt8.self)
+        offset += 1
+    }
+
+    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        precondition(offset + bytes.count <= capacityBytes, "bind arena overrun")
+        base!.advanced(by: offset).copyMemory(from: source, byteCount: bytes.count)
+        offset += bytes.count
+    }
+
+    mutating func append(contentsOf text: String) {
+        var text = text
+        text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Zero-padded decimal of a non-negative value.
+    mutating func appendDigits(_ value: Int64, width: Int) {
+        var digits = 1
+        var limit: Int64 = 10
+        while digits < 19 && value >= limit {
+            digits += 1
+            limit &*= 10
         }
-        let yearText = year > 0 ? pad(year, 4) : pad(1 - year, 4)
-        let era = year > 0 ? "" : " BC"
-        return "\(yearText)-\(pad(Int(parts.tm_mon) + 1, 2))-\(pad(Int(parts.tm_mday), 2)) "
-            + "\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2))."
-            + "\(pad(Int(fraction), 6))+00\(era)"
+        let count = max(width, digits)
+        precondition(offset + count <= capacityBytes, "bind arena overrun")
+        var remaining = value
+        for index in stride(from: offset + count - 1, through: offset, by: -1) {
+            base!.storeBytes(of: UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining % 10), toByteOffset: index, as: UInt8.self)
+            remaining /= 10
+        }
+        offset += count
+    }
+
+    /// Signed decimal, exact for Int64.min.
+    mutating func appendInteger(_ value: Int64) {
+        if value < 0 { append(UInt8(ascii: "-")) }
+        let magnitude = value.magnitude
+        if magnitude <= UInt64(Int64.max) {
+            appendDigits(Int64(magnitude), width: 1)
+        } else {
+            append(contentsOf: "9223372036854775808")
+        }
     }
 }
 

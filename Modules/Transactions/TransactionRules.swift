@@ -150,10 +150,70 @@ public enum TransactionRules {
     }
 
     /// The merchant-local calendar day of `date` as "yyyy-MM-dd" (the void window).
+    ///
+    /// Computed on every sale, so it avoids building a `Calendar` and a `String(format:)`: the zone's
+    /// offset at that instant plus proleptic Gregorian day arithmetic. Foundation's Gregorian calendar
+    /// switches to Julian before 1582-10-15 and formats years outside 1...9999 its own way, so instants
+    /// outside 1600...9999 keep the Calendar path and the output stays identical everywhere.
     public static func businessDate(_ date: Date, timeZone: TimeZone) -> String {
+        let localSeconds = (date.timeIntervalSince1970 + Double(timeZone.secondsFromGMT(for: date)))
+        let days = (localSeconds / 86_400).rounded(.down)
+        guard days >= BusinessDay.fastPathDaysMin, days <= BusinessDay.fastPathDaysMax else {
+            return calendarBusinessDate(date, timeZone: timeZone)
+        }
+        return BusinessDay.text(CivilDay(daysSinceEpoch: Int64(days)))
+    }
+
+    private static func calendarBusinessDate(_ date: Date, timeZone: TimeZone) -> String {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
         let parts = calendar.dateComponents([.year, .month, .day], from: date)
         return String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
+    }
+}
+
+/// "YYYY-MM-DD" written into a fixed 10-byte string.
+private enum BusinessDay {
+    /// 1600-01-01 and 9999-12-31 as days since 1970-01-01: the range where the fast path is exact.
+    static let fastPathDaysMin: Double = -135_140
+    static let fastPathDaysMax: Double = 2_932_896
+    static let textBytes = 10
+
+    static func text(_ day: CivilDay) -> String {
+        String(unsafeUninitializedCapacity: textBytes) { buffer in
+            write(day.year, width: 4, into: buffer, at: 0)
+            buffer[4] = UInt8(ascii: "-")
+            write(day.month, width: 2, into: buffer, at: 5)
+            buffer[7] = UInt8(ascii: "-")
+            write(day.day, width: 2, into: buffer, at: 8)
+            return textBytes
+        }
+    }
+
+    private static func write(_ value: Int64, width: Int, into buffer: UnsafeMutableBufferPointer<UInt8>, at start: Int) {
+        var remaining = value
+        for index in stride(from: start + width - 1, through: start, by: -1) {
+            buffer[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining % 10)
+            remaining /= 10
+        }
+    }
+}
+
+/// A proleptic Gregorian date from days since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+private struct CivilDay {
+    var year: Int64
+    var month: Int64
+    var day: Int64
+
+    init(daysSinceEpoch: Int64) {
+        let shifted = daysSinceEpoch + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthFromMarch = (5 * dayOfYear + 2) / 153
+        day = dayOfYear - (153 * monthFromMarch + 2) / 5 + 1
+        month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9
+        year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
     }
 }

@@ -142,4 +142,90 @@ import Testing
         #expect(EncodedBinds.timestamptzText(Date(timeIntervalSince1970: 1_790_000_000.123456))
                     == "2026-09-21 14:13:20.123456+00")
     }
+
+    /// The arithmetic formatter against gmtime_r (what it replaced) and PostgreSQL's spelling of BC years.
+    @Test func timestampTextEdgeCases() {
+        func text(_ seconds: Double) -> String { EncodedBinds.timestamptzText(Date(timeIntervalSince1970: seconds)) }
+        #expect(text(-0.000_001) == "1969-12-31 23:59:59.999999+00")
+        #expect(text(-86_400.25) == "1969-12-30 23:59:59.750000+00")
+        #expect(text(951_782_400) == "2000-02-29 00:00:00.000000+00")
+        #expect(text(-62_135_596_800) == "0001-01-01 00:00:00.000000+00")
+        #expect(text(-62_135_596_800.5) == "0001-12-31 23:59:59.500000+00 BC")
+        #expect(text(-62_167_219_200) == "0001-01-01 00:00:00.000000+00 BC")
+        #expect(text(-62_167_219_200.5) == "0002-12-31 23:59:59.500000+00 BC")
+        #expect(text(253_402_300_799.5) == "9999-12-31 23:59:59.500000+00")
+        #expect(text(253_402_300_800) == "10000-01-01 00:00:00.000000+00")
+        #expect(text(4_102_444_800) == "2100-01-01 00:00:00.000000+00")
+        #expect(text(9_000_000_000_000) == Self.gmtimeText(Date(timeIntervalSince1970: 9_000_000_000_000)))
+        #expect(text(-9_000_000_000_000) == Self.gmtimeText(Date(timeIntervalSince1970: -9_000_000_000_000)))
+    }
+
+    @Test func timestampTextMatchesGmtimeOnRandomInstants() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<5_000 {
+            let micro = Int64.random(in: -100_000_000_000_000_000...100_000_000_000_000_000, using: &generator)
+            let date = Date(timeIntervalSince1970: Double(micro) / 1_000_000)
+            #expect(EncodedBinds.timestamptzText(date) == Self.gmtimeText(date))
+        }
+    }
+
+    /// The gmtime_r-based formatter this file used before (the oracle).
+    static func gmtimeText(_ date: Date) -> String {
+        let micro = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        var seconds = micro / 1_000_000
+        var fraction = micro % 1_000_000
+        if fraction < 0 {
+            fraction += 1_000_000
+            seconds -= 1
+        }
+        var time = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        let year = Int(parts.tm_year) + 1900
+        func pad(_ value: Int, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        let yearText = year > 0 ? pad(year, 4) : pad(1 - year, 4)
+        let era = year > 0 ? "" : " BC"
+        return "\(yearText)-\(pad(Int(parts.tm_mon) + 1, 2))-\(pad(Int(parts.tm_mday), 2)) "
+            + "\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2))."
+            + "\(pad(Int(fraction), 6))+00\(era)"
+    }
+
+    /// Arena encoding: pointers, lengths, formats and NUL termination per kind, without a database.
+    @Test func encodedBindsLayOutEveryKindInOneArena() throws {
+        let date = Date(timeIntervalSince1970: 0.5)
+        let binds: [SQLValue] = [.null, .bool(true), .bool(false), .int(.min), .int(.max), .int(0), .double(-1.25),
+                                 .double(.nan), .text("héllo"), .text(""), .json(#"{"a":1}"#), .timestamp(date),
+                                 .bytes([0, 1, 0]), .bytes([])]
+        let encoded = try EncodedBinds.encode(binds).get()
+        defer { encoded.deallocate() }
+        let expectedText: [String?] = [nil, "t", "f", "-9223372036854775808", "9223372036854775807", "0", "-1.25", "NaN",
+                                       "héllo", "", #"{"a":1}"#, "1970-01-01 00:00:00.500000+00", nil, nil]
+        #expect(encoded.types == [0, 16, 16, 20, 20, 20, 701, 701, 25, 25, 3802, 1184, 17, 17])
+        #expect(encoded.formats == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1])
+        for (index, expected) in expectedText.enumerated() where expected != nil {
+            let pointer = try #require(encoded.values[index])
+            #expect(String(cString: pointer) == expected)
+            #expect(Int(encoded.lengths[index]) == expected!.utf8.count)
+        }
+        #expect(encoded.values[0] == nil && encoded.lengths[0] == 0)
+        let bytes = try #require(encoded.values[12])
+        #expect(encoded.lengths[12] == 3)
+        #expect((0..<3).map { UInt8(bitPattern: bytes[$0]) } == [0, 1, 0])
+        #expect(encoded.values[13] != nil && encoded.lengths[13] == 0)
+        #expect(try EncodedBinds.encode([]).get().values.isEmpty)
+    }
+
+    @Test func encodedBindsRefuseNULByPositionWithoutTheValue() {
+        for binds: [SQLValue] in [[.int(1), .text("se\u{0}cret")], [.int(1), .json("{\"se\u{0}cret\":1}")]] {
+            guard case .failure(let error) = EncodedBinds.encode(binds) else {
+                Issue.record("NUL accepted")
+                continue
+            }
+            #expect(error.message == "text parameter $2 contains a NUL character")
+            #expect(error.sqlState == "22021")
+        }
+    }
 }
