@@ -92,8 +92,27 @@ LUA
 
 echo "warm-up 3 s" >&2
 wrk -t2 -c"$connections" -d3s -s "$work_dir/sale.lua" "http://127.0.0.1:$port" >/dev/null
+# CPU seconds (user + system) of a process tree: WHY: the machine is shared and noisy, so besides the
+# rate the script reports the CPU each sale costs in atlas and in PostgreSQL, which noise barely moves.
+cpu_ticks() {
+    local total=0 pid
+    for pid in "$@"; do
+        [ -r "/proc/$pid/stat" ] || continue
+        total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
+    done
+    echo "$total"
+}
+postgres_pids() {
+    local postmaster
+    postmaster=$(head -1 "$pg_dir/postmaster.pid")
+    echo "$postmaster" $(pgrep -P "$postmaster")
+}
 echo "wrk: $connections connections, ${duration} s" >&2
+atlas_before=$(cpu_ticks "$server_pid")
+postgres_before=$(cpu_ticks $(postgres_pids))
 wrk -t2 -c"$connections" -d"${duration}s" --latency -s "$work_dir/sale.lua" "http://127.0.0.1:$port" | tee "$work_dir/wrk.txt" >&2
+atlas_ticks=$(( $(cpu_ticks "$server_pid") - atlas_before ))
+postgres_ticks=$(( $(cpu_ticks $(postgres_pids)) - postgres_before ))
 
 kill "$server_pid" 2>/dev/null || true
 wait "$server_pid" 2>/dev/null || true
@@ -105,11 +124,12 @@ echo "pgbench TPC-B: -c 8 -j 2 -T $duration -M prepared" >&2
 "$ATLAS_TEST_PGBIN/pgbench" -h "$pg_dir" -p "$pg_port" -U atlas -c 8 -j 2 -T "$duration" -M prepared atlas_pgbench \
     2>/dev/null | tee "$work_dir/pgbench.txt" >&2
 
-python3 - "$work_dir/wrk.txt" "$work_dir/pgbench.txt" "$rows" <<'PY'
+python3 - "$work_dir/wrk.txt" "$work_dir/pgbench.txt" "$rows" "$atlas_ticks" "$postgres_ticks" "$(getconf CLK_TCK)" <<'PY'
 import re, sys
 wrk = open(sys.argv[1]).read()
 pgb = open(sys.argv[2]).read()
 rows = sys.argv[3]
+atlas_ticks, postgres_ticks, ticks_per_second = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
 def latency_ms(label):
     match = re.search(r"^\s*" + label + r"\s+([\d.]+)(us|ms|s)\s*$", wrk, re.M)
     if not match: return float("nan")
@@ -123,6 +143,10 @@ print(f"p50 latency    {latency_ms('50%'):10.2f} ms")
 print(f"p99 latency    {latency_ms('99%'):10.2f} ms")
 print(f"non-2xx        {int(non2xx.group(1)) if non2xx else 0:10d}")
 print(f"rows written   {int(rows):10d}")
+requests = int(re.search(r"(\d+) requests in", wrk).group(1))
+def per_sale_us(ticks): return ticks / ticks_per_second * 1e6 / max(requests, 1)
+print(f"atlas CPU      {per_sale_us(atlas_ticks):10.1f} us/sale")
+print(f"postgres CPU   {per_sale_us(postgres_ticks):10.1f} us/sale")
 print(f"pgbench TPS    {tps:10.1f}")
 print(f"ratio          {rate / tps:10.2f}  (sales/s / pgbench TPS; target >= 1.0 with p99 < 25 ms)")
 PY
