@@ -1,5 +1,6 @@
 import Foundation
 import Kernel
+import Synchronization
 import Testing
 @testable import Transactions
 
@@ -81,20 +82,33 @@ import Testing
     }
 
     @Test func aTerminalNeverRunsTwoAtOnce() async throws {
-        let fixture = try await TransactionFixture.make(slowDelayMilliseconds: 300)
+        // The winner's acquirer call lasts 60 s, so every other request certainly arrives while it holds the
+        // terminal, however slowly a loaded machine schedules them (a 300 ms hold let a late request find the
+        // terminal free again under a full parallel test run); the winner is then aborted.
+        let fixture = try await TransactionFixture.make(slowDelayMilliseconds: 60_000)
         defer { fixture.close() }
         let results = Collected<Response>()
+        let answered = Counter()
         await withTaskGroup(of: Void.self) { group in
             for index in 0..<20 {
                 group.addTask {
                     results.add(await fixture.sale(["type": "SALE", "amount": .int(SimulatedAcquirer.slowAmount), "currency": "NZD",
                                                     "referenceId": .string("r\(index)")], key: fixture.terminalKey))
+                    answered.add()
                 }
             }
+            group.addTask {
+                // Once all but the winner have answered, abort the winner (its id is in the lock row).
+                while answered.count < 19 { try? await Task.sleep(for: .milliseconds(20)) }
+                guard let row = try? await fixture.database.queryFirst("SELECT transaction_id FROM transactions_terminal_locks"),
+                      let id = row.text("transaction_id") else { return }
+                _ = await fixture.post("/v1/transaction/\(id)/abort", [:], key: fixture.terminalKey)
+            }
         }
-        let approved = results.all.filter { $0.status == 200 }
+        let winners = results.all.filter { $0.status == 200 }
         let busy = results.all.filter { $0.errorCode == "TERMINAL_BUSY" }
-        #expect(approved.count == 1)
+        #expect(winners.count == 1)
+        #expect(winners.first?.string("status") == "ABORTED")
         #expect(busy.count == 19)
         #expect(busy.allSatisfy { $0.status == 409 })
         #expect(try await fixture.count("SELECT count(*) AS n FROM transactions_terminal_locks") == 0)
@@ -132,4 +146,11 @@ extension Sequence {
         for element in self { result.append(try await transform(element)) }
         return result
     }
+}
+
+/// A counter shared by concurrent test tasks.
+private final class Counter: Sendable {
+    private let value = Mutex(0)
+    func add() { value.withLock { $0 += 1 } }
+    var count: Int { value.withLock { $0 } }
 }
