@@ -10,7 +10,7 @@
 #   4. pgbench -i (scale 10) and pgbench -c 8 -j 2 -T DURATION -M prepared (TPC-B) on the same cluster
 #   5. prints sales/s, p50/p99 latency, non-2xx count and the sales/s ÷ TPS ratio
 #
-# Usage: bench/sale.sh            env: DURATION=20 CONNECTIONS=64 KEYS=128 ATLAS_TXN_BATCHING=1 PGPORT=55459
+# Usage: bench/sale.sh            env: DURATION=20 CONNECTIONS=64 KEYS=256 ATLAS_TXN_BATCHING=1 PGPORT=55459
 #                                      ATLAS_IDEMPOTENCY_DEFERRED=1 ATLAS_BIN=(a prebuilt atlas; default: release build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +18,7 @@ source scripts/lib/pg.sh
 
 duration="${DURATION:-20}"
 connections="${CONNECTIONS:-64}"
-keys="${KEYS:-128}"
+keys="${KEYS:-256}"
 pg_dir="${PGDIR:-/tmp/atlas-bench-sale-pg}"
 pg_port="${PGPORT:-55459}"
 work_dir=".build/sale-bench"
