@@ -101,6 +101,13 @@ import Testing
         #expect(zone.values.first == "UTC")
     }
 
+    @Test func sessionsUseGenericPlansForPreparedStatements() async throws {
+        let db = try TestDatabase.make()
+        defer { db.close() }
+        let mode = try #require(try await db.queryFirst("SHOW plan_cache_mode"))
+        #expect(mode.values.first == "force_generic_plan")
+    }
+
     @Test func jsonIsSentAsJsonb() async throws {
         let db = try TestDatabase.make()
         defer { db.close() }
