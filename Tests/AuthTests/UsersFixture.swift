@@ -19,15 +19,15 @@ struct UsersFixture {
     let userId: String
     let email: String
 
-    static func make(database existing: PostgresDatabase? = nil, organizationId existingOrganization: String? = nil)
-        async throws -> UsersFixture {
+    static func make(database existing: PostgresDatabase? = nil, organizationId existingOrganization: String? = nil,
+                     crypto: any CryptoService = OpenSSLCryptoService()) async throws -> UsersFixture {
         let clock = ManualWallClock(Date())
         let database: PostgresDatabase
         if let existing { database = existing } else {
             database = try await TestDatabase.fresh(migrations: AuthSchema.migrations + UsersService.migrations)
         }
         let logger = Logger(label: "test", minimumLevel: .error)
-        let auth = AuthModule(database: database, crypto: OpenSSLCryptoService(), clock: clock, logger: logger)
+        let auth = AuthModule(database: database, crypto: crypto, clock: clock, logger: logger)
         let router = Router(groups: auth.routeGroups(services: AuthFixture.services(auth, database, clock, logger))
             + [probeGroup(auth)])
         let client = InProcessClient(router)
