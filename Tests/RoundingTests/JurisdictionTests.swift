@@ -27,10 +27,14 @@ func day(_ text: String) -> CivilDate { CivilDate(iso8601: text)! }
         #expect(!USZipTable.shared.contains(zipCode: "00000"))
     }
 
-    @Test func loadingIsFast() {
-        let clock = ContinuousClock()
-        let elapsed = clock.measure { _ = USZipTable(tsv: usZipTableTSV) }
-        #expect(elapsed < .milliseconds(200), "took \(elapsed)")
+    /// A table parsed afresh answers like the shared one. (Its load time is a benchmark figure, printed by
+    /// bench/rounding.sh — "ZIP table first load" — not a timed unit test, which flaked on a loaded machine.)
+    @Test func aFreshlyParsedTableMatchesTheSharedOne() {
+        let fresh = USZipTable(tsv: usZipTableTSV)
+        for zip in ["85001", "10001", "60601", "90210", "00000", "99999"] {
+            #expect(fresh.location(zipCode: zip) == USZipTable.shared.location(zipCode: zip), "\(zip)")
+            #expect(fresh.contains(zipCode: zip) == USZipTable.shared.contains(zipCode: zip), "\(zip)")
+        }
     }
 }
 
