@@ -33,9 +33,9 @@ struct WrittenSale: Sendable {
 /// written together by the next one (up to `batchItemsMax`), one multi-row INSERT per table, so N payments
 /// share one COMMIT (one WAL flush) instead of paying N. There is no gathering delay: a sale arriving at
 /// an idle committer is written at once, and under load the write in flight is the window (a fixed 1 ms
-/// wait was measured: it cost more CPU per sale — a timer wake-up per batch — and gained nothing). Errors stay per request: if a batch
-/// fails, each of its items is retried alone and only the failing one sees its error. Every caller is
-/// answered only after the transaction holding its row committed.
+/// wait was measured: it cost more CPU per sale — a timer wake-up per batch — and gained nothing).
+/// Errors stay per request: if a batch fails, each of its items is retried alone and only the failing
+/// one sees its error. Every caller is answered only after the transaction holding its row committed.
 final class SaleCommitter: Sendable {
     static let batchItemsMax = 64
     /// Concurrent batch writers (each holds one pooled connection while it writes).
@@ -75,11 +75,12 @@ final class SaleCommitter: Sendable {
         guard batching, prepared.storedValueDebit == nil, !prepared.releaseTerminal else {
             return try await commitOne(prepared, claim: claim, deferred: deferred)
         }
+        let sale = WrittenSale(prepared.record)  // serialized outside the lock
         return try await withCheckedThrowingContinuation { continuation in
             let start: Bool? = state.withLock { state in
                 guard state.pending.count < Self.queueItemsMax else { return nil }
-                state.pending.append(Pending(prepared: prepared, claim: claim, deferred: deferred,
-                                             sale: WrittenSale(prepared.record), continuation: continuation))
+                state.pending.append(Pending(prepared: prepared, claim: claim, deferred: deferred, sale: sale,
+                                             continuation: continuation))
                 let wanted = state.activeFlushers == 0
                     || (state.pending.count >= Self.batchItemsMax && state.activeFlushers < Self.flushersMax)
                 if wanted { state.activeFlushers += 1 }
@@ -278,9 +279,9 @@ final class SaleCommitter: Sendable {
     static func batchSQL(_ sales: [WrittenSale], keys: SQL?, gates: [Gate]) -> SQL {
         precondition(sales.count == gates.count, "one gate per sale")
         var binds = keys?.binds ?? []
+        let columns = TransactionRecord.insertColumns.joined(separator: ", ")
         var text = keys.map { "WITH won_keys AS (" + $0.text + "), written_rows AS (" } ?? "WITH written_rows AS ("
-        text += "INSERT INTO transactions (" + TransactionRecord.insertColumns.joined(separator: ", ") + ") SELECT "
-            + TransactionRecord.insertColumns.joined(separator: ", ") + " FROM (VALUES "
+        text += "INSERT INTO transactions (" + columns + ") SELECT " + columns + " FROM (VALUES "
         for (index, sale) in sales.enumerated() {
             let gate: SQLValue = switch gates[index] {
             case .open: .null
@@ -295,7 +296,7 @@ final class SaleCommitter: Sendable {
             }
             text += ")"
         }
-        text += ") AS item(gate, " + TransactionRecord.insertColumns.joined(separator: ", ") + ") WHERE item.gate IS NULL"
+        text += ") AS item(gate, " + columns + ") WHERE item.gate IS NULL"
         if keys != nil { text += " OR item.gate IN (SELECT claim_token FROM won_keys)" }
         text += " RETURNING id, merchant_id, mode, created_at) "
         text += "INSERT INTO transactions_outbox (event_id, merchant_id, mode, event_type, transaction_id, payload, occurred_at) "
