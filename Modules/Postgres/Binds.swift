@@ -157,7 +157,7 @@ struct EncodedBinds {
         let micro = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
         let (seconds, fraction) = floorDivision(micro, 1_000_000)
         let (days, secondOfDay) = floorDivision(seconds, 86_400)
-        let civil = CivilDate(daysSinceEpoch: days)
+        let civil = GregorianDays.civil(daysSinceEpoch: days)
         writer.appendDigits(civil.year > 0 ? civil.year : 1 - civil.year, width: 4)
         writer.append(UInt8(ascii: "-"))
         writer.appendDigits(civil.month, width: 2)
@@ -179,25 +179,6 @@ struct EncodedBinds {
         let quotient = value / divisor
         let remainder = value % divisor
         return remainder < 0 ? (quotient - 1, remainder + divisor) : (quotient, remainder)
-    }
-}
-
-/// A proleptic Gregorian date from days since 1970-01-01 (Howard Hinnant's `civil_from_days`).
-private struct CivilDate {
-    var year: Int64
-    var month: Int64
-    var day: Int64
-
-    init(daysSinceEpoch: Int64) {
-        let shifted = daysSinceEpoch + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthFromMarch = (5 * dayOfYear + 2) / 153
-        day = dayOfYear - (153 * monthFromMarch + 2) / 5 + 1
-        month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9
-        year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Kernel
 
 /// A calendar day (proleptic Gregorian) such as 2025-01-01. Rule effective dates are days, not
 /// instants, so comparisons are on this type. Built from a `Date` with plain integer arithmetic
@@ -35,15 +36,10 @@ public struct CivilDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
 
     /// Days since 1970-01-01 → civil date.
     public init(daysSinceEpoch: Int) {
-        let shifted = daysSinceEpoch + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let civil = GregorianDays.civil(daysSinceEpoch: Int64(daysSinceEpoch))
+        year = Int(civil.year)
+        month = Int(civil.month)
+        day = Int(civil.day)
     }
 
     public var iso8601: String {

@@ -161,7 +161,7 @@ public enum TransactionRules {
         guard days >= BusinessDay.fastPathDaysMin, days <= BusinessDay.fastPathDaysMax else {
             return calendarBusinessDate(date, timeZone: timeZone)
         }
-        return BusinessDay.text(CivilDay(daysSinceEpoch: Int64(days)))
+        return BusinessDay.text(GregorianDays.civil(daysSinceEpoch: Int64(days)))
     }
 
     private static func calendarBusinessDate(_ date: Date, timeZone: TimeZone) -> String {
@@ -179,7 +179,7 @@ private enum BusinessDay {
     static let fastPathDaysMax: Double = 2_932_896
     static let textBytes = 10
 
-    static func text(_ day: CivilDay) -> String {
+    static func text(_ day: (year: Int64, month: Int64, day: Int64)) -> String {
         String(unsafeUninitializedCapacity: textBytes) { buffer in
             write(day.year, width: 4, into: buffer, at: 0)
             buffer[4] = UInt8(ascii: "-")
@@ -196,24 +196,5 @@ private enum BusinessDay {
             buffer[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining % 10)
             remaining /= 10
         }
-    }
-}
-
-/// A proleptic Gregorian date from days since 1970-01-01 (Howard Hinnant's `civil_from_days`).
-private struct CivilDay {
-    var year: Int64
-    var month: Int64
-    var day: Int64
-
-    init(daysSinceEpoch: Int64) {
-        let shifted = daysSinceEpoch + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthFromMarch = (5 * dayOfYear + 2) / 153
-        day = dayOfYear - (153 * monthFromMarch + 2) / 5 + 1
-        month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9
-        year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
     }
 }
