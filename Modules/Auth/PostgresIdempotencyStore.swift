@@ -14,16 +14,30 @@ struct PostgresIdempotencyStore: IdempotencyStore {
     let database: any Database
     let clock: any WallClock
     let crypto: any CryptoService
-    /// Shared by every copy of this store: concurrent claims are written together (see ClaimBatcher).
-    let claims = ClaimBatcher()
-    /// `ATLAS_IDEMPOTENCY_BATCHING=0` writes each claim alone (to measure the batching).
-    static let claimBatching = ProcessInfo.processInfo.environment["ATLAS_IDEMPOTENCY_BATCHING"] != "0"
+    /// Shared by every copy of this store: concurrent claims are written together (see `ClaimStatements`).
+    let claims: GroupBatcher<ClaimAttempt, Bool>
+    /// Shared by every copy: concurrent read-only lookups are answered together (see `KeyLookups`).
+    let lookups: GroupBatcher<KeyLookup, Row?>
+    /// `ATLAS_IDEMPOTENCY_BATCHING=0` writes each claim and reads each key alone (to measure the batching).
+    static let batching = ProcessInfo.processInfo.environment["ATLAS_IDEMPOTENCY_BATCHING"] != "0"
+
+    init(database: any Database, clock: any WallClock, crypto: any CryptoService) {
+        self.database = database
+        self.clock = clock
+        self.crypto = crypto
+        claims = GroupBatcher(limits: ClaimStatements.limits, distinctKey: { $0.scope + "\u{0}" + $0.key }) { attempts in
+            await ClaimStatements.claimEach(attempts, database: database)
+        }
+        lookups = GroupBatcher(limits: KeyLookups.limits) { wanted in
+            await KeyLookups.read(wanted, database: database)
+        }
+    }
 
     func begin(scope: String, key: String, fingerprint: String) async throws -> IdempotencyBeginResult {
         let attempt = ClaimAttempt(scope: scope, key: key, fingerprint: fingerprint,
                                    token: Encoding.hex(crypto.randomBytes(count: 16)), now: clock.now())
-        let won = Self.claimBatching ? try await claims.claim(attempt, database: database)
-            : try await ClaimBatcher.write([attempt], database: database).contains(attempt.token)
+        let won = Self.batching ? try await claims.submit(attempt)
+            : try await ClaimStatements.write([attempt], database: database).contains(attempt.token)
         if won {
             return .claimed(IdempotencyClaim(scope: scope, key: key, token: attempt.token))
         }
@@ -65,11 +79,10 @@ struct PostgresIdempotencyStore: IdempotencyStore {
     }
 
     func lookup(scope: String, key: String, fingerprint: String) async throws -> IdempotencyLookupResult {
-        let read: SQL = """
-            SELECT fingerprint, state, response_status, response_headers, response_body, expires_at
-            FROM idempotency_keys WHERE scope = \(scope) AND key = \(key)
-            """
-        guard let row = try await database.queryFirst(read) else { return .absent }
+        let lookup = KeyLookup(scope: scope, key: key)
+        let found = Self.batching ? try await lookups.submit(lookup)
+            : try await KeyLookups.read([lookup], database: database).first?.get() ?? nil
+        guard let row = found else { return .absent }
         // An expired key counts as unused; `insertCompleted` takes its row over.
         if try row.decode("expires_at", as: Date.self) <= clock.now() { return .absent }
         guard try row.decode("fingerprint", as: String.self) == fingerprint else { return .found(.conflict) }
@@ -175,102 +188,35 @@ struct ClaimAttempt: Sendable {
     let now: Date
 }
 
-/// Group commit for idempotency claims.
+/// Group commit for idempotency claims (the statements behind `PostgresIdempotencyStore.claims`).
 ///
 /// WHY: every POST with an Idempotency-Key must durably claim its key before the handler runs; one
 /// autocommitted INSERT per request cost one round trip, one parse/plan and one commit each. Claims
-/// arriving while a claim statement is in flight queue up and are written by the next statement, one
-/// multi-row `INSERT … ON CONFLICT … RETURNING` that commits before any of its callers is answered, so
-/// the contract is unchanged: a caller proceeds only once its claim row is committed. A batch never holds
-/// the same (scope, key) twice (PostgreSQL refuses to update one row twice in a statement; the duplicate
-/// waits for the next batch), rows are sorted so concurrent batches lock keys in the same order, and a
-/// failed batch is retried one claim at a time so each caller sees only its own error.
-final class ClaimBatcher: Sendable {
-    static let batchItemsMax = 64
-    /// Concurrent claim statements (each holds one pooled connection while it runs).
-    static let flushersMax = 2
-    /// Bound on queued claims; beyond it callers write their claim alone.
-    static let queueItemsMax = 4_096
+/// arriving while a claim statement is in flight are written by the next statement, one multi-row
+/// `INSERT … ON CONFLICT … RETURNING` that commits before any of its callers is answered, so the contract
+/// is unchanged: a caller proceeds only once its claim row is committed. A batch never holds the same
+/// (scope, key) twice (PostgreSQL refuses to update one row twice in a statement; the batcher's distinct
+/// key makes the duplicate wait for the next batch), rows are sorted so concurrent batches lock keys in
+/// the same order, and a failed batch is retried one claim at a time so each caller sees only its own error.
+enum ClaimStatements {
+    static let limits = GroupBatcher<ClaimAttempt, Bool>.Limits(batchItemsMax: 64, flushersMax: 2, queueItemsMax: 4_096)
 
-    private struct Pending: Sendable {
-        let attempt: ClaimAttempt
-        let continuation: CheckedContinuation<Bool, any Error>
-    }
-
-    private struct State {
-        var pending: [Pending] = []
-        var activeFlushers = 0
-    }
-
-    private let state = Mutex(State())
-
-    /// True when this attempt's token now holds the key (committed).
-    func claim(_ attempt: ClaimAttempt, database: any Database) async throws -> Bool {
-        try await withCheckedThrowingContinuation { continuation in
-            let start: Bool? = state.withLock { state in
-                guard state.pending.count < Self.queueItemsMax else { return nil }
-                state.pending.append(Pending(attempt: attempt, continuation: continuation))
-                let wanted = state.activeFlushers == 0
-                    || (state.pending.count >= Self.batchItemsMax && state.activeFlushers < Self.flushersMax)
-                if wanted { state.activeFlushers += 1 }
-                return wanted
-            }
-            switch start {
-            case nil:
-                Task {
-                    do { continuation.resume(returning: try await Self.write([attempt], database: database).contains(attempt.token)) }
-                    catch { continuation.resume(throwing: error) }
-                }
-            case true?: Task { await self.flushLoop(database: database) }
-            case false?: break
-            }
-        }
-    }
-
-    private func flushLoop(database: any Database) async {
-        while true {
-            let batch = nextBatch()
-            if batch.isEmpty { return }
-            await write(batch, database: database)
-        }
-    }
-
-    /// Up to `batchItemsMax` queued claims with distinct (scope, key); ends the flusher when none are left.
-    private func nextBatch() -> [Pending] {
-        state.withLock { state in
-            var seen = Set<String>()
-            var taken: [Pending] = []
-            var kept: [Pending] = []
-            for pending in state.pending {
-                let identity = pending.attempt.scope + "\u{0}" + pending.attempt.key
-                if taken.count < Self.batchItemsMax && seen.insert(identity).inserted {
-                    taken.append(pending)
-                } else {
-                    kept.append(pending)
-                }
-            }
-            state.pending = kept
-            if taken.isEmpty { state.activeFlushers -= 1 }
-            return taken
-        }
-    }
-
-    private func write(_ batch: [Pending], database: any Database) async {
+    /// Per attempt: whether its token won the key.
+    static func claimEach(_ attempts: [ClaimAttempt], database: any Database) async -> [Result<Bool, any Error>] {
         do {
-            let won = try await Self.write(batch.map(\.attempt), database: database)
-            for pending in batch { pending.continuation.resume(returning: won.contains(pending.attempt.token)) }
-        } catch let error as DatabaseError where Self.failsEveryClaim(error) {
+            let won: Set<String> = try await write(attempts, database: database)
+            return attempts.map { .success(won.contains($0.token)) }
+        } catch let error as DatabaseError where failsEveryClaim(error) || attempts.count == 1 {
             // No connection (pool timeout, outage): retrying one by one would only wait again per item.
-            for pending in batch { pending.continuation.resume(throwing: error) }
+            return attempts.map { _ in .failure(error) }
         } catch {
-            for pending in batch {
-                do {
-                    let won = try await Self.write([pending.attempt], database: database)
-                    pending.continuation.resume(returning: won.contains(pending.attempt.token))
-                } catch {
-                    pending.continuation.resume(throwing: error)
-                }
+            if attempts.count == 1 { return [.failure(error)] }
+            var results: [Result<Bool, any Error>] = []
+            for attempt in attempts {
+                do { results.append(.success(try await write([attempt], database: database).contains(attempt.token))) }
+                catch { results.append(.failure(error)) }
             }
+            return results
         }
     }
 
@@ -312,5 +258,65 @@ final class ClaimBatcher: Sendable {
             """
         let rows = try await database.query(SQL(text, binds: binds))
         return Set(try rows.map { try $0.decode("claim_token", as: String.self) })
+    }
+}
+
+struct KeyLookup: Sendable, Hashable {
+    let scope: String
+    let key: String
+}
+
+/// Read-only key lookups for `PostgresIdempotencyStore.lookup`, many per statement.
+///
+/// WHY: with deferred claims every idempotent sale starts with a lookup of its key; one statement per
+/// request cost a worker-thread hand-off and a PostgreSQL backend wake-up each, which was most of the
+/// remaining per-sale cost (measured in docs/benchmarks.md). The statement text is constant (the keys are
+/// two array binds), so each connection prepares it once; the LATERAL … LIMIT 1 keeps it a per-key
+/// primary-key probe in every plan, including a generic plan made while the table was still small (a
+/// plain `IN (SELECT unnest …)` was planned as a hash join over a sequential scan of the whole table).
+enum KeyLookups {
+    static let limits = GroupBatcher<KeyLookup, Row?>.Limits(batchItemsMax: 64, flushersMax: 2, queueItemsMax: 4_096)
+
+    /// $1: scopes, $2: keys, as PostgreSQL array literals (`arrayLiteral`), position by position.
+    static let text = """
+        SELECT wanted.scope, wanted.key, found.*
+        FROM unnest($1::text[], $2::text[]) AS wanted(scope, key) CROSS JOIN LATERAL (
+            SELECT fingerprint, state, response_status, response_headers, response_body, expires_at
+            FROM idempotency_keys WHERE scope = wanted.scope AND key = wanted.key LIMIT 1) AS found
+        """
+
+    /// Per wanted key, its row (nil when absent). A failed statement fails every caller: retrying a
+    /// read one by one would only repeat it.
+    static func read(_ wanted: [KeyLookup], database: any Database) async -> [Result<Row?, any Error>] {
+        do {
+            let found = try await rows(wanted, database: database)
+            return wanted.map { .success(found[$0]) }
+        } catch {
+            return wanted.map { _ in .failure(error) }
+        }
+    }
+
+    static func rows(_ lookups: [KeyLookup], database: any Database) async throws -> [KeyLookup: Row] {
+        let sql = SQL(text, binds: [.text(arrayLiteral(lookups.map(\.scope))), .text(arrayLiteral(lookups.map(\.key)))])
+        var found: [KeyLookup: Row] = [:]
+        for row in try await database.query(sql) {
+            found[KeyLookup(scope: try row.decode("scope"), key: try row.decode("key"))] = row
+        }
+        return found
+    }
+
+    /// `{"a","b\"c"}`: every element quoted, `"` and `\` escaped, so any text round-trips.
+    static func arrayLiteral(_ elements: [String]) -> String {
+        var text = "{"
+        for (index, element) in elements.enumerated() {
+            if index > 0 { text += "," }
+            text += "\""
+            for character in element.unicodeScalars {
+                if character == "\"" || character == "\\" { text += "\\" }
+                text.unicodeScalars.append(character)
+            }
+            text += "\""
+        }
+        return text + "}"
     }
 }

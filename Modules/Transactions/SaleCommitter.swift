@@ -29,42 +29,37 @@ struct WrittenSale: Sendable {
 
 /// Writes prepared sales: row + outbox event + idempotency record in one database transaction.
 ///
-/// With batching on (group commit), sales that arrive while a batch is being written queue up and are
-/// written together by the next one (up to `batchItemsMax`), one multi-row INSERT per table, so N payments
-/// share one COMMIT (one WAL flush) instead of paying N. There is no gathering delay: a sale arriving at
-/// an idle committer is written at once, and under load the write in flight is the window (a fixed 1 ms
-/// wait was measured: it cost more CPU per sale — a timer wake-up per batch — and gained nothing).
+/// With batching on (group commit, Kernel's `GroupBatcher`), sales that arrive while a batch is being
+/// written queue up and are written together by the next one (up to `limits.batchItemsMax`), so N payments
+/// share one statement and one COMMIT (one WAL flush) instead of paying N. There is no gathering delay: a
+/// sale arriving at an idle committer is written at once, and under load the write in flight is the window
+/// (a fixed 1 ms wait was measured: it cost more CPU per sale — a timer wake-up per batch — and gained nothing).
 /// Errors stay per request: if a batch fails, each of its items is retried alone and only the failing
 /// one sees its error. Every caller is answered only after the transaction holding its row committed.
 final class SaleCommitter: Sendable {
-    static let batchItemsMax = 64
-    /// Concurrent batch writers (each holds one pooled connection while it writes).
-    static let flushersMax = 4
-    /// Bound on queued sales; beyond it callers write alone instead of queueing.
-    static let queueItemsMax = 4_096
+    /// Items per batch, concurrent batch writers (each holds one pooled connection while it writes), and
+    /// queued sales beyond which callers write alone instead of queueing.
+    static let limits = GroupBatcher<Item, WrittenSale>.Limits(batchItemsMax: 64, flushersMax: 4, queueItemsMax: 4_096)
 
-    private struct Pending: Sendable {
+    struct Item: Sendable {
         let prepared: PreparedSale
         let claim: IdempotencyClaim?
         let deferred: DeferredIdempotencyClaim?
         let sale: WrittenSale
-        let continuation: CheckedContinuation<WrittenSale, any Error>
-    }
-
-    private struct State {
-        var pending: [Pending] = []
-        var activeFlushers = 0
     }
 
     let services: ModuleServices
     let store: TransactionStore
     let batching: Bool
-    private let state = Mutex(State())
+    private let batcher: GroupBatcher<Item, WrittenSale>
 
     init(services: ModuleServices, store: TransactionStore, batching: Bool) {
         self.services = services
         self.store = store
         self.batching = batching
+        batcher = GroupBatcher(limits: Self.limits) { batch in
+            await SaleCommitter.write(batch, services: services, store: store)
+        }
     }
 
     /// `deferred`: the request's Idempotency-Key is written, completed, in the same transaction as its
@@ -75,88 +70,54 @@ final class SaleCommitter: Sendable {
         guard batching, prepared.storedValueDebit == nil, !prepared.releaseTerminal else {
             return try await commitOne(prepared, claim: claim, deferred: deferred)
         }
-        let sale = WrittenSale(prepared.record)  // serialized outside the lock
-        return try await withCheckedThrowingContinuation { continuation in
-            let start: Bool? = state.withLock { state in
-                guard state.pending.count < Self.queueItemsMax else { return nil }
-                state.pending.append(Pending(prepared: prepared, claim: claim, deferred: deferred, sale: sale,
-                                             continuation: continuation))
-                let wanted = state.activeFlushers == 0
-                    || (state.pending.count >= Self.batchItemsMax && state.activeFlushers < Self.flushersMax)
-                if wanted { state.activeFlushers += 1 }
-                return wanted
-            }
-            switch start {
-            case nil:
-                Task {
-                    do { continuation.resume(returning: try await self.commitOne(prepared, claim: claim, deferred: deferred)) } catch {
-                        continuation.resume(throwing: error)
-                    }
-                }
-            case true?: Task { await self.flushLoop() }
-            case false?: break
-            }
-        }
-    }
-
-    /// Takes batches until the queue is empty.
-    private func flushLoop() async {
-        while true {
-            let batch: [Pending] = state.withLock { state in
-                let count = min(Self.batchItemsMax, state.pending.count)
-                let taken = Array(state.pending.prefix(count))
-                state.pending.removeFirst(count)
-                if taken.isEmpty { state.activeFlushers -= 1 }
-                return taken
-            }
-            if batch.isEmpty { return }
-            await write(batch)
-        }
+        // Serialized here, before the batcher's queue lock.
+        let sale = WrittenSale(prepared.record)
+        return try await batcher.submit(Item(prepared: prepared, claim: claim, deferred: deferred, sale: sale))
     }
 
     /// Writes the batch. Without classic claims (the usual case) the whole batch, its deferred
     /// idempotency keys included, is ONE autocommitted statement (`batchSQL`): one round trip, one
     /// commit. Otherwise one transaction: the keys first, then rows + outbox, then the claims completed.
-    private func write(_ batch: [Pending]) async {
+    /// If the batch fails, each item is retried alone so only the failing one sees its error.
+    private static func write(_ batch: [Item], services: ModuleServices, store: TransactionStore) async
+        -> [Result<WrittenSale, any Error>] {
         do {
+            let written: Set<String>
             if batch.allSatisfy({ $0.claim == nil }),
-               let statement = batchStatement(batch.map(\.sale), deferred: batch.map(\.deferred)) {
+               let statement = batchStatement(batch.map(\.sale), deferred: batch.map(\.deferred), services: services) {
                 let rows = try await services.database.query(statement)
-                let written = Set(try rows.map { try $0.decode("transaction_id", as: String.self) })
-                finish(batch) { written.contains($0.sale.record.id) }
-                return
+                written = Set(try rows.map { try $0.decode("transaction_id", as: String.self) })
+            } else {
+                let lost = try await writeInTransaction(batch, services: services)
+                written = Set(batch.map(\.sale.record.id).filter { !lost.contains($0) })
             }
-            let lost = try await writeInTransaction(batch)
-            finish(batch) { !lost.contains($0.sale.record.id) }
+            return batch.map { finish($0, written: written.contains($0.sale.record.id)) }
         } catch {
-            // Isolate the failure: each item alone, each caller gets its own result.
-            for pending in batch {
+            var results: [Result<WrittenSale, any Error>] = []
+            for item in batch {
                 do {
-                    pending.continuation.resume(returning: try await commitOne(pending.prepared, claim: pending.claim,
-                                                                               deferred: pending.deferred))
+                    results.append(.success(try await commitOne(item.prepared, claim: item.claim, deferred: item.deferred,
+                                                                services: services, store: store)))
                 } catch {
-                    pending.continuation.resume(throwing: error)
+                    results.append(.failure(error))
                 }
             }
+            return results
         }
     }
 
-    /// Answers every caller of a committed batch: written items succeed, the others lost their
-    /// deferred key to a duplicate that committed first (nothing of theirs was written).
-    private func finish(_ batch: [Pending], written: (Pending) -> Bool) {
-        for pending in batch {
-            guard written(pending) else {
-                pending.continuation.resume(throwing: IdempotencyDeferredClaimLost())
-                continue
-            }
-            pending.claim?.markCommitted()
-            pending.deferred?.markCommitted()
-            pending.continuation.resume(returning: pending.sale)
-        }
+    /// A committed batch's answer for one item: written items succeed, the others lost their deferred
+    /// key to a duplicate that committed first (nothing of theirs was written).
+    private static func finish(_ item: Item, written: Bool) -> Result<WrittenSale, any Error> {
+        guard written else { return .failure(IdempotencyDeferredClaimLost()) }
+        item.claim?.markCommitted()
+        item.deferred?.markCommitted()
+        return .success(item.sale)
     }
 
     /// The batch as one statement, or nil when the idempotency store cannot compose its key write.
-    private func batchStatement(_ sales: [WrittenSale], deferred: [DeferredIdempotencyClaim?]) -> SQL? {
+    private static func batchStatement(_ sales: [WrittenSale], deferred: [DeferredIdempotencyClaim?],
+                                       services: ModuleServices) -> SQL? {
         let indices = deferred.indices.filter { deferred[$0] != nil }
         if indices.isEmpty { return Self.batchSQL(sales, keys: nil, gates: sales.map { _ in .open }) }
         guard let keys = services.idempotency.insertCompletedStatement(
@@ -169,8 +130,7 @@ final class SaleCommitter: Sendable {
 
     /// Keys first (an item whose key lost is dropped before any of its rows are written), then rows and
     /// outbox, then the claims completed; returns the ids of the items that lost their key.
-    private func writeInTransaction(_ batch: [Pending]) async throws -> Set<String> {
-        let services = services
+    private static func writeInTransaction(_ batch: [Item], services: ModuleServices) async throws -> Set<String> {
         let sales = batch.map(\.sale)
         let claims = batch.map(\.claim)
         let deferredClaims = batch.map(\.deferred)
@@ -185,8 +145,11 @@ final class SaleCommitter: Sendable {
     /// One sale in its own transaction (stored-value debits, terminal-bound sales, fallback).
     func commitOne(_ prepared: PreparedSale, claim: IdempotencyClaim?, deferred: DeferredIdempotencyClaim? = nil) async throws
         -> WrittenSale {
-        let services = services
-        let store = store
+        try await Self.commitOne(prepared, claim: claim, deferred: deferred, services: services, store: store)
+    }
+
+    private static func commitOne(_ prepared: PreparedSale, claim: IdempotencyClaim?, deferred: DeferredIdempotencyClaim?,
+                                  services: ModuleServices, store: TransactionStore) async throws -> WrittenSale {
         let committed = try await services.database.transaction { tx in
             var record = prepared.record
             if let hash = prepared.storedValueDebit, record.status == .approved {
