@@ -1,6 +1,5 @@
 import Foundation
 import Kernel
-import Synchronization
 
 /// Idempotency keys in PostgreSQL. The primary key (scope, key) makes the claim atomic: of 50
 /// concurrent identical requests exactly one INSERT wins; the others see its row and wait for it.
@@ -41,14 +40,22 @@ struct PostgresIdempotencyStore: IdempotencyStore {
         if won {
             return .claimed(IdempotencyClaim(scope: scope, key: key, token: attempt.token))
         }
-        let read: SQL = """
-            SELECT fingerprint, state, response_status, response_headers, response_body
-            FROM idempotency_keys WHERE scope = \(scope) AND key = \(key)
-            """
-        guard let row = try await database.queryFirst(read) else { return .inProgress }
+        guard let row = try await row(scope: scope, key: key) else { return .inProgress }
+        return try Self.answer(row, fingerprint: fingerprint)
+    }
+
+    /// The key's row; concurrent readers' keys are read in one statement (`KeyLookups`) unless batching is off.
+    private func row(scope: String, key: String) async throws -> Row? {
+        let lookup = KeyLookup(scope: scope, key: key)
+        if Self.batching { return try await lookups.submit(lookup) }
+        return try await KeyLookups.read([lookup], database: database)[0].get()
+    }
+
+    /// What a live row means for a request with `fingerprint`: another body, still running, or its replay.
+    private static func answer(_ row: Row, fingerprint: String) throws -> IdempotencyBeginResult {
         guard try row.decode("fingerprint", as: String.self) == fingerprint else { return .conflict }
         guard try row.decode("state", as: String.self) == "completed" else { return .inProgress }
-        return .replay(try Self.storedResponse(row))
+        return .replay(try storedResponse(row))
     }
 
     func complete(_ claim: IdempotencyClaim, response: StoredResponse, executor: (any SQLExecutor)?) async throws {
@@ -79,15 +86,10 @@ struct PostgresIdempotencyStore: IdempotencyStore {
     }
 
     func lookup(scope: String, key: String, fingerprint: String) async throws -> IdempotencyLookupResult {
-        let lookup = KeyLookup(scope: scope, key: key)
-        let found = Self.batching ? try await lookups.submit(lookup)
-            : try await KeyLookups.read([lookup], database: database).first?.get() ?? nil
-        guard let row = found else { return .absent }
+        guard let row = try await row(scope: scope, key: key) else { return .absent }
         // An expired key counts as unused; `insertCompleted` takes its row over.
         if try row.decode("expires_at", as: Date.self) <= clock.now() { return .absent }
-        guard try row.decode("fingerprint", as: String.self) == fingerprint else { return .found(.conflict) }
-        guard try row.decode("state", as: String.self) == "completed" else { return .found(.inProgress) }
-        return .found(.replay(try Self.storedResponse(row)))
+        return .found(try Self.answer(row, fingerprint: fingerprint))
     }
 
     /// One multi-row INSERT of completed keys in the caller's transaction (see `insertCompletedStatement`).

@@ -1,6 +1,5 @@
 import Foundation
 import Kernel
-import Synchronization
 
 /// A new-money transaction ready to be written: the acquirer (or rounding) already answered.
 struct PreparedSale: Sendable {
