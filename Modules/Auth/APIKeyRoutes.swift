@@ -186,11 +186,8 @@ struct AuditRoutes {
         }
         let sql: SQL = """
             SELECT * FROM auth_audit_log
-            WHERE merchant_id = \(tenant.merchantId) AND mode = \(tenant.mode)
-              AND (\(before)::bigint IS NULL OR id < \(before))
-              AND (\(query["event"])::text IS NULL OR event = \(query["event"]))
-              AND (\(query["principalId"])::text IS NULL OR principal_id = \(query["principalId"]))
-              AND (\(since)::timestamptz IS NULL OR occurred_at >= \(since))
+            WHERE merchant_id = \(tenant.merchantId) AND mode = \(tenant.mode)\(and: "id < ?", before)\
+            \(and: "event = ?", query["event"])\(and: "principal_id = ?", query["principalId"])\(and: "occurred_at >= ?", since)
             ORDER BY id DESC LIMIT \(limit + 1)
             """
         let rows = try await module.database.query(sql)

@@ -92,7 +92,7 @@ struct APIKeyStore: Sendable {
     func list(merchantId: String, mode: Mode, limit: Int, afterId: String?) async throws -> [APIKeyRecord] {
         let sql: SQL = """
             SELECT * FROM auth_api_keys
-            WHERE merchant_id = \(merchantId) AND mode = \(mode) AND (\(afterId)::text IS NULL OR id > \(afterId))
+            WHERE merchant_id = \(merchantId) AND mode = \(mode)\(and: "id > ?", afterId)
             ORDER BY id LIMIT \(limit)
             """
         return try await database.query(sql).map(Self.record)

@@ -71,6 +71,23 @@ public struct SQL: Sendable, ExpressibleByStringInterpolation, CustomStringConve
             binds.append(value?.sqlValue ?? .null)
             text += "$\(binds.count)"
         }
+        /// An optional filter: ` AND <condition>` with the value bound at its `?`, or nothing at all when
+        /// the value is nil. WHY: the one-text form `($n IS NULL OR column < $n)` cannot use `$n` as an
+        /// index bound in a prepared statement's generic plan, so cursor paging read every newer row (130 ms
+        /// for a page 200,000 rows deep, 0.05 ms with the bound). Only the present filters make the text;
+        /// each combination is its own prepared statement. A `StaticString`, so the condition is source text.
+        public mutating func appendInterpolation<Value: SQLBindable>(and condition: StaticString, _ value: Value?) {
+            guard let value else { return }
+            let template = condition.description
+            let parts = template.split(separator: "?", omittingEmptySubsequences: false)
+            precondition(parts.count == 2, "an optional filter has exactly one ? for its value")
+            binds.append(value.sqlValue)
+            text += " AND " + parts[0] + "$\(binds.count)" + parts[1]
+        }
+        /// Source text spliced as is (e.g. a shared column list); a `StaticString`, so never a runtime value.
+        public mutating func appendInterpolation(literal fragment: StaticString) {
+            text += fragment.description
+        }
         public mutating func appendInterpolation(unsafeRaw identifier: String) {
             precondition(identifier.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." },
                          "unsafeRaw takes identifiers only")

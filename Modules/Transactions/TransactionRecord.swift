@@ -102,7 +102,7 @@ struct TransactionRecord: Sendable {
                          settlementId: settlementId, businessDate: businessDate)
     }
 
-    static let columns = """
+    static let columns: StaticString = """
         id, merchant_id, mode, type, status, amount, tip_amount, cashback_amount, currency, tender, entry_mode,
         reference_id, original_transaction_id, terminal_id, card_scheme, masked_pan, authorization_code, response_code,
         decline_code, error_code, balance, stored_value_card_hash, refunded_amount, completion_transaction_id, void_transaction_id, rounding,

@@ -107,18 +107,19 @@ struct TransactionStore: Sendable {
 
     /// Newest first (ids are ULIDs, so id order is creation order); fetches limit + 1 to know hasMore.
     func list(_ filter: ListFilter, tenant: TenantContext) async throws -> [TransactionRecord] {
-        let sql = SQL("""
-            SELECT \(TransactionRecord.columns) FROM transactions
-            WHERE merchant_id = $1 AND mode = $2
-              AND ($3::text IS NULL OR type = $3) AND ($4::text IS NULL OR status = $4)
-              AND ($5::text IS NULL OR terminal_id = $5)
-              AND ($6::timestamptz IS NULL OR created_at >= $6) AND ($7::timestamptz IS NULL OR created_at < $7)
-              AND ($8::text IS NULL OR id < $8)
-            ORDER BY id DESC LIMIT $9
-            """, binds: [.text(tenant.merchantId), .text(tenant.mode.rawValue), filter.type.sqlValue, filter.status.sqlValue,
-                         filter.terminalId.sqlValue, filter.from.sqlValue, filter.to.sqlValue, filter.beforeId.sqlValue,
-                         .int(Int64(filter.limit + 1))])
+        let sql = Self.listSQL(filter, tenant: tenant)
         return try await database.query(sql).map(TransactionRecord.init(row:))
+    }
+
+    /// Only the filters present are in the text, so the cursor is an index bound in every plan.
+    static func listSQL(_ filter: ListFilter, tenant: TenantContext) -> SQL {
+        """
+        SELECT \(literal: TransactionRecord.columns) FROM transactions
+        WHERE merchant_id = \(tenant.merchantId) AND mode = \(tenant.mode)\(and: "type = ?", filter.type)\
+        \(and: "status = ?", filter.status)\(and: "terminal_id = ?", filter.terminalId)\
+        \(and: "created_at >= ?", filter.from)\(and: "created_at < ?", filter.to)\(and: "id < ?", filter.beforeId)
+        ORDER BY id DESC LIMIT \(filter.limit + 1)
+        """
     }
 
     // MARK: Terminal locks (one in-flight transaction per terminal)

@@ -1,6 +1,7 @@
 import Foundation
 import Kernel
 import Testing
+import AtlasTestSupport
 @testable import Auth
 
 /// Read-only key lookups are answered many per statement (KeyLookups); each caller must still get
@@ -72,13 +73,7 @@ import Testing
     /// hash join over a sequential scan would read the whole table for every batch once it grows.
     @Test func theLookupProbesThePrimaryKeyInAGenericPlanMadeOnAnEmptyTable() async throws {
         let fixture = try await AuthFixture.make()
-        let plan: [String] = try await fixture.database.transaction { tx in
-            try await tx.execute("SET LOCAL plan_cache_mode = force_generic_plan")
-            try await tx.execute(SQL("PREPARE key_lookup_plan_probe(text[], text[]) AS " + KeyLookups.text, binds: []))
-            let rows = try await tx.query("EXPLAIN EXECUTE key_lookup_plan_probe('{a}', '{b}')")
-            try await tx.execute("DEALLOCATE key_lookup_plan_probe")
-            return try rows.map { try $0.decode("QUERY PLAN", as: String.self) }
-        }
+        let plan = try await TestDatabase.genericPlan(of: KeyLookups.text, arguments: "'{a}', '{b}'", on: fixture.database)
         let text = plan.joined(separator: "\n")
         #expect(text.contains("Index Scan using idempotency_keys_pkey"), "\(text)")
         #expect(!text.contains("Seq Scan on idempotency_keys"), "\(text)")

@@ -48,4 +48,17 @@ public enum TestDatabase {
         }
         return parts.count > 1 ? location + "?" + parts[1] : location
     }
+
+    /// The generic plan PostgreSQL makes for `text` (as Atlas connections do: `force_generic_plan`), executed
+    /// with `arguments` (SQL literals, e.g. `'a', 26`): EXPLAIN's lines. WHY: a prepared statement's plan
+    /// is made once without its values, maybe on an empty table; tests pin the shapes that must hold there.
+    public static func genericPlan(of text: String, arguments: String, on database: any Database) async throws -> [String] {
+        try await database.transaction { tx in
+            try await tx.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+            try await tx.execute(SQL("PREPARE atlas_generic_plan_probe AS " + text))
+            let rows = try await tx.query(SQL("EXPLAIN EXECUTE atlas_generic_plan_probe(" + arguments + ")"))
+            try await tx.execute("DEALLOCATE atlas_generic_plan_probe")
+            return try rows.map { try $0.decode("QUERY PLAN", as: String.self) }
+        }
+    }
 }

@@ -60,8 +60,7 @@ enum ChainStore {
     static func find(_ executor: any SQLExecutor, recordId: String, mode: Mode, merchantId: String?,
                      eventTypes: [String]) async throws -> (merchantId: String, record: ChainRecord)? {
         let rows = try await executor.query("""
-            SELECT * FROM rounding_records WHERE mode = \(mode) AND record_id = \(recordId)
-              AND (\(merchantId)::text IS NULL OR merchant_id = \(merchantId))
+            SELECT * FROM rounding_records WHERE mode = \(mode) AND record_id = \(recordId)\(and: "merchant_id = ?", merchantId)
             """)
         guard let row = rows.first, let type = row.text("event_type"), eventTypes.contains(type) else { return nil }
         return (try row.decode("merchant_id"), try record(from: row))

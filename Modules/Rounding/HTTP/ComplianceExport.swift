@@ -68,11 +68,9 @@ struct ComplianceExport: Sendable {
         fetch: while true {
             let rows = try await service.database.query("""
                 SELECT * FROM rounding_records WHERE merchant_id = \(tenant.merchantId) AND mode = \(tenant.mode)
-                  AND chain_position > \(after) AND event_type = ANY (string_to_array(\(types), ','))
-                  AND (\(start)::timestamptz IS NULL OR occurred_at >= \(start))
-                  AND (\(end)::timestamptz IS NULL OR occurred_at <= \(end))
-                  AND (\(payment)::text IS NULL OR payment_method = \(payment))
-                  AND (\(status)::text IS NULL OR compliance_status = \(status))
+                  AND chain_position > \(after) AND event_type = ANY (string_to_array(\(types), ','))\
+                \(and: "occurred_at >= ?", start)\(and: "occurred_at <= ?", end)\
+                \(and: "payment_method = ?", payment)\(and: "compliance_status = ?", status)
                 ORDER BY chain_position LIMIT \(Self.batchRows)
                 """)
             for row in rows {

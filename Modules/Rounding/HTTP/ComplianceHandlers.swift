@@ -57,11 +57,9 @@ struct ComplianceHandlers: Sendable {
         let end = try ComplianceHandlers.date(query["end_date"], "end_date")
         let typeList = types?.joined(separator: ",")
         let rows = try await service.database.query("""
-            SELECT * FROM rounding_records WHERE merchant_id = \(tenant.merchantId) AND mode = \(tenant.mode)
-              AND (\(typeList)::text IS NULL OR event_type = ANY (string_to_array(\(typeList), ',')))
-              AND (\(userId)::text IS NULL OR employee_id = \(userId))
-              AND (\(start)::timestamptz IS NULL OR occurred_at >= \(start))
-              AND (\(end)::timestamptz IS NULL OR occurred_at <= \(end))
+            SELECT * FROM rounding_records WHERE merchant_id = \(tenant.merchantId) AND mode = \(tenant.mode)\
+            \(and: "event_type = ANY (string_to_array(?, ','))", typeList)\(and: "employee_id = ?", userId)\
+            \(and: "occurred_at >= ?", start)\(and: "occurred_at <= ?", end)
             ORDER BY chain_position DESC LIMIT \(limit)
             """)
         let entries: [JSONValue] = try rows.map { row in
@@ -205,8 +203,7 @@ struct ComplianceHandlers: Sendable {
         let caller = try Caller(context, service: service)
         let only: String? = caller.role == "admin" ? request.queryParameters["merchant_id"] : caller.ownTenant.merchantId
         let heads = try await service.database.query("""
-            SELECT * FROM rounding_chain_heads WHERE mode = \(caller.mode)
-              AND (\(only)::text IS NULL OR merchant_id = \(only)) ORDER BY merchant_id
+            SELECT * FROM rounding_chain_heads WHERE mode = \(caller.mode)\(and: "merchant_id = ?", only) ORDER BY merchant_id
             """)
         var highRate: [JSONValue] = []
         var shift: [JSONValue] = []
@@ -225,8 +222,7 @@ struct ComplianceHandlers: Sendable {
         }
         let failures = try await service.database.query("""
             SELECT merchant_id, record_id, linked_id, occurred_at FROM rounding_records
-            WHERE mode = \(caller.mode) AND event_type = 'REFUND' AND compliance_status = 'WARN'
-              AND (\(only)::text IS NULL OR merchant_id = \(only))
+            WHERE mode = \(caller.mode) AND event_type = 'REFUND' AND compliance_status = 'WARN'\(and: "merchant_id = ?", only)
             ORDER BY occurred_at DESC LIMIT 1000
             """)
         let failureList: [JSONValue] = try failures.map { row in
