@@ -208,17 +208,14 @@ enum ClaimStatements {
         do {
             let won: Set<String> = try await write(attempts, database: database)
             return attempts.map { .success(won.contains($0.token)) }
-        } catch let error as DatabaseError where failsEveryClaim(error) || attempts.count == 1 {
-            // No connection (pool timeout, outage): retrying one by one would only wait again per item.
-            return attempts.map { _ in .failure(error) }
         } catch {
-            if attempts.count == 1 { return [.failure(error)] }
-            var results: [Result<Bool, any Error>] = []
-            for attempt in attempts {
-                do { results.append(.success(try await write([attempt], database: database).contains(attempt.token))) }
-                catch { results.append(.failure(error)) }
+            // No connection (pool timeout, outage): retrying one by one would only wait again per item.
+            if attempts.count == 1 || (error as? DatabaseError).map(failsEveryClaim) == true {
+                return attempts.map { _ in .failure(error) }
             }
-            return results
+            return await GroupBatcher.eachAlone(attempts) { attempt in
+                try await write([attempt], database: database).contains(attempt.token)
+            }
         }
     }
 

@@ -86,6 +86,16 @@ public final class GroupBatcher<Item: Sendable, Output: Sendable>: Sendable {
         }
     }
 
+    /// For `execute` after a failed batch: runs each item alone, so each caller gets only its own error.
+    public static func eachAlone(_ items: [Item], _ body: (Item) async throws -> Output) async -> [Result<Output, any Error>] {
+        var results: [Result<Output, any Error>] = []
+        results.reserveCapacity(items.count)
+        for item in items {
+            do { results.append(.success(try await body(item))) } catch { results.append(.failure(error)) }
+        }
+        return results
+    }
+
     private func run(_ items: [Item]) async -> [Result<Output, any Error>] {
         let results = await execute(items)
         precondition(results.count == items.count, "execute must answer every item")

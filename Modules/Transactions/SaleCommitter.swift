@@ -92,16 +92,9 @@ final class SaleCommitter: Sendable {
             }
             return batch.map { finish($0, written: written.contains($0.sale.record.id)) }
         } catch {
-            var results: [Result<WrittenSale, any Error>] = []
-            for item in batch {
-                do {
-                    results.append(.success(try await commitOne(item.prepared, claim: item.claim, deferred: item.deferred,
-                                                                services: services, store: store)))
-                } catch {
-                    results.append(.failure(error))
-                }
+            return await GroupBatcher.eachAlone(batch) { item in
+                try await commitOne(item.prepared, claim: item.claim, deferred: item.deferred, services: services, store: store)
             }
-            return results
         }
     }
 

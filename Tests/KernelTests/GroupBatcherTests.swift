@@ -116,4 +116,15 @@ import Testing
         #expect(results.rest.count == 4)
         #expect(recorder.batches.withLock { $0.last?.sorted() } == [11, 12, 13, 14])
     }
+
+    @Test func eachAloneAnswersEveryItemWithItsOwnOutcome() async throws {
+        let results = await GroupBatcher<Int, Int>.eachAlone([1, 3, 5]) { item in
+            if item == 3 { throw Boom(item: item) }
+            return item * 10
+        }
+        #expect(results.count == 3)
+        #expect(try results[0].get() == 10)
+        #expect(throws: Boom(item: 3)) { try results[1].get() }
+        #expect(try results[2].get() == 50)
+    }
 }
