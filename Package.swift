@@ -1,9 +1,24 @@
 // swift-tools-version:6.0
-// Atlas: one modular monolith. Feature modules depend only on Kernel; infrastructure
-// modules (HTTPServer, Postgres, Crypto) implement Kernel protocols over C libraries.
+// Atlas: one modular monolith. Feature modules depend only on Kernel and `…Contract` targets (small
+// agreements between modules, each implemented by one feature); infrastructure modules (HTTPServer,
+// Postgres, Crypto) implement Kernel protocols over C libraries; Bootstrap, the one composition root,
+// wires them all for the app and the tests.
 import PackageDescription
 
 let featureModules = ["Auth", "Transactions", "Reconciliation", "Rounding", "Accounting", "Webhooks"]
+
+/// Cross-module contracts: protocols and value types only, depending on Kernel only.
+let contractTargets = ["AccessContract", "CashRoundingContract"]
+
+/// The contracts each feature module uses or implements (never another feature module).
+let featureContracts: [String: [String]] = [
+    "Auth": ["AccessContract"],
+    "Transactions": ["AccessContract", "CashRoundingContract"],
+    "Reconciliation": ["AccessContract"],
+    "Rounding": ["AccessContract", "CashRoundingContract"],
+    "Accounting": [],
+    "Webhooks": ["AccessContract"],
+]
 
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
@@ -20,18 +35,21 @@ var targets: [Target] = [
             swiftSettings: strict),
     .target(name: "Postgres", dependencies: ["Kernel", "CLibPQ"], path: "Modules/Postgres",
             swiftSettings: strict),
-    .executableTarget(name: "atlas",
-                      dependencies: ["Kernel", "Crypto", "HTTPServer", "Postgres"]
-                          + featureModules.map { .target(name: $0) },
+    // The composition root: configuration from the environment, the module list, the contract registry,
+    // the router and the background services. The app and the test fixtures assemble Atlas only through it.
+    .target(name: "Bootstrap", dependencies: ["Kernel", "Crypto", "HTTPServer", "Postgres"]
+                + contractTargets.map { .target(name: $0) } + featureModules.map { .target(name: $0) },
+            path: "Modules/Bootstrap", swiftSettings: strict),
+    .executableTarget(name: "atlas", dependencies: ["Bootstrap", "Kernel", "HTTPServer", "Postgres"],
                       path: "Apps/atlas", swiftSettings: strict),
     // Shared fixtures for tests (a fresh PostgreSQL database per suite); not shipped in the app.
-    // It also builds the whole app router (AppHarness), so it depends on every feature module.
-    .target(name: "AtlasTestSupport", dependencies: ["Kernel", "Postgres", "Crypto", "HTTPServer"]
-                + featureModules.map { .target(name: $0) },
+    // It also builds the whole app router (AppHarness) through Bootstrap.
+    .target(name: "AtlasTestSupport", dependencies: ["Bootstrap", "Kernel", "Postgres", "Crypto", "HTTPServer"]
+                + contractTargets.map { .target(name: $0) } + featureModules.map { .target(name: $0) },
             path: "Tests/Support", swiftSettings: strict),
     // Cross-module robustness tests over the whole router (every route, every surface).
-    .testTarget(name: "AppTests", dependencies: ["AtlasTestSupport", "Kernel", "Postgres", "Crypto", "HTTPServer"]
-                    + featureModules.map { .target(name: $0) },
+    .testTarget(name: "AppTests", dependencies: ["AtlasTestSupport", "Bootstrap", "Kernel", "Postgres", "Crypto", "HTTPServer"]
+                    + contractTargets.map { .target(name: $0) } + featureModules.map { .target(name: $0) },
                 path: "Tests/AppTests", swiftSettings: strict),
     // A trivial `GET /ping` server for bench/http.sh (HTTP server throughput against nginx).
     .executableTarget(name: "atlas-httpbench", dependencies: ["HTTPServer", "Kernel"],
@@ -52,13 +70,20 @@ let extraTestDependencies: [String: [Target.Dependency]] = [
     "Rounding": ["Auth"],
 ]
 
-for name in featureModules {
+for name in contractTargets {
     targets.append(.target(name: name, dependencies: ["Kernel"], path: "Modules/\(name)", swiftSettings: strict))
+}
+
+for name in featureModules {
+    let contracts = featureContracts[name, default: []].map { Target.Dependency.target(name: $0) }
+    targets.append(.target(name: name, dependencies: ["Kernel"] + contracts, path: "Modules/\(name)",
+                           swiftSettings: strict))
     // Feature tests may use the real infrastructure (Postgres, Crypto, HTTPServer) to test against a real
-    // database; the module itself never imports them.
+    // database, and Bootstrap to wire their fixtures; the module itself never imports them.
     targets.append(.testTarget(name: "\(name)Tests",
                                dependencies: [.target(name: name), "Kernel", "Postgres", "Crypto", "HTTPServer",
-                                              "AtlasTestSupport"] + extraTestDependencies[name, default: []],
+                                              "AtlasTestSupport", "Bootstrap"] + contracts
+                                   + extraTestDependencies[name, default: []],
                                path: "Tests/\(name)Tests", swiftSettings: strict))
 }
 

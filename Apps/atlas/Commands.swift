@@ -1,4 +1,4 @@
-import Auth
+import Bootstrap
 import Foundation
 import HTTPServer
 import Kernel
@@ -6,11 +6,11 @@ import Postgres
 
 enum ServeCommand {
     static func run(_ arguments: [String]) async throws {
-        let options = try Options(arguments)
-        let configuration = try Configuration.fromEnvironment()
-        let application = try await Application.open(configuration)
+        let options = try CommandArguments(command: "serve", options: arguments)
+        let configuration = try AtlasConfiguration.fromEnvironment()
+        let application = try await AtlasBootstrap.open(configuration)
         if !options.flags.contains("no-migrate") { try await application.migrate() }
-        if application.localCluster != nil { try await printSandboxKey(application) }
+        if application.localCluster != nil { try await printSandboxKey(application, port: configuration.port) }
 
         let metrics = Metrics()
         let database = application.database
@@ -22,40 +22,32 @@ enum ServeCommand {
         metrics.registerGauge(name: "atlas_db_pool_waiters", help: "Tasks waiting for a pooled connection.") {
             [("", Double(database.poolStats.waiters))]
         }
-        var serverConfiguration = HTTPServerConfiguration(host: configuration.host, port: configuration.port)
-        serverConfiguration.eventLoopCount = configuration.eventLoopCount
-        serverConfiguration.bodyBytesMax = configuration.bodyBytesMax
-        serverConfiguration.headerSectionBytesMax = configuration.headerBytesMax
-        serverConfiguration.connectionsMax = configuration.connectionsMax
-        serverConfiguration.headerReadTimeoutSeconds = Double(configuration.headerReadTimeoutSeconds)
-        serverConfiguration.idleTimeoutSeconds = Double(configuration.idleTimeoutSeconds)
-        serverConfiguration.accessLogEnabled = configuration.accessLog
-        if let certificate = configuration.tlsCertificatePath, let key = configuration.tlsPrivateKeyPath {
-            serverConfiguration.tls = TLSConfiguration(certificatePath: certificate, privateKeyPath: key)
-        }
-        let server = HTTPServer(configuration: serverConfiguration, responder: application.router(metrics: metrics),
+        let system = SystemRoutes.group(database: database, metrics: metrics,
+                                        gitCommit: SystemRoutes.detectGitCommit(configured: configuration.gitCommit))
+        let serverConfiguration = configuration.httpServer
+        let server = HTTPServer(configuration: serverConfiguration,
+                                responder: application.router(adding: [system], observer: metrics),
                                 logger: application.logger)
         let port = try server.start()
         HTTPServer.installSignalHandlers(for: server)
         application.logger.info("atlas listening", ["host": .string(configuration.host), "port": .int(Int64(port)),
                                                     "tls": .bool(serverConfiguration.tls != nil)])
-        let background = Task { await application.auth.runBackgroundTasks() }
+        let background = application.startBackgroundServices()
+        // Returns on SIGTERM/SIGINT once in-flight requests are answered; then the background services stop.
         await server.run()
-        background.cancel()
-        await application.auth.flushAudit()
-        application.database.close()
+        await background.stop()
+        application.close()
         application.logger.info("atlas stopped")
     }
 
     /// With the private cluster, make sure a sandbox merchant exists and print a fresh test key.
-    static func printSandboxKey(_ application: Application) async throws {
-        let merchantId = try await AdminCommand.sandboxMerchant(application)
-        let key = try await application.auth.createSecretKey(merchantId: merchantId, mode: .test, name: "sandbox")
+    static func printSandboxKey(_ application: AtlasApplication, port: Int) async throws {
+        let sandbox = try await application.createSandboxKey()
         let banner = """
 
-            Sandbox ready. Merchant \(merchantId), test mode.
-              API key (shown once): \(key.secret)
-              try: curl -H 'X-Api-Key: \(key.secret)' http://127.0.0.1:\(application.configuration.port)/v1/api-keys
+            Sandbox ready. Merchant \(sandbox.merchantId), test mode.
+              API key (shown once): \(sandbox.secret)
+              try: curl -H 'X-Api-Key: \(sandbox.secret)' http://127.0.0.1:\(port)/v1/api-keys
 
             """
         // Written unbuffered so it shows at once even when stdout is a file or pipe.
@@ -65,71 +57,37 @@ enum ServeCommand {
 
 enum MigrateCommand {
     static func run(_ arguments: [String]) async throws {
-        let application = try await Application.open(try Configuration.fromEnvironment())
+        let application = try await AtlasBootstrap.open(try AtlasConfiguration.fromEnvironment())
+        defer { application.close() }
         try await application.migrate()
-        application.database.close()
     }
 }
 
-enum AdminCommand {
+/// `atlas admin <command> …`: dispatched to the wired module that declares the command.
+enum AdminCommandLine {
     static func run(_ arguments: [String]) async throws {
-        guard let subcommand = arguments.first else { throw UsageError(Usage.text) }
-        let options = try Options(Array(arguments.dropFirst()))
-        let application = try await Application.open(try Configuration.fromEnvironment())
-        defer { application.database.close() }
+        guard let name = arguments.first else { throw CommandUsageError(Usage.text) }
+        let parsed = try CommandArguments(command: name, options: Array(arguments.dropFirst()))
+        guard let command = AtlasModules.adminCommands.first(where: { $0.names.contains(name) }) else {
+            throw CommandUsageError("unknown admin command \(name)\n\n\(Usage.text)")
+        }
+        let application = try await AtlasBootstrap.open(try AtlasConfiguration.fromEnvironment())
+        defer { application.close() }
         try await application.migrate()
-        let auth = application.auth
-        switch subcommand {
-        case "create-organization":
-            let kind = options.value("kind") ?? "merchant"
-            guard ["platform", "pos_vendor", "merchant"].contains(kind) else {
-                throw UsageError("--kind must be platform, pos_vendor or merchant")
-            }
-            print("organization \(try await auth.createOrganization(name: try options.required("name"), kind: kind))")
-        case "create-merchant":
-            let organization: String
-            if let existing = options.value("org") {
-                organization = existing
-            } else {
-                organization = try await auth.createOrganization(name: options.value("org-name") ?? options.required("name"))
-            }
-            let merchant = try await auth.createMerchant(organizationId: organization, name: try options.required("name"),
-                                                         slug: options.value("slug"))
-            let key = try await auth.createSecretKey(merchantId: merchant, mode: .test, name: "sandbox")
-            print("organization \(organization)\nmerchant \(merchant)\nsandbox API key (shown once): \(key.secret)")
-        case "create-key":
-            let scopes = options.value("scopes").map { Set($0.split(separator: ",").map(String.init)) }
-            let key = try await auth.createSecretKey(merchantId: try options.required("merchant"), mode: try options.mode(),
-                                                     scopes: scopes, terminalId: options.value("terminal"))
-            print("key \(key.id)\nsecret (shown once): \(key.secret)")
-        case "create-role-key":
-            let key = try await auth.createRoleKey(merchantId: try options.required("merchant"), mode: try options.mode(),
-                                                   role: try options.required("role"))
-            print("key \(key.id)\nsecret (shown once): \(key.secret)")
-        default:
-            var handled = false
-            for part in [AdminOAuth.run, AdminUsers.run, AdminDevices.run] where !handled {
-                handled = try await part(subcommand, options, application)
-            }
-            if !handled { throw UsageError("unknown admin command \(subcommand)\n\n\(Usage.text)") }
-        }
-        await auth.flushAudit()
-    }
-
-    /// The merchant with slug "sandbox", created (with its organization) on first use.
-    static func sandboxMerchant(_ application: Application) async throws -> String {
-        if let row = try await application.database.queryFirst("SELECT id FROM auth_merchants WHERE slug = 'sandbox'") {
-            return try row.decode("id")
-        }
-        let organization = try await application.auth.createOrganization(name: "Sandbox")
-        return try await application.auth.createMerchant(organizationId: organization, name: "Sandbox", slug: "sandbox")
+        try await command.run(parsed, application.services)
     }
 }
 
 enum HealthcheckCommand {
     /// Sends GET /health to 127.0.0.1:$PORT over a plain socket; 0 when it answers 200.
     static func run(_ arguments: [String]) -> Int32 {
-        let port = Int(ProcessInfo.processInfo.environment["PORT"] ?? "") ?? 8080
+        let port: Int
+        do {
+            port = try AtlasConfiguration.fromEnvironment().port
+        } catch {
+            FileHandle.standardError.write(Data("atlas: \(error)\n".utf8))
+            return 1
+        }
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { return 1 }
         defer { close(descriptor) }

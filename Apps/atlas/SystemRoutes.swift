@@ -35,9 +35,9 @@ enum SystemRoutes {
         return .json(body, status: databaseUp ? 200 : 503)
     }
 
-    /// The commit this binary was built from: ATLAS_GIT_COMMIT, else `git rev-parse` at start-up.
-    static func detectGitCommit() -> String? {
-        if let commit = ProcessInfo.processInfo.environment["ATLAS_GIT_COMMIT"], !commit.isEmpty { return commit }
+    /// The commit this binary was built from: `configured` (ATLAS_GIT_COMMIT), else `git rev-parse` at start-up.
+    static func detectGitCommit(configured: String?) -> String? {
+        if let configured { return configured }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["git", "rev-parse", "--short=12", "HEAD"]

@@ -1,3 +1,4 @@
+import Bootstrap
 import Foundation
 import Kernel
 
@@ -10,7 +11,7 @@ do {
     switch command {
     case "serve": try await ServeCommand.run(rest)
     case "migrate": try await MigrateCommand.run(rest)
-    case "admin": try await AdminCommand.run(rest)
+    case "admin": try await AdminCommandLine.run(rest)
     case "healthcheck": exit(HealthcheckCommand.run(rest))
     case "version", "--version": print("atlas \(SystemRoutes.version)")
     case "help", "--help", "-h": print(Usage.text)
@@ -24,58 +25,18 @@ do {
 }
 
 enum Usage {
-    static let text = """
-        usage: atlas <command> [options]
+    /// The admin lines come from the modules' declarations (`AtlasModules.adminCommands`).
+    static var text: String {
+        let admin = AtlasModules.adminCommands.map { "  \($0.usage)\n" }.joined()
+        return """
+            usage: atlas <command> [options]
 
-          serve [--no-migrate]           run the HTTP server (migrates first by default)
-          migrate                        apply pending migrations and exit
-          admin create-organization --name NAME [--kind platform|pos_vendor|merchant]
-          admin create-merchant --name NAME [--org ID | --org-name NAME] [--slug SLUG]
-          admin create-key --merchant ID [--mode test|live] [--scopes a,b] [--terminal TID]
-          admin create-role-key --merchant ID --role merchant|auditor|admin|partner [--mode test|live]
-        \(AdminOAuth.usage)\(AdminUsers.usage)\(AdminDevices.usage)  healthcheck                    exit 0 when GET /health on this host answers 200
-          version                        print the version
+              serve [--no-migrate]           run the HTTP server (migrates first by default)
+              migrate                        apply pending migrations and exit
+            \(admin)  healthcheck                    exit 0 when GET /health on this host answers 200
+              version                        print the version
 
-        Configuration comes from environment variables; see README.md.
-        """
-}
-
-/// Minimal `--flag value` parsing for the admin commands.
-struct Options {
-    private var values: [String: String] = [:]
-    private(set) var flags: Set<String> = []
-
-    init(_ arguments: [String]) throws {
-        var index = 0
-        while index < arguments.count {
-            let argument = arguments[index]
-            guard argument.hasPrefix("--") else { throw UsageError("unexpected argument \(argument)") }
-            let name = String(argument.dropFirst(2))
-            if index + 1 < arguments.count, !arguments[index + 1].hasPrefix("--") {
-                values[name] = arguments[index + 1]
-                index += 2
-            } else {
-                flags.insert(name)
-                index += 1
-            }
-        }
+            Configuration comes from environment variables; see README.md.
+            """
     }
-
-    func value(_ name: String) -> String? { values[name] }
-
-    func required(_ name: String) throws -> String {
-        guard let value = values[name] else { throw UsageError("--\(name) is required") }
-        return value
-    }
-
-    func mode() throws -> Mode {
-        guard let text = values["mode"] else { return .test }
-        guard let mode = Mode(rawValue: text) else { throw UsageError("--mode must be test or live") }
-        return mode
-    }
-}
-
-struct UsageError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

@@ -42,17 +42,3 @@ enum APIKeyKind: String, Sendable, Codable {
     case secret
     case role
 }
-
-/// The scopes a Commerce API key may hold. A route declares the ones it needs.
-enum CommerceScopes {
-    static let all: Set<String> = [
-        "terminal:read", "terminal:write", "transactions:read", "transactions:write",
-        "reconciliation:read", "reconciliation:write", "settlements:read", "webhooks:manage",
-        "keys:manage", "audit:read",
-    ]
-}
-
-/// The roles a cash-rounding key may hold (rounding spec §7).
-enum RoundingRoles {
-    static let all: Set<String> = ["merchant", "auditor", "admin", "partner"]
-}

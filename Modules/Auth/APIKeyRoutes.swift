@@ -1,3 +1,4 @@
+import AccessContract
 import Foundation
 import Kernel
 
@@ -7,16 +8,17 @@ struct APIKeyRoutes {
     static let listLimitDefault = 25
     static let listLimitMax = 100
 
-    let module: AuthModule
+    let module: AuthService
 
-    struct CreateKeyBody: Decodable, Validatable {
+    struct CreateKeyBody: Decodable {
         let scopes: [String]?
         let terminalId: String?
         let name: String?
 
-        func validate() throws(AtlasError) {
+        /// Run right after decoding; `knownScopes` are the Commerce scopes the wired modules declared.
+        func validate(knownScopes: Set<String>) throws(AtlasError) {
             if let scopes {
-                for scope in scopes where !CommerceScopes.all.contains(scope) {
+                for scope in scopes where !knownScopes.contains(scope) {
                     throw .invalidField("scopes", "Unknown scope \(scope.prefix(64))", constraint: "enum", value: .string(scope))
                 }
             }
@@ -33,6 +35,7 @@ struct APIKeyRoutes {
         var group = RouteGroup(prefix: "/v1", errorRenderer: SurfaceErrors.renderer(for: .commerce))
         group.post("/api-keys", middleware: [guardMiddleware]) { request, context in
             let body = try request.decodeJSON(CreateKeyBody.self)
+            try body.validate(knownScopes: module.commerceScopes)
             let tenant = try context.requireTenant()
             let (scopes, terminalId) = try Self.grants(body, creator: context.principal)
             let key = try await module.keys.create(merchantId: tenant.merchantId, mode: tenant.mode, kind: .secret, role: nil,
@@ -101,8 +104,8 @@ struct APIKeyRoutes {
         struct CreateRoleKeyBody: Decodable { let merchant_id: String?; let role: String; let name: String? }
         group.post("/api-keys", middleware: [adminOnly]) { request, context in
             let body = try request.decodeJSON(CreateRoleKeyBody.self)
-            guard RoundingRoles.all.contains(body.role) else {
-                throw AtlasError.invalidField("role", "role must be one of merchant, auditor, admin, partner")
+            guard module.roundingRoles.contains(body.role) else {
+                throw AtlasError.invalidField("role", "role must be one of \(module.roundingRoles.joined(separator: ", "))")
             }
             let tenant = try context.requireTenant()
             let merchantId = body.merchant_id ?? tenant.merchantId
@@ -168,7 +171,7 @@ struct AuditRoutes {
     static let limitDefault = 50
     static let limitMax = 200
 
-    let module: AuthModule
+    let module: AuthService
 
     func list(_ request: Request, tenant: TenantContext) async throws -> Response {
         await module.flushAudit()

@@ -64,13 +64,14 @@ final class AuditTrail: Sendable {
         }
     }
 
-    /// Flushes every `flushIntervalMilliseconds` until cancelled.
+    /// Flushes every `flushIntervalMilliseconds` until cancelled. No flush after cancellation: its
+    /// queries would be cancelled too; the last flush is the background service's `shutdown()`.
     func runFlushLoop() async {
-        while !Task.isCancelled {
+        while true {
             try? await Task.sleep(for: .milliseconds(Self.flushIntervalMilliseconds))
+            if Task.isCancelled { return }
             await flush()
         }
-        await flush()
     }
 
     private func write(_ batch: [AuditEntry]) async throws {

@@ -1,155 +1,65 @@
-import Foundation
+import AccessContract
 import Kernel
 
-/// The Auth feature module: tenants, principals and credentials. Other modules see only the
-/// Kernel `Principal` its `AccessGuard` attaches to each request, and its `IdempotencyStore`.
-public final class AuthModule: FeatureModule {
-    public let name = "auth"
-    public var migrations: [Migration] {
-        AuthSchema.migrations + OAuthService.migrations + UsersService.migrations + DevicesService.migrations
+/// Auth's switches, read from the environment by the bootstrap (the module reads none itself).
+public struct AuthSettings: Sendable, Hashable {
+    public static let oauthIssuerDefault = "https://auth.atlas.local"
+
+    /// `iss` of OAuth tokens; must equal the public URL verifiers see (`ATLAS_OAUTH_ISSUER`).
+    public var oauthIssuer: String
+    /// Concurrent idempotency claims and lookups share statements (see `ClaimStatements`);
+    /// `ATLAS_IDEMPOTENCY_BATCHING=0` writes and reads each alone (to measure the batching).
+    public var idempotencyBatching: Bool
+
+    public init(oauthIssuer: String = AuthSettings.oauthIssuerDefault, idempotencyBatching: Bool = true) {
+        self.oauthIssuer = oauthIssuer
+        self.idempotencyBatching = idempotencyBatching
+    }
+}
+
+/// The Auth feature module: tenants, principals and credentials. It builds `AuthService` when the
+/// bootstrap asks for its contracts and provides the access guard, tenant directory and idempotency
+/// store from it; it accepts on credentials the scopes and roles every wired module declared.
+public struct AuthModule: FeatureModule, AccessDeclaring {
+    let settings: AuthSettings
+
+    public init(settings: AuthSettings = AuthSettings()) {
+        self.settings = settings
     }
 
-    let database: any Database
-    let crypto: any CryptoService
-    let clock: any WallClock
-    let logger: Logger
-    let keys: APIKeyStore
-    let cache: CredentialCache
-    let tenancy: TenancyStore
-    let audit: AuditTrail
-    let limiter: RateLimiter
-    let authenticator: CredentialAuthenticator
-    let authGuard: AuthGuard
-    let idempotency: PostgresIdempotencyStore
-    let oauth: OAuthService
-    let users: UsersService
-    let devices: DevicesService
+    public var name: String { "auth" }
+    public var migrations: [Migration] { AuthService.migrations }
 
-    public init(database: any Database, crypto: any CryptoService, clock: any WallClock = SystemWallClock(),
-                logger: Logger) {
-        self.database = database
-        self.crypto = crypto
-        self.clock = clock
-        self.logger = logger
-        keys = APIKeyStore(database: database, crypto: crypto, clock: clock)
-        cache = CredentialCache(clock: clock)
-        tenancy = TenancyStore(database: database, clock: clock)
-        audit = AuditTrail(database: database, logger: logger)
-        limiter = RateLimiter(clock: clock)
-        authenticator = CredentialAuthenticator(keys: keys, cache: cache, clock: clock)
-        authGuard = AuthGuard(authenticator: authenticator, limiter: limiter, audit: audit, clock: clock)
-        idempotency = PostgresIdempotencyStore(database: database, clock: clock, crypto: crypto)
-        oauth = OAuthService(database: database, crypto: crypto, clock: clock, logger: logger)
-        users = UsersService(database: database, crypto: crypto, clock: clock, logger: logger)
-        devices = DevicesService(database: database, crypto: crypto, clock: clock, logger: logger)
-        for (verifier, surfaces) in oauth.verifiers() + users.verifiers() + devices.verifiers() {
-            authenticator.register(verifier, for: surfaces)
-        }
+    /// API-key and audit-log management, and the terminal registry (`auth_terminals`) Auth keeps.
+    public var accessDeclarations: [AccessDeclaration] {
+        [AccessDeclaration(surface: .commerce, scopes: ["terminal:read", "terminal:write", "keys:manage", "audit:read"])]
     }
 
-    public var accessGuard: any AccessGuard { authGuard }
-    public var idempotencyStore: any IdempotencyStore { idempotency }
-    /// Merchant → organization lookups for other modules (partners acting for their merchants).
-    public var tenantDirectory: any TenantDirectory { tenancy }
-
-    /// Runs Auth's background work until cancelled: cache invalidation, audit flushing, and the
-    /// hourly purge of expired idempotency keys.
-    public func runBackgroundTasks() async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.cache.follow(database: self.database, logger: self.logger) }
-            group.addTask { await self.audit.runFlushLoop() }
-            group.addTask { await self.purgeLoop() }
-            group.addTask { await self.oauth.runBackgroundTasks() }
-            group.addTask { await self.users.runBackgroundTasks() }
-            group.addTask { await self.devices.runBackgroundTasks() }
-        }
+    public func provideContracts(_ platform: PlatformServices, into contracts: inout ContractRegistry) {
+        let auth = AuthService(platform: platform, settings: settings, catalog: contracts.require(AccessCatalog.self))
+        // Auth's own runtime, for its routes, background services and admin commands (no other module imports it).
+        contracts.register(auth, as: AuthService.self)
+        contracts.register(auth.accessGuard, as: (any AccessGuard).self)
+        contracts.register(auth.tenantDirectory, as: (any TenantDirectory).self)
+        contracts.register(auth.idempotencyStore, as: (any IdempotencyStore).self)
     }
 
-    /// Writes buffered audit entries; call before exit and in tests.
-    public func flushAudit() async { await audit.flush() }
+    public func routeGroups(services: ModuleServices) -> [RouteGroup] { services.auth.routeGroups() }
 
-    private func purgeLoop() async {
-        while !Task.isCancelled {
-            do {
-                let purged = try await idempotency.purgeExpired()
-                if purged > 0 { logger.info("purged expired idempotency keys", ["count": .int(Int64(purged))]) }
-            } catch {
-                logger.warning("idempotency purge failed", ["error": .string(String(describing: error))])
+    public func backgroundServices(services: ModuleServices) -> [any BackgroundService] { services.auth.backgroundServices }
+
+    /// Every command writes its buffered audit entries before the process exits.
+    public var adminCommands: [AdminCommand] {
+        (AuthAdminCommands.all + OAuthAdminCommands.all + UsersAdminCommands.all + DevicesAdminCommands.all).map { command in
+            AdminCommand(names: command.names, usage: command.usage) { arguments, services in
+                try await command.run(arguments, services)
+                await services.auth.flushAudit()
             }
-            try? await Task.sleep(for: .seconds(3600))
         }
     }
+}
 
-    public func routeGroups(services: ModuleServices) -> [RouteGroup] {
-        [APIKeyRoutes(module: self).commerceGroup(), APIKeyRoutes(module: self).roundingAdminGroup()]
-            + oauth.routeGroups(module: self) + users.routeGroups(module: self) + devices.routeGroups(module: self)
-    }
-
-    // MARK: Administration (used by the admin CLI and tests)
-
-    public func createOrganization(name: String, kind: String = "merchant") async throws -> String {
-        try await tenancy.createOrganization(name: name, kind: kind)
-    }
-
-    public func createMerchant(organizationId: String, name: String, slug: String? = nil) async throws -> String {
-        try await tenancy.createMerchant(organizationId: organizationId, name: name, slug: slug)
-    }
-
-    public func setMerchantStatus(merchantId: String, suspended: Bool) async throws {
-        try await tenancy.setMerchantStatus(merchantId, status: suspended ? "suspended" : "active")
-        try await database.notify(channel: CredentialCache.channel, payload: "*")
-    }
-
-    public func createTerminal(merchantId: String, mode: Mode, terminalId: String, storeId: String? = nil,
-                               serialNumber: String? = nil) async throws {
-        try await tenancy.createTerminal(merchantId: merchantId, mode: mode, terminalId: terminalId, storeId: storeId,
-                                         serialNumber: serialNumber)
-    }
-
-    /// Issues an `sk_live_`/`sk_test_` key; returns its id and the raw secret (shown once).
-    public func createSecretKey(merchantId: String, mode: Mode, scopes: Set<String>? = nil, terminalId: String? = nil,
-                                name: String? = nil) async throws -> (id: String, secret: String) {
-        let key = try await keys.create(merchantId: merchantId, mode: mode, kind: .secret, role: nil,
-                                        scopes: scopes ?? CommerceScopes.all, terminalId: terminalId, name: name)
-        await auditCredentialEvent("key.created", key: key.record)
-        return (key.record.id, key.secret)
-    }
-
-    /// Issues a cash-rounding role key (`centsless_…`) for merchant, auditor, admin or partner.
-    public func createRoleKey(merchantId: String, mode: Mode, role: String, name: String? = nil) async throws
-        -> (id: String, secret: String) {
-        precondition(RoundingRoles.all.contains(role), "unknown role")
-        let key = try await keys.create(merchantId: merchantId, mode: mode, kind: .role, role: role, scopes: [],
-                                        terminalId: nil, name: name)
-        await auditCredentialEvent("key.created", key: key.record)
-        return (key.record.id, key.secret)
-    }
-
-    func rotateKey(id: String, tenant: TenantContext) async throws -> (NewAPIKey, Date)? {
-        guard let replacement = try await keys.rotate(id: id, merchantId: tenant.merchantId, mode: tenant.mode) else {
-            return nil
-        }
-        try await database.notify(channel: CredentialCache.channel, payload: id)
-        if let old = try await keys.find(id: id, merchantId: tenant.merchantId, mode: tenant.mode) {
-            await auditCredentialEvent("key.rotated", key: old)
-        }
-        await auditCredentialEvent("key.created", key: replacement.record)
-        return (replacement, clock.now().addingTimeInterval(APIKeyStore.rotationOverlapSeconds))
-    }
-
-    func revokeKey(id: String, tenant: TenantContext) async throws -> Bool {
-        guard try await keys.revoke(id: id, merchantId: tenant.merchantId, mode: tenant.mode) else { return false }
-        cache.invalidate(keyId: id)
-        try await database.notify(channel: CredentialCache.channel, payload: id)
-        if let record = try await keys.find(id: id, merchantId: tenant.merchantId, mode: tenant.mode) {
-            await auditCredentialEvent("key.revoked", key: record)
-        }
-        return true
-    }
-
-    func auditCredentialEvent(_ event: String, key: APIKeyRecord) async {
-        await audit.record(AuditEntry(merchantId: key.merchantId, mode: key.mode, occurredAt: clock.now(), event: event,
-                                      principalKind: key.kind == .role ? "role_key" : "api_key", principalId: key.id,
-                                      credentialFingerprint: nil, detail: ["prefix": .string(key.displayPrefix)]))
-    }
+extension ModuleServices {
+    /// The `AuthService` that `AuthModule.provideContracts` built for this assembly.
+    var auth: AuthService { contracts.require(AuthService.self) }
 }

@@ -17,10 +17,11 @@ struct PostgresIdempotencyStore: IdempotencyStore {
     let claims: GroupBatcher<ClaimAttempt, Bool>
     /// Shared by every copy: concurrent read-only lookups are answered together (see `KeyLookups`).
     let lookups: GroupBatcher<KeyLookup, Row?>
-    /// `ATLAS_IDEMPOTENCY_BATCHING=0` writes each claim and reads each key alone (to measure the batching).
-    static let batching = ProcessInfo.processInfo.environment["ATLAS_IDEMPOTENCY_BATCHING"] != "0"
+    /// False writes each claim and reads each key alone (`AuthSettings.idempotencyBatching`, to measure the batching).
+    let batching: Bool
 
-    init(database: any Database, clock: any WallClock, crypto: any CryptoService) {
+    init(database: any Database, clock: any WallClock, crypto: any CryptoService, batching: Bool = true) {
+        self.batching = batching
         self.database = database
         self.clock = clock
         self.crypto = crypto
@@ -35,7 +36,7 @@ struct PostgresIdempotencyStore: IdempotencyStore {
     func begin(scope: String, key: String, fingerprint: String) async throws -> IdempotencyBeginResult {
         let attempt = ClaimAttempt(scope: scope, key: key, fingerprint: fingerprint,
                                    token: Encoding.hex(crypto.randomBytes(count: 16)), now: clock.now())
-        let won = Self.batching ? try await claims.submit(attempt)
+        let won = batching ? try await claims.submit(attempt)
             : try await ClaimStatements.write([attempt], database: database).contains(attempt.token)
         if won {
             return .claimed(IdempotencyClaim(scope: scope, key: key, token: attempt.token))
@@ -47,7 +48,7 @@ struct PostgresIdempotencyStore: IdempotencyStore {
     /// The key's row; concurrent readers' keys are read in one statement (`KeyLookups`) unless batching is off.
     private func row(scope: String, key: String) async throws -> Row? {
         let lookup = KeyLookup(scope: scope, key: key)
-        if Self.batching { return try await lookups.submit(lookup) }
+        if batching { return try await lookups.submit(lookup) }
         return try await KeyLookups.read([lookup], database: database)[0].get()
     }
 

@@ -1,3 +1,4 @@
+import AccessContract
 import Foundation
 import Kernel
 
@@ -36,6 +37,10 @@ struct TenancyStore: TenantDirectory {
         guard let row = try await database.queryFirst(sql) else { return nil }
         return MerchantDirectoryEntry(merchantId: merchantId, organizationId: try row.decode("organization_id"),
                                       active: try row.decode("status", as: String.self) == "active")
+    }
+
+    func merchantId(slug: String) async throws -> String? {
+        try await database.queryFirst("SELECT id FROM auth_merchants WHERE slug = \(slug)")?.decode("id")
     }
 
     func merchantExists(_ merchantId: String) async throws -> Bool {

@@ -1,61 +1,27 @@
-/// What the app hands every feature module: shared infrastructure behind Kernel protocols.
-public struct ModuleServices: Sendable {
-    public let database: any Database
-    public let clock: any WallClock
-    public let crypto: any CryptoService
-    public let events: any EventBus
-    public let logger: Logger
-    /// Authentication, authorization, rate limits and audit, provided by the Auth module.
-    public let accessGuard: any AccessGuard
-    /// Durable Idempotency-Key storage, provided by the Auth module.
-    public let idempotency: any IdempotencyStore
-    /// Cash rounding for cash tenders, provided by the Rounding module (nil when it is not wired).
-    public let cashRounding: (any CashRounding)?
-    /// Merchant → organization lookups, provided by the Auth module (nil when it is not wired).
-    public let tenants: (any TenantDirectory)?
-    public let configuration: [String: String]
-
-    public init(database: any Database, clock: any WallClock, crypto: any CryptoService, events: any EventBus,
-                logger: Logger, accessGuard: any AccessGuard, idempotency: any IdempotencyStore,
-                cashRounding: (any CashRounding)? = nil, tenants: (any TenantDirectory)? = nil,
-                configuration: [String: String] = [:]) {
-        self.database = database
-        self.clock = clock
-        self.crypto = crypto
-        self.events = events
-        self.logger = logger
-        self.accessGuard = accessGuard
-        self.idempotency = idempotency
-        self.cashRounding = cashRounding
-        self.tenants = tenants
-        self.configuration = configuration
-    }
-
-    /// The idempotency middleware bound to this process's store and hash.
-    public var idempotencyMiddleware: IdempotencyMiddleware {
-        let crypto = crypto
-        return IdempotencyMiddleware(store: idempotency, hash: { crypto.sha256($0) })
-    }
-
-    /// The idempotency middleware with deferred claims (see `IdempotencyMiddleware.deferredClaim`).
-    public func idempotencyMiddleware(deferredClaim: Bool) -> IdempotencyMiddleware {
-        let crypto = crypto
-        return IdempotencyMiddleware(store: idempotency, hash: { crypto.sha256($0) }, deferredClaim: deferredClaim)
-    }
-}
-
-/// A feature module is a plugin: it declares its migrations, routes and event handlers, and the
-/// app registers a list of modules. It depends on Kernel only.
+/// A feature module is a plugin: it declares its migrations, the contracts it provides, its routes,
+/// event handlers, background services and admin commands, and the bootstrap wires a list of modules.
+/// It depends on Kernel and `…Contract` targets only.
 public protocol FeatureModule: Sendable {
     /// The module name; also its migration namespace.
     var name: String { get }
     var migrations: [Migration] { get }
+    /// Registers the contracts this module implements (e.g. Auth's `AccessGuard`), built over the platform
+    /// services. Called once per assembly, in module order, before any routes are built; `contracts` already
+    /// holds what the bootstrap registers first (e.g. AccessContract's catalog of declared scopes and roles).
+    func provideContracts(_ platform: PlatformServices, into contracts: inout ContractRegistry)
     func routeGroups(services: ModuleServices) -> [RouteGroup]
     func eventHandlers(services: ModuleServices) -> [EventHandler]
+    /// Loops to run beside the HTTP server while `atlas serve` runs.
+    func backgroundServices(services: ModuleServices) -> [any BackgroundService]
+    /// `atlas admin` commands, in the order `atlas help` lists them.
+    var adminCommands: [AdminCommand] { get }
 }
 
 extension FeatureModule {
     public var migrations: [Migration] { [] }
+    public func provideContracts(_ platform: PlatformServices, into contracts: inout ContractRegistry) {}
     public func routeGroups(services: ModuleServices) -> [RouteGroup] { [] }
     public func eventHandlers(services: ModuleServices) -> [EventHandler] { [] }
+    public func backgroundServices(services: ModuleServices) -> [any BackgroundService] { [] }
+    public var adminCommands: [AdminCommand] { [] }
 }

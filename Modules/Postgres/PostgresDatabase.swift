@@ -40,11 +40,9 @@ public struct PostgresConfiguration: Sendable {
 /// Kernel's `Database` over libpq: a bounded pool of worker-thread connections, transactions,
 /// and LISTEN/NOTIFY on a dedicated listener connection. Connections open lazily on first use.
 extension PostgresConfiguration {
-    /// `ATLAS_DB_PREPARED_STATEMENTS_MAX` when set (0 turns the cache off, e.g. to measure it), else 128.
-    public static var preparedStatementsMaxDefault: Int {
-        ProcessInfo.processInfo.environment["ATLAS_DB_PREPARED_STATEMENTS_MAX"].flatMap { Int($0) }
-            ?? PreparedStatementCache.statementsMaxDefault
-    }
+    /// Prepared statements kept per connection unless configured (`ATLAS_DB_PREPARED_STATEMENTS_MAX`, read by
+    /// the bootstrap; 0 turns the cache off, e.g. to measure it).
+    public static let preparedStatementsMaxDefault = PreparedStatementCache.statementsMaxDefault
 }
 
 public final class PostgresDatabase: Database {

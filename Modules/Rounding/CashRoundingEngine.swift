@@ -1,7 +1,8 @@
+import CashRoundingContract
 import Foundation
 import Kernel
 
-/// Rounding's implementation of the Kernel `CashRounding` contract: resolves the jurisdiction,
+/// Rounding's implementation of the `CashRounding` contract (CashRoundingContract): resolves the jurisdiction,
 /// picks the method and applies the cash-only, split-tender and EBT rules. Pure (no I/O besides
 /// the lazily parsed, embedded ZIP table), so it is safe to share and call from any thread.
 public struct CashRoundingEngine: CashRounding {

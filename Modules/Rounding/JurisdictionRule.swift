@@ -1,3 +1,4 @@
+import CashRoundingContract
 import Kernel
 
 /// `jurisdiction_level`. `zip` is an addition to the documented enum (federal/state/county/city)

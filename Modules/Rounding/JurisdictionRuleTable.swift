@@ -1,3 +1,4 @@
+import CashRoundingContract
 import Kernel
 
 /// The rules as data: an indexed list of `JurisdictionRule` rows. A lookup takes a place key and a

@@ -1,3 +1,4 @@
+import CashRoundingContract
 import Kernel
 
 /// The rounding methods as pure functions over integer minor units (cents).

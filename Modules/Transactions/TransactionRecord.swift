@@ -1,3 +1,4 @@
+import CashRoundingContract
 import Foundation
 import Kernel
 
@@ -48,7 +49,7 @@ struct TransactionRecord: Sendable {
     var tipAmount: Int64
     var cashbackAmount: Int64
     var currency: String
-    var tender: TenderKind
+    var tender: TenderType
     var entryMode: String?
     var referenceId: String?
     var originalTransactionId: String?
@@ -82,7 +83,7 @@ struct TransactionRecord: Sendable {
             "transactionId": .string(id), "object": "transaction", "status": .string(status.rawValue),
             "type": .string(type.rawValue), "amount": .int(amount), "tipAmount": .int(tipAmount),
             "cashbackAmount": .int(cashbackAmount), "totalAmount": .int(totalAmount), "currency": .string(currency),
-            "timestamp": .string(Timestamp.iso8601(createdAt)), "tender": .string(tender.rawValue),
+            "timestamp": .string(Timestamp.iso8601(createdAt)), "tender": .string(tender.commerceCode),
             "entryMode": text(entryMode), "referenceId": text(referenceId),
             "originalTransactionId": text(originalTransactionId), "terminalId": text(terminalId),
             "cardScheme": text(cardScheme), "maskedPan": text(maskedPan), "authorizationCode": text(authorizationCode),
@@ -110,7 +111,7 @@ struct TransactionRecord: Sendable {
         """
 
     init(id: String, tenant: TenantContext, type: TransactionType, status: TransactionStatus, amount: Int64,
-         tipAmount: Int64, cashbackAmount: Int64, currency: String, tender: TenderKind, businessDate: String, createdAt: Date) {
+         tipAmount: Int64, cashbackAmount: Int64, currency: String, tender: TenderType, businessDate: String, createdAt: Date) {
         self.id = id
         self.tenant = tenant
         self.type = type
@@ -131,7 +132,7 @@ struct TransactionRecord: Sendable {
         guard let mode = Mode(rawValue: try row.decode("mode", as: String.self)),
               let type = TransactionType(rawValue: try row.decode("type", as: String.self)),
               let status = TransactionStatus(rawValue: try row.decode("status", as: String.self)),
-              let tender = TenderKind(rawValue: try row.decode("tender", as: String.self)) else {
+              let tender = TenderType(commerceCode: try row.decode("tender", as: String.self)) else {
             throw DatabaseError(kind: .decoding, message: "unexpected enum value in transactions")
         }
         self.init(id: try row.decode("id"), tenant: TenantContext(merchantId: try row.decode("merchant_id"), mode: mode),
@@ -181,7 +182,7 @@ struct TransactionRecord: Sendable {
         let roundingText = rounding.map { SQLValue.json(String(decoding: $0.json.serialized(), as: UTF8.self)) } ?? .null
         return [
             .text(id), .text(tenant.merchantId), .text(tenant.mode.rawValue), .text(type.rawValue), .text(status.rawValue),
-            .int(amount), .int(tipAmount), .int(cashbackAmount), .text(currency), .text(tender.rawValue),
+            .int(amount), .int(tipAmount), .int(cashbackAmount), .text(currency), .text(tender.commerceCode),
             entryMode.sqlValue, referenceId.sqlValue, originalTransactionId.sqlValue, terminalId.sqlValue,
             cardScheme.sqlValue, maskedPan.sqlValue, authorizationCode.sqlValue, responseCode.sqlValue,
             declineCode.sqlValue, errorCode.sqlValue, balance.sqlValue, storedValueCardHash.sqlValue, .int(refundedAmount),

@@ -1,3 +1,4 @@
+import CashRoundingContract
 import Foundation
 import Kernel
 
@@ -10,7 +11,7 @@ public struct OriginalSnapshot: Sendable, Hashable {
     public var amount: Int64
     public var tipAmount: Int64
     public var currency: String
-    public var tender: TenderKind
+    public var tender: TenderType
     /// Sum of APPROVED refunds so far.
     public var refundedAmount: Int64
     /// For a PRE_AUTH: the completion's transaction id once completed.
@@ -21,7 +22,7 @@ public struct OriginalSnapshot: Sendable, Hashable {
     public var businessDate: String
 
     public init(id: String, type: TransactionType, status: TransactionStatus, amount: Int64, tipAmount: Int64,
-                currency: String, tender: TenderKind, refundedAmount: Int64, completionTransactionId: String?,
+                currency: String, tender: TenderType, refundedAmount: Int64, completionTransactionId: String?,
                 settlementId: String?, businessDate: String) {
         self.id = id
         self.type = type

@@ -1,3 +1,4 @@
+import CashRoundingContract
 import Foundation
 import Kernel
 import Synchronization
@@ -91,7 +92,7 @@ final class TransactionService: Sendable {
         switch sale.tender {
         case .cash: return true
         case .card: return tenant.mode == .test
-        case .storedValue: return false
+        case .storedValue, .ebt, .mobile: return false
         }
     }
 
@@ -168,6 +169,8 @@ final class TransactionService: Sendable {
             default: break
             }
             return PreparedSale(record: record, storedValueDebit: nil, releaseTerminal: record.terminalId != nil)
+        case .ebt, .mobile:
+            throw TransactionErrors.unknownTender(sale.tender.commerceCode)
         }
     }
 
@@ -285,6 +288,8 @@ final class TransactionService: Sendable {
                         record.balance = balance
                     }
                 }
+            case .ebt, .mobile:
+                throw TransactionErrors.unknownTender(original.tender.commerceCode)
             }
             if record.status == .approved {
                 try await store.apply(effect, originalId: original.id, followUpId: record.id, tenant: record.tenant, executor: tx)

@@ -1,3 +1,4 @@
+import CashRoundingContract
 import Foundation
 import Kernel
 
@@ -27,13 +28,6 @@ public enum TransactionStatus: String, Sendable, Hashable, CaseIterable, Codable
     case error = "ERROR"
     /// An APPROVED transaction that a later VOID cancelled.
     case voided = "VOIDED"
-}
-
-/// How the customer pays. Card goes to the acquirer; cash is rounded; stored value debits a balance Atlas holds.
-public enum TenderKind: String, Sendable, Hashable, CaseIterable, Codable {
-    case card = "CARD"
-    case cash = "CASH"
-    case storedValue = "STORED_VALUE"
 }
 
 public enum EntryMode: String, Sendable, Hashable, CaseIterable {
@@ -100,7 +94,8 @@ struct ValidatedSale: Sendable {
     let originalTransactionId: String?
     let metadata: JSONValue?
     let terminalId: String?
-    let tender: TenderKind
+    /// One of `TenderType.commerceTenders`. Card goes to the acquirer; cash is rounded; stored value debits a balance Atlas holds.
+    let tender: TenderType
     let cardNumber: String?
     let location: LocationInput?
 
@@ -243,16 +238,13 @@ enum SaleValidation {
         }
     }
 
-    static func parseTender(_ text: String?, type: TransactionType, cashback: Int64) throws(AtlasError) -> TenderKind {
+    static func parseTender(_ text: String?, type: TransactionType, cashback: Int64) throws(AtlasError) -> TenderType {
         guard let text else { return .card }
-        guard let tender = TenderKind(rawValue: text) else {
-            throw .invalidField("tender", "tender must be CARD, CASH or STORED_VALUE", constraint: "enum",
-                                value: .string(String(text.prefix(32))))
-        }
+        guard let tender = TenderType(commerceCode: text) else { throw TransactionErrors.unknownTender(String(text.prefix(32))) }
         switch (tender, type) {
         case (.cash, .preAuth), (.cash, .preAuthComplete), (.cash, .cardRead), (.cash, .balanceInquiry),
              (.storedValue, .preAuth), (.storedValue, .preAuthComplete):
-            throw .invalidField("tender", "\(tender.rawValue) tender is not allowed for \(type.rawValue)", constraint: "notAllowed")
+            throw .invalidField("tender", "\(tender.commerceCode) tender is not allowed for \(type.rawValue)", constraint: "notAllowed")
         default: break
         }
         if tender != .card && cashback > 0 {
@@ -261,7 +253,7 @@ enum SaleValidation {
         return tender
     }
 
-    static func checkCard(_ card: CardInput?, tender: TenderKind) throws(AtlasError) -> String? {
+    static func checkCard(_ card: CardInput?, tender: TenderType) throws(AtlasError) -> String? {
         guard let card else { return nil }
         guard tender != .cash else {
             throw .invalidField("card", "card is not allowed with a CASH tender", constraint: "notAllowed")
@@ -287,6 +279,12 @@ enum SaleValidation {
 /// The module's documented error codes (docs/transactions.md). 409 = conflicts with stored state,
 /// 400 = the request alone is wrong.
 enum TransactionErrors {
+    /// A `tender` outside `TenderType.commerceTenders`. Also answers EBT and mobile should one reach a sale
+    /// (they are cash-rounding tenders only; parsing and the table's CHECK keep them out).
+    static func unknownTender(_ text: String) -> AtlasError {
+        .invalidField("tender", "tender must be CARD, CASH or STORED_VALUE", constraint: "enum", value: .string(text))
+    }
+
     static func invalidAmount(_ message: String, constraint: String, value: Int64?) -> AtlasError {
         AtlasError(kind: .invalidAmount, status: 400, code: "INVALID_AMOUNT", message: message,
                    details: ErrorDetails(field: "amount", value: value.map { .int($0) }, constraint: constraint))

@@ -1,53 +1,53 @@
-import Foundation
+import AccessContract
+import CashRoundingContract
 import Kernel
 
+/// Transactions' switches, read from the environment by the bootstrap (the module reads none itself).
+public struct TransactionsSettings: Sendable, Hashable {
+    /// Group commit of concurrent sales (see `SaleCommitter`); `ATLAS_TXN_BATCHING=0` turns it off to measure it.
+    public var batching: Bool
+    /// Sales write their Idempotency-Key in their own transaction (see `TransactionService.mayDeferClaim`);
+    /// `ATLAS_IDEMPOTENCY_DEFERRED=0` claims first instead (to measure it).
+    public var deferredIdempotencyClaims: Bool
+
+    public init(batching: Bool = true, deferredIdempotencyClaims: Bool = true) {
+        self.batching = batching
+        self.deferredIdempotencyClaims = deferredIdempotencyClaims
+    }
+}
+
 /// The Transactions feature module: `POST /v1/transaction/sale` for all seven types, lookups, lists,
-/// aborts, stored-value loads, and `/functions/v1` payment sessions. Depends on Kernel only; cash is
-/// rounded through `ModuleServices.cashRounding`, cards go through a `CardAcquirer`.
-public struct TransactionsModule: FeatureModule {
+/// aborts, stored-value loads, and `/functions/v1` payment sessions. Depends on Kernel and contracts only;
+/// cash is rounded through `ModuleServices.cashRounding`, cards go through a `CardAcquirer`.
+public struct TransactionsModule: FeatureModule, AccessDeclaring {
+    let settings: TransactionsSettings
     /// Card acquirer for live mode; nil means live card tenders answer 503 ACQUIRER_NOT_CONFIGURED.
     let liveAcquirer: (any CardAcquirer)?
     /// Test mode always uses this deterministic simulator.
     let simulator: any CardAcquirer
-    /// Group commit of concurrent sales (see `SaleCommitter`). `ATLAS_TXN_BATCHING=0` in
-    /// `services.configuration` or the environment turns it off.
-    let batching: Bool?
 
-    public init() {
-        self.init(liveAcquirer: nil, simulator: SimulatedAcquirer(), batching: nil)
-    }
-
-    public init(liveAcquirer: (any CardAcquirer)?, simulator: any CardAcquirer = SimulatedAcquirer(), batching: Bool? = nil) {
+    public init(settings: TransactionsSettings = TransactionsSettings(), liveAcquirer: (any CardAcquirer)? = nil,
+                simulator: any CardAcquirer = SimulatedAcquirer()) {
+        self.settings = settings
         self.liveAcquirer = liveAcquirer
         self.simulator = simulator
-        self.batching = batching
     }
 
     public var name: String { "transactions" }
     public var migrations: [Migration] { TransactionSchema.migrations }
+
+    public var accessDeclarations: [AccessDeclaration] {
+        [AccessDeclaration(surface: .commerce, scopes: ["transactions:read", "transactions:write"])]
+    }
 
     /// Settings access for the admin CLI and tests (supported currencies, ceiling, time zone, location).
     public static func settingsStore(database: any Database) -> MerchantSettingsStore {
         MerchantSettingsStore(database: database)
     }
 
-    func batchingEnabled(_ services: ModuleServices) -> Bool {
-        if let batching { return batching }
-        let value = services.configuration["ATLAS_TXN_BATCHING"] ?? ProcessInfo.processInfo.environment["ATLAS_TXN_BATCHING"]
-        return value != "0" && value != "false"
-    }
-
-    /// Sales write their Idempotency-Key in their own transaction (see `TransactionService.mayDeferClaim`).
-    /// `ATLAS_IDEMPOTENCY_DEFERRED=0` claims first instead (to measure it).
-    func deferredClaimsEnabled(_ services: ModuleServices) -> Bool {
-        let value = services.configuration["ATLAS_IDEMPOTENCY_DEFERRED"]
-            ?? ProcessInfo.processInfo.environment["ATLAS_IDEMPOTENCY_DEFERRED"]
-        return value != "0" && value != "false"
-    }
-
     public func routeGroups(services: ModuleServices) -> [RouteGroup] {
         let service = TransactionService(services: services, simulator: simulator, liveAcquirer: liveAcquirer,
-                                         batching: batchingEnabled(services))
+                                         batching: settings.batching)
         return [commerceGroup(services, service), paymentsGroup(services, service)]
     }
 
@@ -56,7 +56,7 @@ public struct TransactionsModule: FeatureModule {
         let read = services.accessGuard.require(AccessRequirement(surface: .commerce, scopes: ["transactions:read"]))
         let idempotency = services.idempotencyMiddleware
         var group = RouteGroup(prefix: "/v1", errorRenderer: SurfaceErrors.renderer(for: .commerce))
-        let saleIdempotency = services.idempotencyMiddleware(deferredClaim: deferredClaimsEnabled(services))
+        let saleIdempotency = services.idempotencyMiddleware(deferredClaim: settings.deferredIdempotencyClaims)
         group.post("/transaction/sale", middleware: [write, saleIdempotency]) { request, context in
             try await service.sale(request, context: context)
         }

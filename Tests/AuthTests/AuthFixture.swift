@@ -1,9 +1,11 @@
+import AccessContract
+import AtlasTestSupport
+import Bootstrap
 import Crypto
 import Foundation
 import Kernel
 import Postgres
 import Synchronization
-import AtlasTestSupport
 @testable import Auth
 
 /// One Auth module over a fresh database, a router with Auth's routes plus probe routes, and a
@@ -11,7 +13,7 @@ import AtlasTestSupport
 struct AuthFixture {
     let database: PostgresDatabase
     let clock: ManualWallClock
-    let auth: AuthModule
+    let auth: AuthService
     let client: InProcessClient
     let merchantId: String
     let liveKey: String
@@ -28,28 +30,28 @@ struct AuthFixture {
         let clock = ManualWallClock(Date())
         let database: PostgresDatabase
         if let existing { database = existing } else { database = try await TestDatabase.fresh(migrations: AuthSchema.migrations) }
-        let logger = Logger(label: "test", minimumLevel: .error)
-        let auth = AuthModule(database: database, crypto: OpenSSLCryptoService(), clock: clock, logger: logger)
+        let application = assemble(database: database, clock: clock)
+        let auth = application.auth
         let organization = try await auth.createOrganization(name: "Org")
         let merchantId = try await auth.createMerchant(organizationId: organization, name: "Shop")
         let live = try await auth.createSecretKey(merchantId: merchantId, mode: .live)
         let test = try await auth.createSecretKey(merchantId: merchantId, mode: .test)
         let executions = Counter()
-        let router = Router(groups: auth.routeGroups(services: services(auth, database, clock, logger))
-            + [probeGroup(auth, executions: executions)])
+        let router = application.router(adding: [probeGroup(auth, executions: executions)])
         return AuthFixture(database: database, clock: clock, auth: auth, client: InProcessClient(router),
                            merchantId: merchantId, liveKey: live.secret, testKey: test.secret, executions: executions)
     }
 
-    static func services(_ auth: AuthModule, _ database: PostgresDatabase, _ clock: ManualWallClock, _ logger: Logger)
-        -> ModuleServices {
-        ModuleServices(database: database, clock: clock, crypto: OpenSSLCryptoService(),
-                       events: InMemoryEventBus(handlers: []), logger: logger, accessGuard: auth.accessGuard,
-                       idempotency: auth.idempotencyStore)
+    /// Every product module, as the app wires them, so Auth accepts the product's scopes and roles. The
+    /// Auth fixtures migrate only the Auth tables they use, so other modules' routes are there but unused.
+    static func assemble(database: PostgresDatabase, clock: ManualWallClock,
+                         crypto: any CryptoService = OpenSSLCryptoService()) -> AtlasApplication {
+        AtlasBootstrap.assemble(modules: AtlasModules.all(), database: database, clock: clock, crypto: crypto,
+                                logger: TestLogger.quiet)
     }
 
     /// Routes that echo the principal, on each surface, and a slow idempotent POST that counts executions.
-    static func probeGroup(_ auth: AuthModule, executions: Counter) -> RouteGroup {
+    static func probeGroup(_ auth: AuthService, executions: Counter) -> RouteGroup {
         var group = RouteGroup(prefix: "/v1/probe", errorRenderer: SurfaceErrors.renderer(for: .commerce))
         let echo: Handler = { _, context in
             let principal = context.principal!

@@ -1,8 +1,9 @@
+import AccessContract
+import AtlasTestSupport
 import Crypto
 import Foundation
 import Kernel
 import Postgres
-import AtlasTestSupport
 @testable import Auth
 
 /// Tenant T (slug "koperasi-a") with a station S, a terminal R, a gate G and a scout C, one
@@ -21,7 +22,7 @@ struct DevicesFixture {
 
     let database: PostgresDatabase
     let clock: ManualWallClock
-    let auth: AuthModule
+    let auth: AuthService
     let client: InProcessClient
     let merchantId: String
     let accountId: String
@@ -33,8 +34,8 @@ struct DevicesFixture {
     static func make() async throws -> DevicesFixture {
         let clock = ManualWallClock()
         let database = try await TestDatabase.fresh(migrations: AuthSchema.migrations + DevicesService.migrations)
-        let logger = Logger(label: "test", minimumLevel: .error)
-        let auth = AuthModule(database: database, crypto: OpenSSLCryptoService(), clock: clock, logger: logger)
+        let application = AuthFixture.assemble(database: database, clock: clock)
+        let auth = application.auth
         let organization = try await auth.createOrganization(name: "Koperasi")
         let merchantId = try await auth.createMerchant(organizationId: organization, name: "Koperasi A", slug: slug)
         func enroll(_ role: DeviceRole) async throws -> Device {
@@ -48,15 +49,14 @@ struct DevicesFixture {
         let scout = try await enroll(.scout)
         let account = try await auth.createOperator(merchantId: merchantId, username: username, password: password,
                                                     displayName: "Ibu Sari", roles: ["operator", "cashier"])
-        let router = Router(groups: auth.routeGroups(services: AuthFixture.services(auth, database, clock, logger))
-            + [probeGroup(auth)])
+        let router = application.router(adding: [probeGroup(auth)])
         return DevicesFixture(database: database, clock: clock, auth: auth, client: InProcessClient(router),
                               merchantId: merchantId, accountId: account.accountId, station: station, terminal: terminal,
                               gate: gate, scout: scout)
     }
 
     /// `/api/probe/…`: how a later cards module declares roles and scopes, and what Principal it sees.
-    static func probeGroup(_ auth: AuthModule) -> RouteGroup {
+    static func probeGroup(_ auth: AuthService) -> RouteGroup {
         var group = RouteGroup(prefix: "/api/probe", errorRenderer: SurfaceErrors.renderer(for: .terminal))
         let echo: Handler = { _, context in
             let principal = context.principal!

@@ -15,7 +15,7 @@ struct OAuthFixture {
     let clientId: String
     let secret: String
 
-    var auth: AuthModule { base.auth }
+    var auth: AuthService { base.auth }
     var client: InProcessClient { base.client }
     var clock: ManualWallClock { base.clock }
     var merchantId: String { base.merchantId }

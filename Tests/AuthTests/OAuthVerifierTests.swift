@@ -1,3 +1,4 @@
+import AccessContract
 import Crypto
 import Foundation
 import Kernel

@@ -1,8 +1,9 @@
+import AccessContract
+import AtlasTestSupport
 import Crypto
 import Foundation
 import Kernel
 import Postgres
-import AtlasTestSupport
 @testable import Auth
 
 /// An Auth module with the Users tables, an organization with one merchant, an accountant user,
@@ -12,7 +13,7 @@ struct UsersFixture {
 
     let database: PostgresDatabase
     let clock: ManualWallClock
-    let auth: AuthModule
+    let auth: AuthService
     let client: InProcessClient
     let organizationId: String
     let merchantId: String
@@ -26,10 +27,9 @@ struct UsersFixture {
         if let existing { database = existing } else {
             database = try await TestDatabase.fresh(migrations: AuthSchema.migrations + UsersService.migrations)
         }
-        let logger = Logger(label: "test", minimumLevel: .error)
-        let auth = AuthModule(database: database, crypto: crypto, clock: clock, logger: logger)
-        let router = Router(groups: auth.routeGroups(services: AuthFixture.services(auth, database, clock, logger))
-            + [probeGroup(auth)])
+        let application = AuthFixture.assemble(database: database, clock: clock, crypto: crypto)
+        let auth = application.auth
+        let router = application.router(adding: [probeGroup(auth)])
         let client = InProcessClient(router)
         if let existingOrganization {
             let row = try await database.queryFirst("SELECT id, email FROM auth_users WHERE organization_id = \(existingOrganization) ORDER BY created_at LIMIT 1")
@@ -48,7 +48,7 @@ struct UsersFixture {
     }
 
     /// `/api/v1/probe/*` on the accounting surface: any signed-in user, bookkeeper or above, owner only.
-    static func probeGroup(_ auth: AuthModule) -> RouteGroup {
+    static func probeGroup(_ auth: AuthService) -> RouteGroup {
         var group = RouteGroup(prefix: "/api/v1/probe", errorRenderer: SurfaceErrors.renderer(for: .accounting))
         let echo: Handler = { _, context in
             let principal = context.principal!

@@ -1,18 +1,18 @@
-import Crypto
+import AtlasTestSupport
+import Auth
+import Bootstrap
 import Foundation
 import Kernel
 import Postgres
-import AtlasTestSupport
-import Auth
 import Rounding
 
-/// Auth + Rounding over a fresh PostgreSQL database, behind one in-process router (Auth's real access
-/// guard and idempotency store, Rounding's routes). Tests create their own merchants so they can share
+/// Auth + Rounding over a fresh PostgreSQL database, assembled by the bootstrap behind one in-process
+/// router (Auth's real access guard, idempotency store and tenant directory, Rounding's routes). Tests create their own merchants so they can share
 /// one fixture and still have independent chains.
 struct RoundingFixture: Sendable {
     let database: PostgresDatabase
     let clock: ManualWallClock
-    let auth: AuthModule
+    let auth: AuthService
     let client: InProcessClient
     let organizationId: String
 
@@ -23,20 +23,16 @@ struct RoundingFixture: Sendable {
     static let shared = Task { try await RoundingFixture.make() }
 
     static func make(start: Date = noon, connectionsMax: Int = 8) async throws -> RoundingFixture {
-        let database = try await TestDatabase.fresh(migrations: [], connectionsMax: connectionsMax)
         let clock = ManualWallClock(start)
-        let logger = Logger(label: "test", minimumLevel: .error)
-        let crypto = OpenSSLCryptoService()
-        let auth = AuthModule(database: database, crypto: crypto, clock: clock, logger: logger)
-        let rounding = RoundingModule()
-        try await MigrationRunner.run(migrations: auth.migrations + rounding.migrations, on: database)
-        let services = ModuleServices(database: database, clock: clock, crypto: crypto, events: InMemoryEventBus(handlers: []),
-                                      logger: logger, accessGuard: auth.accessGuard, idempotency: auth.idempotencyStore,
-                                      tenants: auth.tenantDirectory)
-        let router = Router(groups: auth.routeGroups(services: services) + rounding.routeGroups(services: services))
+        let application = AtlasBootstrap.assemble(
+            modules: [AuthModule(), RoundingModule()],
+            database: try await TestDatabase.fresh(migrations: [], connectionsMax: connectionsMax), clock: clock,
+            logger: TestLogger.quiet)
+        try await application.migrate()
+        let auth = application.auth
         let organization = try await auth.createOrganization(name: "Centsless test org")
-        return RoundingFixture(database: database, clock: clock, auth: auth, client: InProcessClient(router),
-                               organizationId: organization)
+        return RoundingFixture(database: application.database, clock: clock, auth: auth,
+                               client: InProcessClient(application.router()), organizationId: organization)
     }
 
     /// A merchant with one key per role (merchant, auditor, admin, partner).

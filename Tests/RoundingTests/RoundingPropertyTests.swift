@@ -1,3 +1,4 @@
+import CashRoundingContract
 import Kernel
 import Testing
 @testable import Rounding

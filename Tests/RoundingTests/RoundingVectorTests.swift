@@ -1,3 +1,4 @@
+import CashRoundingContract
 import Foundation
 import Kernel
 import Testing
@@ -68,7 +69,7 @@ let specVectors: [(row: Int, mode: CashRoundingMode, input: Int64, expected: Int
         ])
         #expect(CashRoundingMode.requestModes.count == 6)
         #expect(!CashRoundingMode.requestModes.contains(.nearestDime))
-        #expect(TenderType.allCases.map(\.rawValue) == ["cash", "card", "ebt", "mobile"])
+        #expect(TenderType.roundingPaymentMethods.map(\.rawValue) == ["cash", "card", "ebt", "mobile"])
         #expect(ComplianceStatus.allCases.map(\.rawValue) == ["PASS", "WARN", "FAIL"])
         #expect(RoundingEnforcement.allCases.map(\.rawValue) == ["mandatory", "permissive", "voluntary", "none"])
         #expect(LegislationStatus.noLegislation.rawValue == "no_legislation")

@@ -1,28 +1,26 @@
-import Accounting
 import Auth
+import Bootstrap
 import Crypto
 import Foundation
 import Kernel
 import Postgres
-import Reconciliation
-import Rounding
-import Transactions
-import Webhooks
 
-/// The whole Atlas router, wired the way `Apps/atlas/Application.swift` wires it (every feature module,
-/// Auth's access guard and idempotency store, Rounding's cash rounding for Transactions), over a fresh
-/// database with every module's migrations. `SystemRoutes` live in the app target and are left out.
-/// For cross-module tests (robustness fuzzing, end-to-end flows) that need every surface at once.
+/// The whole Atlas router as the app assembles it (`AtlasBootstrap` with every product module), over a
+/// fresh database with every module's migrations and a manual clock. `SystemRoutes` live in the app
+/// target and are left out. For cross-module tests (robustness fuzzing, end-to-end flows) that need
+/// every surface at once.
 public struct AppHarness: Sendable {
-    public let database: PostgresDatabase
+    public let application: AtlasApplication
     public let clock: ManualWallClock
-    public let auth: AuthModule
-    public let modules: [any FeatureModule]
     public let router: Router
     public let client: InProcessClient
     public let organizationId: String
     /// A merchant with a tenant slug (`AppHarness.tenantSlug`), so devices can log in.
     public let merchantId: String
+
+    public var database: PostgresDatabase { application.database }
+    public var auth: AuthService { application.auth }
+    public var modules: [any FeatureModule] { application.modules }
 
     public static let tenantSlug = "fuzz-shop"
     public static let password = "correct horse battery"
@@ -30,30 +28,18 @@ public struct AppHarness: Sendable {
 
     /// Builds the router over a new database. `start` is the manual clock's first instant.
     public static func make(start: Date = Date(), connectionsMax: Int = 16) async throws -> AppHarness {
-        let database = try await TestDatabase.fresh(migrations: [], connectionsMax: connectionsMax)
         let clock = ManualWallClock(start)
-        let logger = Logger(label: "test", minimumLevel: .error)
-        let crypto = OpenSSLCryptoService()
-        let auth = AuthModule(database: database, crypto: crypto, clock: clock, logger: logger)
-        let rounding = RoundingModule()
-        let modules: [any FeatureModule] = [
-            auth, TransactionsModule(), ReconciliationModule(), rounding, AccountingModule(), WebhooksModule(),
-        ]
-        try await MigrationRunner.run(migrations: modules.flatMap(\.migrations), on: database)
-        let base = ModuleServices(database: database, clock: clock, crypto: crypto, events: InMemoryEventBus(handlers: []),
-                                  logger: logger, accessGuard: auth.accessGuard, idempotency: auth.idempotencyStore,
-                                  cashRounding: rounding.cashRounding, tenants: auth.tenantDirectory)
-        let handlers = modules.flatMap { $0.eventHandlers(services: base) }
-        let services = ModuleServices(database: database, clock: clock, crypto: crypto,
-                                      events: InMemoryEventBus(handlers: handlers), logger: logger,
-                                      accessGuard: auth.accessGuard, idempotency: auth.idempotencyStore,
-                                      cashRounding: rounding.cashRounding, tenants: auth.tenantDirectory)
-        let router = Router(groups: modules.flatMap { $0.routeGroups(services: services) })
+        let application = AtlasBootstrap.assemble(
+            modules: AtlasModules.all(), database: try await TestDatabase.fresh(migrations: [], connectionsMax: connectionsMax),
+            clock: clock, logger: TestLogger.quiet)
+        try await application.migrate()
+        let router = application.router()
+        let auth = application.auth
         let organizationId = try await auth.createOrganization(name: "Harness org")
         let merchantId = try await auth.createMerchant(organizationId: organizationId, name: "Harness shop",
                                                        slug: tenantSlug)
-        return AppHarness(database: database, clock: clock, auth: auth, modules: modules, router: router,
-                          client: InProcessClient(router), organizationId: organizationId, merchantId: merchantId)
+        return AppHarness(application: application, clock: clock, router: router, client: InProcessClient(router),
+                          organizationId: organizationId, merchantId: merchantId)
     }
 
     // MARK: Credentials, one per surface

@@ -1,6 +1,7 @@
 import AtlasTestSupport
 import Auth
-import Crypto
+import Bootstrap
+import CashRoundingContract
 import Foundation
 import Kernel
 import Postgres
@@ -8,12 +9,13 @@ import Rounding
 import Synchronization
 @testable import Transactions
 
-/// Auth + Rounding + Transactions over a fresh database, wired as the app wires them, with a router
-/// and test/live keys (one of them bound to a terminal, one read-only).
+/// Auth + Transactions + Rounding over a fresh database, assembled by the bootstrap as the app wires them
+/// (with a manual clock and the test's acquirers), with a router and test/live keys (one of them bound to
+/// a terminal, one read-only).
 struct TransactionFixture {
     let database: PostgresDatabase
     let clock: ManualWallClock
-    let auth: AuthModule
+    let auth: AuthService
     let client: InProcessClient
     let merchantId: String
     let testKey: String
@@ -25,26 +27,24 @@ struct TransactionFixture {
 
     static func make(slowDelayMilliseconds: Int = 400, liveAcquirer: (any CardAcquirer)? = nil) async throws -> TransactionFixture {
         let clock = ManualWallClock(Date())
-        let database = try await TestDatabase.fresh(migrations: [])
-        let logger = Logger(label: "test", minimumLevel: .error)
-        let auth = AuthModule(database: database, crypto: OpenSSLCryptoService(), clock: clock, logger: logger)
         let transactions = TransactionsModule(liveAcquirer: liveAcquirer,
                                               simulator: SimulatedAcquirer(slowDelayMilliseconds: slowDelayMilliseconds))
-        try await MigrationRunner.run(migrations: auth.migrations + transactions.migrations, on: database)
+        let application = AtlasBootstrap.assemble(modules: [AuthModule(), transactions, RoundingModule()],
+                                                  database: try await TestDatabase.fresh(migrations: []), clock: clock,
+                                                  logger: TestLogger.quiet)
+        try await application.migrate()
+        let auth = application.auth
         let organization = try await auth.createOrganization(name: "Org")
         let merchantId = try await auth.createMerchant(organizationId: organization, name: "Shop")
         let testKey = try await auth.createSecretKey(merchantId: merchantId, mode: .test)
         let liveKey = try await auth.createSecretKey(merchantId: merchantId, mode: .live)
         let readOnly = try await auth.createSecretKey(merchantId: merchantId, mode: .test, scopes: ["transactions:read"])
         let terminal = try await auth.createSecretKey(merchantId: merchantId, mode: .test, terminalId: "TID-00012345")
-        let rounding = RoundingModule().cashRounding
-        let services = ModuleServices(database: database, clock: clock, crypto: OpenSSLCryptoService(),
-                                      events: InMemoryEventBus(handlers: []), logger: logger, accessGuard: auth.accessGuard,
-                                      idempotency: auth.idempotencyStore, cashRounding: rounding)
-        let router = Router(groups: auth.routeGroups(services: services) + transactions.routeGroups(services: services))
-        return TransactionFixture(database: database, clock: clock, auth: auth, client: InProcessClient(router),
-                                  merchantId: merchantId, testKey: testKey.secret, liveKey: liveKey.secret,
-                                  readOnlyKey: readOnly.secret, terminalKey: terminal.secret, rounding: rounding)
+        guard let rounding = application.services.cashRounding else { throw HarnessError("Rounding provides no cash rounding") }
+        return TransactionFixture(database: application.database, clock: clock, auth: auth,
+                                  client: InProcessClient(application.router()), merchantId: merchantId,
+                                  testKey: testKey.secret, liveKey: liveKey.secret, readOnlyKey: readOnly.secret,
+                                  terminalKey: terminal.secret, rounding: rounding)
     }
 
     func newKey(mode: Mode = .test, terminalId: String? = nil) async throws -> String {

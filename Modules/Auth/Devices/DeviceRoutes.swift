@@ -1,10 +1,11 @@
+import AccessContract
 import Foundation
 import Kernel
 
 /// `/api` routes of the offline terminal backend that Auth owns: token, refresh, session grant, policy.
 /// Errors render as `{"error":"snake_case","message":"…"}` (TerminalErrorRenderer).
 struct DeviceRoutes {
-    let module: AuthModule
+    let module: AuthService
     let service: DevicesService
 
     struct TokenBody: Decodable, Validatable {

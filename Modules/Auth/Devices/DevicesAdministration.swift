@@ -3,7 +3,7 @@ import Kernel
 
 /// Administration of the offline terminal backend, for the admin CLI and tests. Raw secrets are
 /// returned once, to the caller, and never logged.
-extension AuthModule {
+extension AuthService {
     /// Enrolls a device (live unless `mode` is test); returns its id, the one-time commissioning
     /// secret and the tenant-unique terminal number (uint16) assigned to it.
     public func createDevice(merchantId: String, role: DeviceRole, mode: Mode = .live, name: String? = nil)

@@ -1,3 +1,4 @@
+import AccessContract
 import Foundation
 import Kernel
 import Synchronization
@@ -37,7 +38,7 @@ final class DevicesService: Sendable {
         [(DeviceTokenVerifier(sessions: sessions, clock: clock), [.terminal])]
     }
 
-    func routeGroups(module: AuthModule) -> [RouteGroup] { [DeviceRoutes(module: module, service: self).group()] }
+    func routeGroups(module: AuthService) -> [RouteGroup] { [DeviceRoutes(module: module, service: self).group()] }
 
     /// Purges expired refresh tokens and sessions hourly until cancelled.
     func runBackgroundTasks() async {

@@ -45,6 +45,8 @@ struct OAuthClientStore: Sendable {
     let database: any Database
     let crypto: any CryptoService
     let clock: any WallClock
+    /// The Commerce scopes the wired modules declared: a client may be allowed only these.
+    let knownScopes: Set<String>
 
     func hash(_ secret: String) -> [UInt8] { crypto.sha256(Array(secret.utf8)) }
 
@@ -55,7 +57,7 @@ struct OAuthClientStore: Sendable {
 
     func create(merchantId: String, mode: Mode, scopes: Set<String>, allowedTerminalIds: Set<String>?, name: String?)
         async throws -> (record: OAuthClientRecord, secret: String) {
-        try Self.validate(scopes: scopes, terminals: allowedTerminalIds)
+        try Self.validate(scopes: scopes, terminals: allowedTerminalIds, knownScopes: knownScopes)
         let id = TypedID.generate(prefix: .client, clock: clock).rawValue
         let secret = newSecret(mode: mode)
         let now = clock.now()
@@ -91,9 +93,9 @@ struct OAuthClientStore: Sendable {
         return (record, secret)
     }
 
-    static func validate(scopes: Set<String>, terminals: Set<String>?) throws {
+    static func validate(scopes: Set<String>, terminals: Set<String>?, knownScopes: Set<String>) throws {
         guard !scopes.isEmpty else { throw OAuthAdminError(description: "a client needs at least one scope") }
-        if let unknown = scopes.subtracting(CommerceScopes.all).sorted().first {
+        if let unknown = scopes.subtracting(knownScopes).sorted().first {
             throw OAuthAdminError(description: "unknown scope \(unknown.prefix(64))")
         }
         if let terminals {

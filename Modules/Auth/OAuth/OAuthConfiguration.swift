@@ -1,12 +1,9 @@
 import Foundation
 import Kernel
 
-/// Token and signing-key settings. The issuer comes from `ATLAS_OAUTH_ISSUER` when set (it must
-/// equal the public URL verifiers see as `iss`); everything else is fixed by the Commerce contract.
+/// Token and signing-key settings. The issuer comes from `AuthSettings.oauthIssuer` (it must equal the
+/// public URL verifiers see as `iss`); everything else is fixed by the Commerce contract.
 struct OAuthConfiguration: Sendable {
-    static let issuerDefault = "https://auth.atlas.local"
-    static let issuerEnvironmentVariable = "ATLAS_OAUTH_ISSUER"
-
     var issuer: String
     /// `aud` of every token; the Commerce API is the only resource server.
     var audience = "atlas-commerce"
@@ -20,12 +17,6 @@ struct OAuthConfiguration: Sendable {
     /// Per client: 60 tokens a minute, bursts of 20. A token lives an hour, so a well-behaved client needs
     /// one per terminal per hour; this still allows a fleet restart, and stops a loop from burning CPU on RSA.
     var tokenIssuancePolicy = RateLimitPolicy(name: "token_minute", limit: 60, periodSeconds: 60, burst: 20)
-
-    static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment)
-        -> OAuthConfiguration {
-        let issuer = environment[issuerEnvironmentVariable].flatMap { $0.isEmpty ? nil : $0 } ?? issuerDefault
-        return OAuthConfiguration(issuer: issuer)
-    }
 }
 
 /// The RFC 6749 §5.2 error codes `/v1/token` answers with, as `AtlasError`s of kind `.custom`

@@ -1,3 +1,4 @@
+import AccessContract
 import Foundation
 import Kernel
 import Synchronization
@@ -21,15 +22,15 @@ final class OAuthService: Sendable {
     let verifier: OAuthTokenVerifier
     let settings: OAuthSettings
 
-    init(database: any Database, crypto: any CryptoService, clock: any WallClock, logger: Logger) {
+    init(database: any Database, crypto: any CryptoService, clock: any WallClock, logger: Logger,
+         configuration: OAuthConfiguration, knownScopes: Set<String>) {
         self.database = database
         self.crypto = crypto
         self.clock = clock
         self.logger = logger
-        let configuration = OAuthConfiguration.fromEnvironment()
         let settings = OAuthSettings(configuration)
         self.settings = settings
-        clients = OAuthClientStore(database: database, crypto: crypto, clock: clock)
+        clients = OAuthClientStore(database: database, crypto: crypto, clock: clock, knownScopes: knownScopes)
         signingKeys = SigningKeyStore(database: database, crypto: crypto, clock: clock,
                                       retentionSeconds: TimeInterval(configuration.tokenLifetimeMaxSeconds))
         standing = CredentialStandingCache(database: database, clock: clock)
@@ -45,7 +46,7 @@ final class OAuthService: Sendable {
     /// Bearer-token verifiers this part contributes, with the surfaces they serve.
     func verifiers() -> [(any BearerTokenVerifier, [APISurface])] { [(verifier, [.commerce])] }
 
-    func routeGroups(module: AuthModule) -> [RouteGroup] {
+    func routeGroups(module: AuthService) -> [RouteGroup] {
         [TokenEndpoint(module: module, service: self).routeGroup(), jwksGroup()]
     }
 

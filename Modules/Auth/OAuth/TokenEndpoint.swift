@@ -137,10 +137,11 @@ enum TokenRequestParser {
     }
 
     /// The requested scopes (space-separated), or all of the client's when none are asked for.
-    static func grantedScopes(_ scope: String?, client: OAuthClientRecord) throws(AtlasError) -> Set<String> {
+    static func grantedScopes(_ scope: String?, client: OAuthClientRecord, knownScopes: Set<String>) throws(AtlasError)
+        -> Set<String> {
         let requested = Set((scope ?? "").split(separator: " ", omittingEmptySubsequences: true).map(String.init))
         guard !requested.isEmpty else { return client.scopes }
-        if let unknown = requested.subtracting(CommerceScopes.all).sorted().first {
+        if let unknown = requested.subtracting(knownScopes).sorted().first {
             throw OAuthError.invalidScope("Unknown scope \(unknown.prefix(64))")
         }
         if let denied = requested.subtracting(client.scopes).sorted().first {
@@ -153,7 +154,7 @@ enum TokenRequestParser {
 /// `POST /v1/token`: authenticates the client, rate-limits it, checks scope and terminal, then
 /// signs an RS256 JWT. Responses carry `Cache-Control: no-store` (RFC 6749 §5.1).
 struct TokenEndpoint: Sendable {
-    let module: AuthModule
+    let module: AuthService
     let service: OAuthService
 
     func routeGroup() -> RouteGroup {
@@ -171,7 +172,8 @@ struct TokenEndpoint: Sendable {
         guard decision.allowed else {
             throw OAuthError.rateLimited(retryAfterSeconds: decision.retryAfterSeconds, headers: decision.headers)
         }
-        let scopes = try TokenRequestParser.grantedScopes(tokenRequest.scope, client: client.record)
+        let scopes = try TokenRequestParser.grantedScopes(tokenRequest.scope, client: client.record,
+                                                          knownScopes: module.commerceScopes)
         try await checkTerminal(tokenRequest.terminalId, client: client.record)
         let issued = try await service.issueToken(client: client.record, scopes: scopes, terminalId: tokenRequest.terminalId,
                                                   lifetimeSeconds: tokenRequest.expiresInSeconds)

@@ -1,3 +1,4 @@
+import AccessContract
 import Foundation
 import Kernel
 
@@ -8,7 +9,7 @@ struct UserAuthRoutes {
     static let badCredentialsMessage = "Incorrect email or password"
     static let invalidRefreshMessage = "Invalid or expired refresh token"
 
-    let module: AuthModule
+    let module: AuthService
     let service: UsersService
 
     struct LoginBody: Decodable, Validatable {

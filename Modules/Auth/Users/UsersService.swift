@@ -1,3 +1,4 @@
+import AccessContract
 import Foundation
 import Kernel
 import Synchronization
@@ -37,7 +38,7 @@ final class UsersService: Sendable {
         [(UserAccessTokenVerifier(service: self), [.accounting])]
     }
 
-    func routeGroups(module: AuthModule) -> [RouteGroup] {
+    func routeGroups(module: AuthService) -> [RouteGroup] {
         [UserAuthRoutes(module: module, service: self).group()]
     }
 

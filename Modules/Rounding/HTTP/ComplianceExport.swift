@@ -1,3 +1,4 @@
+import CashRoundingContract
 import Foundation
 import Kernel
 
@@ -52,7 +53,7 @@ struct ComplianceExport: Sendable {
         let start = try ComplianceHandlers.date(body.startDate, "start_date")
         let end = try ComplianceHandlers.date(body.endDate, "end_date")
         let payment = try body.paymentMethod.map { raw throws(AtlasError) in
-            try FieldCheck.oneOf(raw, "payment_method", TenderType.allCases).rawValue
+            try FieldCheck.oneOf(raw, "payment_method", TenderType.roundingPaymentMethods).rawValue
         }
         let status = try body.complianceStatus.map { raw throws(AtlasError) in
             try FieldCheck.oneOf(raw, "compliance_status", ComplianceStatus.allCases).rawValue

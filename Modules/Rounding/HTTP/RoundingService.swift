@@ -1,3 +1,5 @@
+import AccessContract
+import CashRoundingContract
 import Foundation
 import Kernel
 

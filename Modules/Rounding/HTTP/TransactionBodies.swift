@@ -1,3 +1,4 @@
+import CashRoundingContract
 import Foundation
 import Kernel
 
@@ -55,7 +56,7 @@ struct SaleInput: Sendable {
         merchantId = try FieldCheck.identifier(body.merchantId, "merchant_id")
         subtotalCents = try FieldCheck.cents(body.subtotalCents, "subtotal_cents")
         taxTotalCents = try FieldCheck.cents(body.taxTotalCents, "tax_total_cents")
-        paymentMethod = try FieldCheck.oneOf(body.paymentMethod, "payment_method", TenderType.allCases)
+        paymentMethod = try FieldCheck.oneOf(body.paymentMethod, "payment_method", TenderType.roundingPaymentMethods)
         location = CashRoundingLocation(zipCode: try SaleInput.zip(body.zipCode), state: try SaleInput.state(body.state),
                                         county: try FieldCheck.optionalText(body.county, "county"),
                                         city: try FieldCheck.optionalText(body.city, "city"))
@@ -105,7 +106,7 @@ struct SaleInput: Sendable {
         }
         var result: [TenderAmount] = []
         for (index, line) in lines.enumerated() {
-            let type: TenderType = try FieldCheck.oneOf(line.type, "tenders[\(index)].type", TenderType.allCases)
+            let type: TenderType = try FieldCheck.oneOf(line.type, "tenders[\(index)].type", TenderType.roundingPaymentMethods)
             let amount = try FieldCheck.cents(line.amountCents, "tenders[\(index)].amount_cents")
             result.append(TenderAmount(type: type, amountMinorUnits: amount))
         }

@@ -1,3 +1,5 @@
+import Kernel
+
 /// A merchant as other modules may know it: its organization and whether it is active.
 public struct MerchantDirectoryEntry: Sendable, Hashable {
     public let merchantId: String

@@ -1,3 +1,5 @@
+import Kernel
+
 /// The documented error bodies of each API surface. Modules that share a surface share its renderer.
 public enum SurfaceErrors {
     public static func renderer(for surface: APISurface) -> any ErrorRenderer {

@@ -2,7 +2,7 @@ import Foundation
 import Kernel
 
 /// User administration for the admin CLI and tests.
-extension AuthModule {
+extension AuthService {
     /// Creates an accounting user in `organizationId`, acting for `merchantId` or, when nil, the
     /// organization's default merchant (its configured default, else its oldest merchant), in live mode.
     /// The password is hashed with scrypt; only the hash is stored. Returns the new user id.

@@ -1,4 +1,8 @@
+import Kernel
+
 /// The API surfaces Atlas serves. Credentials, error codes and rate-limit policies differ by surface.
+/// WHY here and not in Kernel's routing: the router only knows prefixes and error renderers; which
+/// surfaces exist and which credentials each takes is the agreement between Auth and the modules serving them.
 public enum APISurface: String, Sendable, Hashable {
     /// `/v1`: X-Api-Key `sk_live_`/`sk_test_` or Bearer JWT from `/v1/token`.
     case commerce

@@ -2,13 +2,13 @@ import Foundation
 import Kernel
 
 /// OAuth administration (admin CLI and tests). Everything here is tenant-scoped except signing keys.
-extension AuthModule {
+extension AuthService {
     /// Creates a client `cli_<ULID>` for a merchant and mode and returns its secret (shown once).
     /// `scopes` defaults to every Commerce scope; `terminalIds` nil means any of the merchant's terminals.
     public func createOAuthClient(merchantId: String, mode: Mode, scopes: Set<String>? = nil,
                                   terminalIds: Set<String>? = nil, name: String? = nil) async throws
         -> (id: String, secret: String) {
-        let created = try await oauth.clients.create(merchantId: merchantId, mode: mode, scopes: scopes ?? CommerceScopes.all,
+        let created = try await oauth.clients.create(merchantId: merchantId, mode: mode, scopes: scopes ?? commerceScopes,
                                                      allowedTerminalIds: terminalIds, name: name)
         await auditOAuthClientEvent("oauth_client.created", client: created.record)
         return (created.record.id, created.secret)

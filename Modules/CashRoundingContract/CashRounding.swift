@@ -1,8 +1,10 @@
 import Foundation
+import Kernel
 
 // The cash-rounding contract. Transactions (and any other module that takes cash) rounds through
 // `CashRounding` without importing Rounding; Rounding provides the implementation
-// (`CashRoundingEngine`). Only value types live here, so the contract stays cheap to depend on.
+// (`CashRoundingEngine`) and registers it in the bootstrap's `ContractRegistry`. Only value types
+// live here, so the contract stays cheap to depend on.
 
 /// A rounding method. Raw values are exactly the strings of the public API (`cash_rounding_mode`
 /// and the jurisdiction `rounding_mode` enum), so requests and responses map 1:1.
@@ -29,11 +31,6 @@ public enum CashRoundingMode: String, Sendable, Hashable, Codable, CaseIterable 
     public static let requestModes: [CashRoundingMode] = [
         .swedishRounding, .mandatoryRoundDown, .mandatoryRoundUp, .symmetricalRounding, .nearestNickel, .none,
     ]
-}
-
-/// A tender (`payment_method` and split-tender `type`). Only `cash` is ever rounded.
-public enum TenderType: String, Sendable, Hashable, Codable, CaseIterable {
-    case cash, card, ebt, mobile
 }
 
 /// One split-tender line: `{ "type": ..., "amount_cents": ... }`.

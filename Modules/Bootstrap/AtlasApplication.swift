@@ -1,0 +1,49 @@
+import Auth
+import Kernel
+import Postgres
+
+/// One assembled Atlas: its modules wired over one database. Built only by `AtlasBootstrap`; the app
+/// serves its router and runs its background services and admin commands, tests drive its router.
+public struct AtlasApplication: Sendable {
+    public let database: PostgresDatabase
+    /// The private cluster the database runs in, when DATABASE_URL was unset.
+    public let localCluster: LocalCluster?
+    public let modules: [any FeatureModule]
+    public let services: ModuleServices
+    /// Every module's route groups, built once (modules keep per-assembly state such as batchers in them).
+    public let routeGroups: [RouteGroup]
+    public let backgroundServices: [any BackgroundService]
+
+    public var logger: Logger { services.logger }
+
+    /// Auth's runtime (administration for the admin CLI's sandbox and for tests).
+    public var auth: AuthService { services.contracts.require(AuthService.self) }
+
+    /// Applies every module's pending migrations (under the runner's advisory lock).
+    @discardableResult
+    public func migrate() async throws -> MigrationReport {
+        let report = try await MigrationRunner.run(migrations: modules.flatMap(\.migrations), on: database, logger: logger)
+        logger.info("migrations done", ["applied": .int(Int64(report.applied.count)),
+                                        "alreadyApplied": .int(Int64(report.alreadyApplied))])
+        return report
+    }
+
+    /// The router over every module's routes, then `extraGroups` (the app's operational endpoints, a test's probes).
+    public func router(adding extraGroups: [RouteGroup] = [], observer: (any RequestObserver)? = nil) -> Router {
+        Router(groups: routeGroups + extraGroups, observer: observer)
+    }
+
+    /// Starts every background service; `serve` stops them once the server has drained.
+    public func startBackgroundServices() -> RunningBackgroundServices {
+        RunningBackgroundServices(backgroundServices, logger: logger)
+    }
+
+    /// With the private cluster: the "sandbox" merchant (created on first use) and a fresh test key for it.
+    public func createSandboxKey() async throws -> (merchantId: String, secret: String) {
+        let merchantId = try await auth.sandboxMerchant()
+        let key = try await auth.createSecretKey(merchantId: merchantId, mode: .test, name: "sandbox")
+        return (merchantId, key.secret)
+    }
+
+    public func close() { database.close() }
+}

@@ -1,0 +1,59 @@
+import AccessContract
+import AtlasTestSupport
+import Bootstrap
+import CashRoundingContract
+import Kernel
+import Testing
+
+/// What the composition root decides for the whole product: the scopes and roles Auth accepts, the
+/// admin commands, the settings read from the environment, and the tender spellings of each API.
+@Suite struct CompositionTests {
+    @Test func theProductDeclaresTheCommerceScopesAndRoundingRolesAuthAccepts() {
+        let catalog = AccessCatalog(modules: AtlasModules.all())
+        #expect(Set(catalog.scopes(on: .commerce)) == CommerceScopes.all)
+        #expect(catalog.scopes(on: .commerce).count == CommerceScopes.all.count)
+        #expect(catalog.roles(on: .rounding) == ["merchant", "auditor", "admin", "partner"])
+    }
+
+    @Test func everyAdminCommandHasOneOwner() {
+        let names = AtlasModules.adminCommands.flatMap(\.names)
+        #expect(Set(names).count == names.count)
+        for name in ["create-organization", "create-merchant", "create-key", "create-role-key", "create-oauth-client",
+                     "rotate-oauth-client-secret", "create-terminal", "rotate-signing-key", "create-user", "suspend-user",
+                     "activate-user", "set-user-role", "set-org-tier", "set-tenant-slug", "create-device",
+                     "reset-device-secret", "suspend-device", "activate-device", "revoke-device-sessions",
+                     "create-operator", "suspend-operator", "activate-operator", "rotate-grant-key"] {
+            #expect(names.contains(name), "admin \(name)")
+        }
+    }
+
+    @Test func moduleSettingsComeFromTheEnvironment() throws {
+        let defaults = try AtlasConfiguration.fromEnvironment([:])
+        #expect(defaults.transactions.batching && defaults.transactions.deferredIdempotencyClaims)
+        #expect(defaults.auth.idempotencyBatching)
+        #expect(defaults.auth.oauthIssuer == "https://auth.atlas.local")
+        #expect(defaults.databasePreparedStatementsMax == 128)
+        let switched = try AtlasConfiguration.fromEnvironment([
+            "ATLAS_TXN_BATCHING": "0", "ATLAS_IDEMPOTENCY_DEFERRED": "false", "ATLAS_IDEMPOTENCY_BATCHING": "0",
+            "ATLAS_OAUTH_ISSUER": "https://auth.example.com", "ATLAS_DB_PREPARED_STATEMENTS_MAX": "0",
+            "ATLAS_GIT_COMMIT": "abc123",
+        ])
+        #expect(!switched.transactions.batching && !switched.transactions.deferredIdempotencyClaims)
+        #expect(!switched.auth.idempotencyBatching)
+        #expect(switched.auth.oauthIssuer == "https://auth.example.com")
+        #expect(switched.databasePreparedStatementsMax == 0)
+        #expect(switched.gitCommit == "abc123")
+        #expect(try AtlasConfiguration.fromEnvironment(["ATLAS_TXN_BATCHING": "1"]).transactions.batching)
+        #expect(throws: AtlasConfiguration.Invalid.self) {
+            try AtlasConfiguration.fromEnvironment(["ATLAS_DB_PREPARED_STATEMENTS_MAX": "many"])
+        }
+    }
+
+    @Test func oneTenderEnumSpelledTheWayEachAPIDocumentsIt() {
+        #expect(TenderType.roundingPaymentMethods.map(\.rawValue) == ["cash", "card", "ebt", "mobile"])
+        #expect(TenderType.commerceTenders.map(\.commerceCode) == ["CARD", "CASH", "STORED_VALUE"])
+        for tender in TenderType.commerceTenders { #expect(TenderType(commerceCode: tender.commerceCode) == tender) }
+        #expect(TenderType(commerceCode: "EBT") == nil)
+        #expect(TenderType(commerceCode: "cash") == nil)
+    }
+}
