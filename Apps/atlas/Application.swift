@@ -23,6 +23,8 @@ struct Application {
     let auth: AuthModule
     let rounding: RoundingModule
     let modules: [any FeatureModule]
+    /// Shared by the event log's writer and its background service: a commit wakes local consumers.
+    let eventLogWakeUps = EventLogWakeUps()
 
     static func open(_ configuration: Configuration) async throws -> Application {
         let logger = Logger(label: "atlas", minimumLevel: configuration.logLevel)
@@ -62,7 +64,8 @@ struct Application {
     }
 
     func services() -> ModuleServices {
-        ModuleServices(database: database, clock: clock, crypto: crypto, eventLog: EventLogAppendStore(), logger: logger,
+        ModuleServices(database: database, clock: clock, crypto: crypto, eventLog: EventLogAppendStore(wakeUps: eventLogWakeUps),
+                       logger: logger,
                        accessGuard: auth.accessGuard, idempotency: auth.idempotencyStore,
                        cashRounding: rounding.cashRounding, tenants: auth.tenantDirectory)
     }
@@ -74,7 +77,8 @@ struct Application {
         if configuration.eventLogProbeConsumer { consumers.append(EventLogService.probeConsumer) }
         var limits = EventLogService.Limits()
         limits.retention.retentionSeconds = Double(configuration.eventLogRetentionSeconds)
-        return EventLogService(database: database, consumers: consumers, limits: limits, logger: logger)
+        return EventLogService(database: database, consumers: consumers, wakeUps: eventLogWakeUps, limits: limits,
+                               logger: logger)
     }
 
     func router(metrics: Metrics) -> Router {

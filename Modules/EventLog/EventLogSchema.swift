@@ -10,7 +10,7 @@ import Kernel
 /// below that horizon, so a cursor never skips a late commit (see `EventPosition`).
 enum EventLogSchema {
     static let namespace = "event_log"
-    /// NOTIFY channel of a statement that appended events (a statement-level trigger, one per statement).
+    /// NOTIFY channel: "events were appended" (sent by `EventLogWakeUps`, at most once per interval).
     static let channel = "atlas_event_log"
 
     static let migrations: [Migration] = [
@@ -28,15 +28,6 @@ enum EventLogSchema {
                 appended_at timestamptz NOT NULL DEFAULT clock_timestamp(),
                 PRIMARY KEY (writer_xid, seq)
             );
-
-            CREATE FUNCTION event_log_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                PERFORM pg_notify('atlas_event_log', '');
-                RETURN NULL;
-            END
-            $$;
-            CREATE TRIGGER event_log_appended AFTER INSERT ON event_log
-                FOR EACH STATEMENT EXECUTE FUNCTION event_log_notify();
 
             -- One row per consumer: its durable cursor and which instance holds it (a lease).
             CREATE TABLE event_log_consumers (

@@ -48,15 +48,18 @@ public final class EventLogService: Sendable {
     public let instanceId: String
     public let limits: Limits
     let logger: Logger
-    let wake = WakeSignal()
+    let wakeUps: EventLogWakeUps
+    var wake: WakeSignal { wakeUps.local }
     private let lastLag = LagSnapshot()
 
-    public init(database: any Database, consumers: [EventConsumer], instanceId: String = EventLogService.newInstanceId(),
-                limits: Limits = Limits(), logger: Logger) {
+    /// `wakeUps`: the same object the process's `EventLogAppendStore` was made with.
+    public init(database: any Database, consumers: [EventConsumer], wakeUps: EventLogWakeUps,
+                instanceId: String = EventLogService.newInstanceId(), limits: Limits = Limits(), logger: Logger) {
         let names = consumers.map(\.name)
         precondition(Set(names).count == names.count, "consumer names are unique")
         self.database = database
         self.consumers = consumers
+        self.wakeUps = wakeUps
         self.instanceId = instanceId
         self.limits = limits
         self.logger = logger
@@ -72,6 +75,7 @@ public final class EventLogService: Sendable {
     public func run() async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.listenForAppends() }
+            group.addTask { await self.wakeUps.notifyOtherInstances(database: self.database, logger: self.logger) }
             for consumer in consumers {
                 let runner = ConsumerRunner(consumer: consumer, reader: EventReadStore(database: database),
                                             leases: ConsumerLeaseStore(database: database, holder: instanceId,

@@ -76,6 +76,12 @@ public protocol EventLogWriter: Sendable {
     /// <relation> RETURNING resource_id`, where `relation` is a CTE of the caller with `EventLogColumns`.
     /// It has no bind parameters, so it can follow any caller text.
     func appendStatement(selectingFrom relation: StaticString) -> SQL
+    /// Call after the commit of a transaction (or statement) that appended events: consumers on this
+    /// instance wake at once, other instances within a moment. Without it they find the events at their
+    /// next poll. WHY not a NOTIFY in the appending transaction: PostgreSQL serializes the commits of
+    /// notifying transactions cluster-wide (a lock held through the WAL flush), which would serialize
+    /// every sale batch's commit.
+    func appendCommitted()
     /// Idempotent apply for a consumer: inside the consumer's own database transaction, records that
     /// `consumer` applied `eventId`. True the first time; false when it was applied before (a redelivery),
     /// and the caller then skips its writes.

@@ -90,6 +90,7 @@ final class SaleCommitter: Sendable {
                 let lost = try await writeInTransaction(batch, services: services)
                 written = Set(batch.map(\.sale.record.id).filter { !lost.contains($0) })
             }
+            services.eventLog.appendCommitted()
             return batch.map { finish($0, written: written.contains($0.sale.record.id)) }
         } catch {
             return await GroupBatcher.eachAlone(batch) { item in
@@ -166,6 +167,7 @@ final class SaleCommitter: Sendable {
             }
             return written
         }
+        services.eventLog.appendCommitted()
         claim?.markCommitted()
         deferred?.markCommitted()
         return committed

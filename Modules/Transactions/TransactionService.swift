@@ -67,6 +67,7 @@ final class TransactionService: Sendable {
             let final: WrittenSale
             if sale.type.needsOriginal {
                 final = try await followUp(record, sale: sale, merchant: merchant, claim: context.idempotencyClaim)
+                services.eventLog.appendCommitted()
             } else {
                 let prepared = try await prepareNew(record, sale: sale, merchant: merchant)
                 final = try await committer.commit(prepared, claim: context.idempotencyClaim, deferred: deferred)

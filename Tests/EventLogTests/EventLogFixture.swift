@@ -8,7 +8,8 @@ import Synchronization
 /// A fresh database with the event log's tables, a writer, and helpers to run consumers.
 struct EventLogFixture {
     let database: PostgresDatabase
-    let writer = EventLogAppendStore()
+    let wakeUps = EventLogWakeUps()
+    var writer: EventLogAppendStore { EventLogAppendStore(wakeUps: wakeUps) }
     static let tenant = TenantContext(merchantId: "mer_test", mode: .test)
 
     static func make() async throws -> EventLogFixture {
@@ -23,6 +24,7 @@ struct EventLogFixture {
     func append(_ events: [DomainEvent]) async throws {
         let writer = writer
         try await database.transaction { tx in try await writer.append(events, in: tx) }
+        writer.appendCommitted()
     }
 
     /// Quick limits for tests: short leases, polls and retries.
@@ -41,7 +43,7 @@ struct EventLogFixture {
 
     func service(_ consumers: [EventConsumer], instance: String = EventLogService.newInstanceId(),
                  limits: EventLogService.Limits = EventLogFixture.fastLimits) -> EventLogService {
-        EventLogService(database: database, consumers: consumers, instanceId: instance, limits: limits,
+        EventLogService(database: database, consumers: consumers, wakeUps: wakeUps, instanceId: instance, limits: limits,
                         logger: Logger(label: "test", minimumLevel: .error))
     }
 

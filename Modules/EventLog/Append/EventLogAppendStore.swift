@@ -4,7 +4,12 @@ import Kernel
 /// The event log's writer: appends inside the caller's transaction or statement, and records
 /// idempotent applies. Every value is bound; the statement texts are constant per batch size.
 public struct EventLogAppendStore: EventLogWriter {
-    public init() {}
+    let wakeUps: EventLogWakeUps
+
+    /// `wakeUps`: shared with this process's `EventLogService`, so a commit wakes its consumers.
+    public init(wakeUps: EventLogWakeUps = EventLogWakeUps()) { self.wakeUps = wakeUps }
+
+    public func appendCommitted() { wakeUps.appended() }
 
     public func append(_ events: [DomainEvent], in executor: any SQLExecutor) async throws(DatabaseError) {
         if events.isEmpty { return }
