@@ -35,20 +35,26 @@ var targets: [Target] = [
             swiftSettings: strict),
     .target(name: "Postgres", dependencies: ["Kernel", "CLibPQ"], path: "Modules/Postgres",
             swiftSettings: strict),
+    // Platform module: the durable event log (append with the change, consumers with cursors and leases).
+    .target(name: "EventLog", dependencies: ["Kernel"], path: "Modules/EventLog", swiftSettings: strict),
+    .testTarget(name: "EventLogTests", dependencies: ["EventLog", "Kernel", "Postgres", "AtlasTestSupport"],
+                path: "Tests/EventLogTests", swiftSettings: strict),
     // The composition root: configuration from the environment, the module list, the contract registry,
-    // the router and the background services. The app and the test fixtures assemble Atlas only through it.
-    .target(name: "Bootstrap", dependencies: ["Kernel", "Crypto", "HTTPServer", "Postgres"]
+    // the event log, the router and the background services. The app and the test fixtures assemble Atlas
+    // only through it.
+    .target(name: "Bootstrap", dependencies: ["Kernel", "Crypto", "HTTPServer", "Postgres", "EventLog"]
                 + contractTargets.map { .target(name: $0) } + featureModules.map { .target(name: $0) },
             path: "Modules/Bootstrap", swiftSettings: strict),
-    .executableTarget(name: "atlas", dependencies: ["Bootstrap", "Kernel", "HTTPServer", "Postgres"],
+    .executableTarget(name: "atlas", dependencies: ["Bootstrap", "Kernel", "HTTPServer", "Postgres", "EventLog"],
                       path: "Apps/atlas", swiftSettings: strict),
     // Shared fixtures for tests (a fresh PostgreSQL database per suite); not shipped in the app.
     // It also builds the whole app router (AppHarness) through Bootstrap.
-    .target(name: "AtlasTestSupport", dependencies: ["Bootstrap", "Kernel", "Postgres", "Crypto", "HTTPServer"]
+    .target(name: "AtlasTestSupport", dependencies: ["Bootstrap", "Kernel", "Postgres", "Crypto", "HTTPServer", "EventLog"]
                 + contractTargets.map { .target(name: $0) } + featureModules.map { .target(name: $0) },
             path: "Tests/Support", swiftSettings: strict),
     // Cross-module robustness tests over the whole router (every route, every surface).
-    .testTarget(name: "AppTests", dependencies: ["AtlasTestSupport", "Bootstrap", "Kernel", "Postgres", "Crypto", "HTTPServer"]
+    .testTarget(name: "AppTests", dependencies: ["AtlasTestSupport", "Bootstrap", "Kernel", "Postgres", "Crypto", "HTTPServer",
+                                                 "EventLog"]
                     + contractTargets.map { .target(name: $0) } + featureModules.map { .target(name: $0) },
                 path: "Tests/AppTests", swiftSettings: strict),
     // A trivial `GET /ping` server for bench/http.sh (HTTP server throughput against nginx).
@@ -82,7 +88,7 @@ for name in featureModules {
     // database, and Bootstrap to wire their fixtures; the module itself never imports them.
     targets.append(.testTarget(name: "\(name)Tests",
                                dependencies: [.target(name: name), "Kernel", "Postgres", "Crypto", "HTTPServer",
-                                              "AtlasTestSupport", "Bootstrap"] + contracts
+                                              "EventLog", "AtlasTestSupport", "Bootstrap"] + contracts
                                    + extraTestDependencies[name, default: []],
                                path: "Tests/\(name)Tests", swiftSettings: strict))
 }

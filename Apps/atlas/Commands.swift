@@ -1,4 +1,5 @@
 import Bootstrap
+import EventLog
 import Foundation
 import HTTPServer
 import Kernel
@@ -22,6 +23,7 @@ enum ServeCommand {
         metrics.registerGauge(name: "atlas_db_pool_waiters", help: "Tasks waiting for a pooled connection.") {
             [("", Double(database.poolStats.waiters))]
         }
+        EventLogMetrics.register(application.eventLog, on: metrics)
         let system = SystemRoutes.group(database: database, metrics: metrics,
                                         gitCommit: SystemRoutes.detectGitCommit(configured: configuration.gitCommit))
         let serverConfiguration = configuration.httpServer
@@ -32,6 +34,7 @@ enum ServeCommand {
         HTTPServer.installSignalHandlers(for: server)
         application.logger.info("atlas listening", ["host": .string(configuration.host), "port": .int(Int64(port)),
                                                     "tls": .bool(serverConfiguration.tls != nil)])
+        // Every module's background services and the event log's consumers.
         let background = application.startBackgroundServices()
         // Returns on SIGTERM/SIGINT once in-flight requests are answered; then the background services stop.
         await server.run()

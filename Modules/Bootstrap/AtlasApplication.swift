@@ -1,4 +1,5 @@
 import Auth
+import EventLog
 import Kernel
 import Postgres
 
@@ -10,6 +11,8 @@ public struct AtlasApplication: Sendable {
     public let localCluster: LocalCluster?
     public let modules: [any FeatureModule]
     public let services: ModuleServices
+    /// The event log's consumers (run among the background services) and its lag samples for `/metrics`.
+    public let eventLog: EventLogService
     /// Every module's route groups, built once (modules keep per-assembly state such as batchers in them).
     public let routeGroups: [RouteGroup]
     public let backgroundServices: [any BackgroundService]
@@ -19,10 +22,11 @@ public struct AtlasApplication: Sendable {
     /// Auth's runtime (administration for the admin CLI's sandbox and for tests).
     public var auth: AuthService { services.contracts.require(AuthService.self) }
 
-    /// Applies every module's pending migrations (under the runner's advisory lock).
+    /// Applies the event log's and every module's pending migrations (under the runner's advisory lock).
     @discardableResult
     public func migrate() async throws -> MigrationReport {
-        let report = try await MigrationRunner.run(migrations: modules.flatMap(\.migrations), on: database, logger: logger)
+        let report = try await MigrationRunner.run(migrations: EventLogService.migrations + modules.flatMap(\.migrations),
+                                                   on: database, logger: logger)
         logger.info("migrations done", ["applied": .int(Int64(report.applied.count)),
                                         "alreadyApplied": .int(Int64(report.alreadyApplied))])
         return report

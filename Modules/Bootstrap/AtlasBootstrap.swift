@@ -1,5 +1,6 @@
 import AccessContract
 import Crypto
+import EventLog
 import Kernel
 import Postgres
 
@@ -30,27 +31,36 @@ public enum AtlasBootstrap {
             preparedStatementsMax: configuration.databasePreparedStatementsMax),
             logger: logger)
         return assemble(modules: AtlasModules.all(configuration), database: database, logger: logger,
+                        eventLogLimits: configuration.eventLogLimits,
+                        extraConsumers: configuration.eventLogProbeConsumer ? [EventLogService.probeConsumer] : [],
                         localCluster: localCluster)
     }
 
     /// Wires `modules` over one database: collects their access declarations into the `AccessCatalog`,
-    /// lets each provide its contracts (in order), applies `overrides` (test doubles), builds the event bus
-    /// from their handlers, then their routes and background services. No I/O: migrate separately.
+    /// lets each provide its contracts (in order), applies `overrides` (test doubles), then builds their
+    /// routes, the event log's consumer service (their consumers plus `extraConsumers`) and the background
+    /// services. No I/O: migrate separately.
     public static func assemble(modules: [any FeatureModule], database: PostgresDatabase,
                                 clock: any WallClock = SystemWallClock(), crypto: any CryptoService = OpenSSLCryptoService(),
-                                logger: Logger, localCluster: LocalCluster? = nil,
+                                logger: Logger, eventLogLimits: EventLogService.Limits = EventLogService.Limits(),
+                                extraConsumers: [EventConsumer] = [], localCluster: LocalCluster? = nil,
                                 overrides: (inout ContractRegistry) -> Void = { _ in }) -> AtlasApplication {
-        let platform = PlatformServices(database: database, clock: clock, crypto: crypto, logger: logger)
+        // Shared by the writer and the consumer service: a commit on this instance wakes its consumers at once.
+        let wakeUps = EventLogWakeUps()
+        let platform = PlatformServices(database: database, clock: clock, crypto: crypto,
+                                        eventLog: EventLogAppendStore(wakeUps: wakeUps), logger: logger)
         var contracts = ContractRegistry()
         contracts.register(AccessCatalog(modules: modules), as: AccessCatalog.self)
         for module in modules { module.provideContracts(platform, into: &contracts) }
         overrides(&contracts)
-        // Handlers are built with a bus that delivers nowhere, then the real bus delivers to them.
-        let silent = ModuleServices(platform: platform, events: InMemoryEventBus(handlers: []), contracts: contracts)
-        let handlers = modules.flatMap { $0.eventHandlers(services: silent) }
-        let services = ModuleServices(platform: platform, events: InMemoryEventBus(handlers: handlers), contracts: contracts)
+        let services = ModuleServices(platform: platform, contracts: contracts)
+        let eventLog = EventLogService(database: database,
+                                       consumers: modules.flatMap { $0.eventConsumers(services: services) } + extraConsumers,
+                                       wakeUps: wakeUps, limits: eventLogLimits, logger: logger)
+        let background = modules.flatMap { $0.backgroundServices(services: services) }
+            + [BackgroundTask(name: "event-log") { await eventLog.run() }]
         return AtlasApplication(database: database, localCluster: localCluster, modules: modules, services: services,
-                                routeGroups: modules.flatMap { $0.routeGroups(services: services) },
-                                backgroundServices: modules.flatMap { $0.backgroundServices(services: services) })
+                                eventLog: eventLog, routeGroups: modules.flatMap { $0.routeGroups(services: services) },
+                                backgroundServices: background)
     }
 }

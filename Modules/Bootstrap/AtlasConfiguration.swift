@@ -1,4 +1,5 @@
 import Auth
+import EventLog
 import Foundation
 import HTTPServer
 import Kernel
@@ -31,6 +32,10 @@ public struct AtlasConfiguration: Sendable {
     /// Where the private PostgreSQL cluster lives when DATABASE_URL is unset.
     public var localDatabaseDirectory: String = FileManager.default.currentDirectoryPath + "/.local/postgres"
     public var localDatabasePort: Int = 54329
+    /// Events every consumer has passed are deleted once older than this.
+    public var eventLogRetentionSeconds: Int = 7 * 24 * 3600
+    /// Runs the event log's no-op probe consumer (`event_log.probe`): shows delivery and failover work.
+    public var eventLogProbeConsumer: Bool = false
     /// The commit shown by `/version`; nil means "ask git at start-up".
     public var gitCommit: String?
     public var auth = AuthSettings()
@@ -72,6 +77,10 @@ public struct AtlasConfiguration: Sendable {
         }
         configuration.localDatabaseDirectory = reader.string("ATLAS_LOCAL_DB_DIR") ?? configuration.localDatabaseDirectory
         configuration.localDatabasePort = try reader.integer("ATLAS_LOCAL_DB_PORT", default: configuration.localDatabasePort, range: 1024...65535)
+        configuration.eventLogRetentionSeconds = try reader.integer("ATLAS_EVENT_LOG_RETENTION_SECONDS",
+                                                                     default: configuration.eventLogRetentionSeconds,
+                                                                     range: 60...(366 * 24 * 3600))
+        configuration.eventLogProbeConsumer = try reader.boolean("ATLAS_EVENT_LOG_PROBE_CONSUMER", default: false)
         configuration.gitCommit = reader.string("ATLAS_GIT_COMMIT")
         configuration.auth.oauthIssuer = reader.string("ATLAS_OAUTH_ISSUER") ?? configuration.auth.oauthIssuer
         // Measurement switches: on unless "0" or "false", as they have always been read.
@@ -79,6 +88,13 @@ public struct AtlasConfiguration: Sendable {
         configuration.transactions.batching = !reader.isSwitchedOff("ATLAS_TXN_BATCHING")
         configuration.transactions.deferredIdempotencyClaims = !reader.isSwitchedOff("ATLAS_IDEMPOTENCY_DEFERRED")
         return configuration
+    }
+
+    /// The event log's limits (the retention from the environment, the rest `EventLogService.Limits` defaults).
+    public var eventLogLimits: EventLogService.Limits {
+        var limits = EventLogService.Limits()
+        limits.retention.retentionSeconds = Double(eventLogRetentionSeconds)
+        return limits
     }
 
     /// The HTTP server's settings; limits the environment does not name keep `HTTPServerConfiguration`'s defaults.

@@ -1,5 +1,6 @@
 import Accounting
 import Auth
+import EventLog
 import Kernel
 import Reconciliation
 import Rounding
@@ -16,6 +17,6 @@ public enum AtlasModules {
         ]
     }
 
-    /// Every module's admin commands, as `atlas help` lists them; needs no database.
-    public static var adminCommands: [AdminCommand] { all().flatMap(\.adminCommands) }
+    /// Every module's admin commands, then the event log's, as `atlas help` lists them; needs no database.
+    public static var adminCommands: [AdminCommand] { all().flatMap(\.adminCommands) + ParkedEventsAdminCommands.all }
 }

@@ -1,5 +1,5 @@
 /// A feature module is a plugin: it declares its migrations, the contracts it provides, its routes,
-/// event handlers, background services and admin commands, and the bootstrap wires a list of modules.
+/// event consumers, background services and admin commands, and the bootstrap wires a list of modules.
 /// It depends on Kernel and `…Contract` targets only.
 public protocol FeatureModule: Sendable {
     /// The module name; also its migration namespace.
@@ -10,7 +10,8 @@ public protocol FeatureModule: Sendable {
     /// holds what the bootstrap registers first (e.g. AccessContract's catalog of declared scopes and roles).
     func provideContracts(_ platform: PlatformServices, into contracts: inout ContractRegistry)
     func routeGroups(services: ModuleServices) -> [RouteGroup]
-    func eventHandlers(services: ModuleServices) -> [EventHandler]
+    /// The module's reactions to events of other modules (or its own), run by the event log.
+    func eventConsumers(services: ModuleServices) -> [EventConsumer]
     /// Loops to run beside the HTTP server while `atlas serve` runs.
     func backgroundServices(services: ModuleServices) -> [any BackgroundService]
     /// `atlas admin` commands, in the order `atlas help` lists them.
@@ -21,7 +22,7 @@ extension FeatureModule {
     public var migrations: [Migration] { [] }
     public func provideContracts(_ platform: PlatformServices, into contracts: inout ContractRegistry) {}
     public func routeGroups(services: ModuleServices) -> [RouteGroup] { [] }
-    public func eventHandlers(services: ModuleServices) -> [EventHandler] { [] }
+    public func eventConsumers(services: ModuleServices) -> [EventConsumer] { [] }
     public func backgroundServices(services: ModuleServices) -> [any BackgroundService] { [] }
     public var adminCommands: [AdminCommand] { [] }
 }

@@ -80,7 +80,7 @@ public final class MerchantSettingsStore: Sendable {
     }
 }
 
-/// SQL for transactions, terminal locks, stored value and the outbox. Every statement is scoped by
+/// SQL for transactions, terminal locks and stored value. Every statement is scoped by
 /// merchant_id and mode.
 struct TransactionStore: Sendable {
     /// A terminal lock outlives any acquirer call; after this a crashed holder's lock is taken over.

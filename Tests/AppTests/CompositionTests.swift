@@ -22,7 +22,8 @@ import Testing
                      "rotate-oauth-client-secret", "create-terminal", "rotate-signing-key", "create-user", "suspend-user",
                      "activate-user", "set-user-role", "set-org-tier", "set-tenant-slug", "create-device",
                      "reset-device-secret", "suspend-device", "activate-device", "revoke-device-sessions",
-                     "create-operator", "suspend-operator", "activate-operator", "rotate-grant-key"] {
+                     "create-operator", "suspend-operator", "activate-operator", "rotate-grant-key", "events-parked",
+                     "events-retry", "events-skip"] {
             #expect(names.contains(name), "admin \(name)")
         }
     }
@@ -33,16 +34,18 @@ import Testing
         #expect(defaults.auth.idempotencyBatching)
         #expect(defaults.auth.oauthIssuer == "https://auth.atlas.local")
         #expect(defaults.databasePreparedStatementsMax == 128)
+        #expect(defaults.eventLogLimits.retention.retentionSeconds == 7 * 24 * 3600 && !defaults.eventLogProbeConsumer)
         let switched = try AtlasConfiguration.fromEnvironment([
             "ATLAS_TXN_BATCHING": "0", "ATLAS_IDEMPOTENCY_DEFERRED": "false", "ATLAS_IDEMPOTENCY_BATCHING": "0",
             "ATLAS_OAUTH_ISSUER": "https://auth.example.com", "ATLAS_DB_PREPARED_STATEMENTS_MAX": "0",
-            "ATLAS_GIT_COMMIT": "abc123",
+            "ATLAS_GIT_COMMIT": "abc123", "ATLAS_EVENT_LOG_RETENTION_SECONDS": "3600", "ATLAS_EVENT_LOG_PROBE_CONSUMER": "1",
         ])
         #expect(!switched.transactions.batching && !switched.transactions.deferredIdempotencyClaims)
         #expect(!switched.auth.idempotencyBatching)
         #expect(switched.auth.oauthIssuer == "https://auth.example.com")
         #expect(switched.databasePreparedStatementsMax == 0)
         #expect(switched.gitCommit == "abc123")
+        #expect(switched.eventLogLimits.retention.retentionSeconds == 3600 && switched.eventLogProbeConsumer)
         #expect(try AtlasConfiguration.fromEnvironment(["ATLAS_TXN_BATCHING": "1"]).transactions.batching)
         #expect(throws: AtlasConfiguration.Invalid.self) {
             try AtlasConfiguration.fromEnvironment(["ATLAS_DB_PREPARED_STATEMENTS_MAX": "many"])
