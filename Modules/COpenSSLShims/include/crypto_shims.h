@@ -1,5 +1,5 @@
-#ifndef ATLAS_CRYPTO_SHIM_H
-#define ATLAS_CRYPTO_SHIM_H
+#ifndef ATLAS_CRYPTO_SHIMS_H
+#define ATLAS_CRYPTO_SHIMS_H
 /* Helpers for the Crypto module: OpenSSL macros Swift cannot import, and a PEM password
  * callback that refuses, so loading an encrypted PEM fails instead of prompting on a terminal. */
 #include <stddef.h>

@@ -1,7 +1,4 @@
-#ifdef __linux__
-#define _GNU_SOURCE
-#endif
-#include "CCryptoShim.h"
+#include "COpenSSLShims.h"
 #include <openssl/crypto.h>
 
 void atlas_openssl_free(void *pointer) { OPENSSL_free(pointer); }
@@ -13,9 +10,3 @@ long atlas_ssl_ctx_set_min_tls12(SSL_CTX *context) {
 long atlas_ssl_ctx_set_nonblocking_modes(SSL_CTX *context) {
     return SSL_CTX_set_mode(context, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 }
-
-#ifdef __linux__
-int atlas_accept4(int fd, struct sockaddr *address, socklen_t *length, int flags) {
-    return accept4(fd, address, length, flags);
-}
-#endif

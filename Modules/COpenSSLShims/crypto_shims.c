@@ -1,4 +1,4 @@
-#include "crypto_shim.h"
+#include "crypto_shims.h"
 
 int atlas_crypto_bn_num_bytes(const BIGNUM *number) { return BN_num_bytes(number); }
 
