@@ -21,6 +21,9 @@ var targets: [Target] = [
             swiftSettings: strict),
     .target(name: "HTTPServer", dependencies: ["Kernel", "COpenSSL", "COpenSSLShims", "CLinuxSockets"],
             path: "Modules/HTTPServer", swiftSettings: strict),
+    // The generated US ZIP table (scripts/generate-zip-table.py) in its own small target, so its 42,000
+    // lines are not recompiled with every change to Rounding; a dependency of Rounding only.
+    .target(name: "RoundingZipData", path: "Modules/RoundingZipData", swiftSettings: strict),
     .target(name: "Postgres", dependencies: ["Kernel", "CLibPQ"], path: "Modules/Postgres",
             swiftSettings: strict),
     .executableTarget(name: "atlas",
@@ -52,11 +55,17 @@ var targets: [Target] = [
 /// Rounding tests authenticate through Auth's real access guard; Transactions rounds cash with Rounding).
 let extraTestDependencies: [String: [Target.Dependency]] = [
     "Transactions": ["Auth", "Rounding"],
-    "Rounding": ["Auth"],
+    "Rounding": ["Auth", "RoundingZipData"],
+]
+
+/// What a feature module depends on besides Kernel: contract targets (`…Contract`) and its own data targets.
+let featureDependencies: [String: [Target.Dependency]] = [
+    "Rounding": ["RoundingZipData"],
 ]
 
 for name in featureModules {
-    targets.append(.target(name: name, dependencies: ["Kernel"], path: "Modules/\(name)", swiftSettings: strict))
+    targets.append(.target(name: name, dependencies: ["Kernel"] + featureDependencies[name, default: []],
+                           path: "Modules/\(name)", swiftSettings: strict))
     // Feature tests may use the real infrastructure (Postgres, Crypto, HTTPServer) to test against a real
     // database; the module itself never imports them.
     targets.append(.testTarget(name: "\(name)Tests",

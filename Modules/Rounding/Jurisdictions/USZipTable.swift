@@ -1,3 +1,5 @@
+import RoundingZipData
+
 /// A place a ZIP code belongs to.
 public struct ZipLocation: Sendable, Hashable, Codable {
     public let zipCode: String
@@ -8,7 +10,7 @@ public struct ZipLocation: Sendable, Hashable, Codable {
     public let city: String
 }
 
-/// The US 5-digit ZIP table (`USZipTable.generated.swift`, from PyPI `zipcodes`).
+/// The US 5-digit ZIP table (`usZipTableTSV` of the `RoundingZipData` target, from PyPI `zipcodes`).
 ///
 /// Loading is one pass over the embedded bytes that records, per ZIP, where its line starts: no
 /// strings are built until a lookup, so the first use costs a few milliseconds and ~400 KB.
