@@ -1,6 +1,9 @@
 import Foundation
 import Kernel
 
+/// `export_mode` values exactly as the spec lists them.
+enum ExportMode: String, CaseIterable { case standard, full, summary }
+
 struct ExportBody: Decodable {
     let exportMode: String?
     let startDate: String?

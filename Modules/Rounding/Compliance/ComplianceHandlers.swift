@@ -1,7 +1,8 @@
 import Foundation
 import Kernel
 
-/// Audit logs, chain verification, fraud and void analytics, override report, Indiana setting.
+/// Audit logs, chain verification, void analytics and abuse, override report, Indiana setting
+/// (the fraud scores are `FraudHandlers`).
 struct ComplianceHandlers: Sendable {
     static let auditLogLimitDefault = 100
     static let auditLogLimitMax = 1_000
@@ -9,7 +10,6 @@ struct ComplianceHandlers: Sendable {
     /// Void rate (percent) and minimum voids from which a merchant is listed by void-abuse.
     static let voidAbuseRatePercent: Int64 = 10
     static let voidAbuseVoidsMin: Int64 = 3
-    static let fraudOverviewMerchantsMax = 1_000
 
     /// `event_type` filter values (lower case, as AUD's examples) → chain event names (upper case, as AT's).
     static let eventTypeFilters: [String: [String]] = [
@@ -98,85 +98,11 @@ struct ComplianceHandlers: Sendable {
         ])
     }
 
-    // MARK: Fraud
-
-    static func counters(_ executor: any SQLExecutor, _ tenant: TenantContext) async throws -> FraudCounters {
-        guard let row = try await executor.queryFirst("""
-            SELECT * FROM rounding_chain_heads WHERE merchant_id = \(tenant.merchantId) AND mode = \(tenant.mode)
-            """) else { return FraudCounters() }
-        return try ChainStore.head(from: row).counters
-    }
-
-    func riskProfile(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try Caller(context, service: service)
-        let merchantId = try FieldCheck.identifier(request.pathParameter("merchant_id"), "merchant_id")
-        let tenant = TenantContext(merchantId: merchantId, mode: caller.mode)
-        let counters = try await ComplianceHandlers.counters(service.database, tenant)
-        let reasonRows = try await service.database.query("""
-            SELECT reason_code, count(*) AS n FROM rounding_records
-            WHERE merchant_id = \(tenant.merchantId) AND mode = \(tenant.mode) AND event_type = 'OVERRIDE'
-            GROUP BY reason_code ORDER BY reason_code
-            """)
-        var reasons: [String: JSONValue] = [:]
-        for row in reasonRows { reasons[row.text("reason_code") ?? "unknown"] = .int(try row.decode("n")) }
-        return .json(ComplianceHandlers.profile(merchantId: merchantId, counters, reasons: .object(reasons)))
-    }
-
-    static func profile(merchantId: String, _ counters: FraudCounters, reasons: JSONValue? = nil) -> JSONValue {
-        let score = FraudScoring.score(counters)
-        var overrides: [String: JSONValue] = [
-            "override_count": .int(counters.overrides),
-            "override_rate_percent": .int(FraudScoring.ratePercent(counters.overrides, sales: counters.sales)),
-            "average_override_delta_cents": .int(FraudScoring.averageOverrideDeltaCents(counters)),
-            "points": .int(Int64(score.overrideFrequency + score.overrideDelta)),
-        ]
-        if let reasons { overrides["reason_codes"] = reasons }
-        return [
-            "merchant_id": .string(merchantId), "fraud_score": .int(Int64(score.total)),
-            "risk_level": .string(score.riskLevel.rawValue), "transaction_count": .int(counters.sales),
-            "rounding_analysis": [
-                "rounded_up_count": .int(counters.roundedUp), "rounded_down_count": .int(counters.roundedDown),
-                "round_up_ratio_percent": .int(FraudScoring.roundUpPercent(counters)),
-                "net_rounding_delta_cents": .int(counters.netDeltaCents), "points": .int(Int64(score.rounding)),
-            ],
-            "override_patterns": .object(overrides),
-            "void_rates": [
-                "void_count": .int(counters.voids),
-                "void_rate_percent": .int(FraudScoring.ratePercent(counters.voids, sales: counters.sales)),
-                "voids_near_shift_change": .int(counters.voidsNearShiftChange),
-                "refund_count": .int(counters.refunds),
-                "refund_normalization_failures": .int(counters.refundNormalizationFailures),
-                "points": .int(Int64(score.voidRate + score.normalizationFailures + score.shiftChangeVoids)),
-            ],
-        ]
-    }
-
-    func fraudOverview(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try Caller(context, service: service)
-        let rows = try await service.database.query("""
-            SELECT * FROM rounding_chain_heads WHERE mode = \(caller.mode)
-            ORDER BY merchant_id LIMIT \(ComplianceHandlers.fraudOverviewMerchantsMax)
-            """)
-        var ranked: [(score: Int, merchant: String, profile: JSONValue)] = []
-        for row in rows {
-            let merchant: String = try row.decode("merchant_id")
-            let counters = try ChainStore.head(from: row).counters
-            ranked.append((FraudScoring.score(counters).total, merchant, ComplianceHandlers.profile(merchantId: merchant, counters)))
-        }
-        ranked.sort { $0.score != $1.score ? $0.score > $1.score : $0.merchant < $1.merchant }
-        var levels: [String: JSONValue] = [:]
-        for level in RiskLevel.allCases {
-            levels[level.rawValue] = .int(Int64(ranked.filter { RiskLevel(score: $0.score) == level }.count))
-        }
-        return .json(["merchant_count": .int(Int64(ranked.count)), "risk_level_counts": .object(levels),
-                      "merchants": .array(ranked.map(\.profile))])
-    }
-
     // MARK: Voids and overrides
 
     func voidAnalytics(_ request: Request, _ context: RequestContext) async throws -> Response {
         let tenant = try await Caller(context, service: service).readTenant(request)
-        let counters = try await ComplianceHandlers.counters(service.database, tenant)
+        let counters = try await FraudHandlers.counters(service.database, tenant)
         let sums = try await service.database.queryFirst("""
             SELECT coalesce(sum(CASE WHEN event_type = 'VOID' THEN -cash_total_cents END), 0) AS void_cents,
                    coalesce(sum(CASE WHEN event_type = 'VOID' THEN -rounding_delta_cents END), 0) AS void_delta_cents,

@@ -99,3 +99,6 @@ struct ReceiptHandlers: Sendable {
         (cents < 0 ? "-$" : "+$") + DollarAmount.format(cents: Int64(cents.magnitude))
     }
 }
+
+/// `format` values exactly as the spec lists them.
+enum ReceiptFormat: String, CaseIterable { case merchant, audit, pos }

@@ -164,3 +164,20 @@ struct OverrideBody: Decodable {
         case newCashTotalCents = "new_cash_total_cents"
     }
 }
+
+/// Reasons exactly as the spec lists them.
+enum VoidReason: String, CaseIterable {
+    case customerChangedMind = "customer_changed_mind", pricingError = "pricing_error"
+    case duplicateTransaction = "duplicate_transaction", employeeError = "employee_error"
+    case fraudSuspected = "fraud_suspected"
+}
+
+enum RefundReason: String, CaseIterable {
+    case defectiveProduct = "defective_product", customerDissatisfied = "customer_dissatisfied"
+    case wrongItem = "wrong_item", priceAdjustment = "price_adjustment"
+}
+
+enum OverrideReason: String, CaseIterable {
+    case customerRequest = "customer-request", managerDiscretion = "manager-discretion"
+    case pricingError = "pricing-error", systemError = "system-error"
+}
