@@ -5,7 +5,7 @@ import Testing
 @testable import Transactions
 
 /// Security review: voids of stored-value transactions must move exactly the money the original moved.
-@Suite(.serialized) struct ReviewStoredValueTests {
+@Suite(.serialized) struct StoredValueBalanceTests {
     static let card: JSONValue = ["number": "6011111111111117"]
 
     func load(_ fixture: TransactionFixture, _ amount: Int64) async -> Response {

@@ -5,7 +5,7 @@ import Testing
 @testable import Transactions
 
 /// Security review: every stored field of a payment session is bounded.
-@Suite(.serialized) struct ReviewPaymentSessionTests {
+@Suite(.serialized) struct PaymentSessionFieldLimitsTests {
     func create(_ fixture: TransactionFixture, _ body: JSONValue) async -> Response {
         await fixture.client.send(.post, "/functions/v1/create-session", headers: ["Authorization": "Bearer \(fixture.testKey)"],
                                   json: body)

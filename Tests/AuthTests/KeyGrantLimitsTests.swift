@@ -8,7 +8,7 @@ import AtlasTestSupport
 
 /// Security review: a key may hand out only what it holds itself, and the cash-rounding admin
 /// endpoint manages role keys only.
-@Suite(.serialized) struct ReviewKeyGrantTests {
+@Suite(.serialized) struct KeyGrantLimitsTests {
     @Test func aKeyCannotCreateAKeyWithScopesItLacks() async throws {
         let fixture = try await AuthFixture.make()
         let manager = try await fixture.auth.createSecretKey(merchantId: fixture.merchantId, mode: .test,

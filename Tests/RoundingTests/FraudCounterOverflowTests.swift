@@ -4,7 +4,7 @@ import Testing
 @testable import Rounding
 
 /// Security review: the per-merchant fraud counters must never trap (a trap takes the whole server down).
-@Suite struct ReviewOverflowTests {
+@Suite struct FraudCounterOverflowTests {
     @Test func overrideDeltaCounterSaturatesInsteadOfTrapping() async throws {
         let f = try await RoundingFixture.make()
         let m = try await f.newMerchant()
