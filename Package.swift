@@ -58,7 +58,8 @@ let extraTestDependencies: [String: [Target.Dependency]] = [
     "Rounding": ["Auth", "RoundingZipData"],
 ]
 
-/// What a feature module depends on besides Kernel: contract targets (`…Contract`) and its own data targets.
+/// What a feature module depends on besides Kernel: contract targets (`…Contract`) and its own data targets
+/// (`<Feature>…Data`); scripts/check-architecture.py (run by scripts/test.sh) fails on anything else.
 let featureDependencies: [String: [Target.Dependency]] = [
     "Rounding": ["RoundingZipData"],
 ]
