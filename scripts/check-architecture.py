@@ -147,14 +147,14 @@ class SwiftSource:
         segment_start = self.pos
         while self.pos < len(text):
             next_end = text.find(terminator, self.pos)
+            end_length = len(terminator)
             next_escape = text.find(escape, self.pos)
             if not multiline:
                 newline = text.find("\n", self.pos)
                 if newline >= 0 and (next_end < 0 or newline < next_end) and (next_escape < 0 or newline < next_escape):
-                    next_end = newline  # unterminated single-line literal: stop at the line's end
-                    terminator = ""
+                    next_end, end_length = newline, 0  # unterminated single-line literal: ends with its line
             if next_end < 0:
-                next_end = len(text)
+                next_end, end_length = len(text), 0
             if 0 <= next_escape < next_end:
                 parts.append(text[segment_start:next_escape])
                 self.pos = next_escape + len(escape)
@@ -166,7 +166,7 @@ class SwiftSource:
                 segment_start = self.pos
                 continue
             parts.append(text[segment_start:next_end])
-            self.pos = min(len(text), next_end + len(terminator))
+            self.pos = next_end + end_length
             break
         self.literals.append((start_line, "".join(parts)))
         # Blank the whole literal in the code view (the interpolations' own literals are recorded
@@ -350,7 +350,7 @@ def allowed_for_feature(feature, name):
             or is_data_target(feature, name))
 
 
-RULE = "a feature module may import only Kernel, …Contract targets, its own data targets and system modules"
+RULE = "a feature module may import and depend on only Kernel, …Contract targets, its own data targets and system modules"
 
 
 def check(root):
