@@ -26,17 +26,21 @@ var targets: [Target] = [
     .target(name: "RoundingZipData", path: "Modules/RoundingZipData", swiftSettings: strict),
     .target(name: "Postgres", dependencies: ["Kernel", "CLibPQ"], path: "Modules/Postgres",
             swiftSettings: strict),
+    // Platform module: the durable event log (append with the change, consumers with cursors and leases).
+    .target(name: "EventLog", dependencies: ["Kernel"], path: "Modules/EventLog", swiftSettings: strict),
+    .testTarget(name: "EventLogTests", dependencies: ["EventLog", "Kernel", "Postgres", "AtlasTestSupport"],
+                path: "Tests/EventLogTests", swiftSettings: strict),
     .executableTarget(name: "atlas",
-                      dependencies: ["Kernel", "Crypto", "HTTPServer", "Postgres"]
+                      dependencies: ["Kernel", "Crypto", "HTTPServer", "Postgres", "EventLog"]
                           + featureModules.map { .target(name: $0) },
                       path: "Apps/atlas", swiftSettings: strict),
     // Shared fixtures for tests (a fresh PostgreSQL database per suite); not shipped in the app.
     // It also builds the whole app router (AppHarness), so it depends on every feature module.
-    .target(name: "AtlasTestSupport", dependencies: ["Kernel", "Postgres", "Crypto", "HTTPServer"]
+    .target(name: "AtlasTestSupport", dependencies: ["Kernel", "Postgres", "Crypto", "HTTPServer", "EventLog"]
                 + featureModules.map { .target(name: $0) },
             path: "Tests/Support", swiftSettings: strict),
     // Cross-module robustness tests over the whole router (every route, every surface).
-    .testTarget(name: "AppTests", dependencies: ["AtlasTestSupport", "Kernel", "Postgres", "Crypto", "HTTPServer"]
+    .testTarget(name: "AppTests", dependencies: ["AtlasTestSupport", "Kernel", "Postgres", "Crypto", "HTTPServer", "EventLog"]
                     + featureModules.map { .target(name: $0) },
                 path: "Tests/AppTests", swiftSettings: strict),
     // A trivial `GET /ping` server for bench/http.sh (HTTP server throughput against nginx).
@@ -71,7 +75,7 @@ for name in featureModules {
     // database; the module itself never imports them.
     targets.append(.testTarget(name: "\(name)Tests",
                                dependencies: [.target(name: name), "Kernel", "Postgres", "Crypto", "HTTPServer",
-                                              "AtlasTestSupport"] + extraTestDependencies[name, default: []],
+                                              "EventLog", "AtlasTestSupport"] + extraTestDependencies[name, default: []],
                                path: "Tests/\(name)Tests", swiftSettings: strict))
 }
 

@@ -6,7 +6,7 @@ one keep-alive connection per worker), SIGKILLs the server mid-load, then checks
 
   * every sale that got a 2xx is in `transactions` exactly once (by transactionId and by referenceId),
   * no referenceId appears twice (nothing ran twice),
-  * every transaction row has exactly one outbox event and vice versa (no half-written payment),
+  * every transaction row has exactly one event in the event log and vice versa (no half-written payment),
   * every completed idempotency record points at an existing transaction, and every transaction
     written with an Idempotency-Key has a completed idempotency record (same commit).
 
@@ -194,15 +194,15 @@ def main():
     if len(references) != len(set(references)):
         failures.append("a referenceId was written twice")
     orphans = psql(base, name, """
-        SELECT (SELECT count(*) FROM transactions t WHERE NOT EXISTS (SELECT 1 FROM transactions_outbox o WHERE o.transaction_id = t.id)),
-               (SELECT count(*) FROM transactions_outbox o WHERE NOT EXISTS (SELECT 1 FROM transactions t WHERE t.id = o.transaction_id)),
-               (SELECT count(*) FROM (SELECT transaction_id FROM transactions_outbox GROUP BY 1 HAVING count(*) > 1) d),
+        SELECT (SELECT count(*) FROM transactions t WHERE NOT EXISTS (SELECT 1 FROM event_log o WHERE o.resource_id = t.id)),
+               (SELECT count(*) FROM event_log o WHERE NOT EXISTS (SELECT 1 FROM transactions t WHERE t.id = o.resource_id)),
+               (SELECT count(*) FROM (SELECT resource_id FROM event_log GROUP BY 1 HAVING count(*) > 1) d),
                (SELECT count(*) FROM idempotency_keys k WHERE k.state = 'completed'
                    AND NOT EXISTS (SELECT 1 FROM transactions t WHERE t.id = convert_from(k.response_body, 'UTF8')::jsonb->>'transactionId')),
                (SELECT count(*) FROM transactions t WHERE NOT EXISTS (SELECT 1 FROM idempotency_keys k WHERE k.state = 'completed'
                    AND convert_from(k.response_body, 'UTF8')::jsonb->>'transactionId' = t.id))
         """)[0]
-    labels = ["transactions without outbox event", "outbox events without transaction", "duplicate outbox events",
+    labels = ["transactions without event", "events without transaction", "duplicate events",
               "completed idempotency keys without transaction", "transactions without completed idempotency key"]
     for label, count in zip(labels, orphans):
         if int(count) != 0:

@@ -1,6 +1,7 @@
 import Accounting
 import Auth
 import Crypto
+import EventLog
 import Foundation
 import HTTPServer
 import Kernel
@@ -22,6 +23,8 @@ struct Application {
     let auth: AuthModule
     let rounding: RoundingModule
     let modules: [any FeatureModule]
+    /// Shared by the event log's writer and its background service: a commit wakes local consumers.
+    let eventLogWakeUps = EventLogWakeUps()
 
     static func open(_ configuration: Configuration) async throws -> Application {
         let logger = Logger(label: "atlas", minimumLevel: configuration.logLevel)
@@ -54,20 +57,28 @@ struct Application {
     }
 
     func migrate() async throws {
-        let report = try await MigrationRunner.run(migrations: modules.flatMap(\.migrations), on: database, logger: logger)
+        let report = try await MigrationRunner.run(migrations: EventLogService.migrations + modules.flatMap(\.migrations),
+                                                   on: database, logger: logger)
         logger.info("migrations done", ["applied": .int(Int64(report.applied.count)),
                                         "alreadyApplied": .int(Int64(report.alreadyApplied))])
     }
 
     func services() -> ModuleServices {
-        var handlers: [EventHandler] = []
-        let base = ModuleServices(database: database, clock: clock, crypto: crypto, events: InMemoryEventBus(handlers: []),
-                                  logger: logger, accessGuard: auth.accessGuard, idempotency: auth.idempotencyStore,
-                                  cashRounding: rounding.cashRounding, tenants: auth.tenantDirectory)
-        for module in modules { handlers += module.eventHandlers(services: base) }
-        return ModuleServices(database: database, clock: clock, crypto: crypto, events: InMemoryEventBus(handlers: handlers),
-                              logger: logger, accessGuard: auth.accessGuard, idempotency: auth.idempotencyStore,
-                              cashRounding: rounding.cashRounding, tenants: auth.tenantDirectory)
+        ModuleServices(database: database, clock: clock, crypto: crypto, eventLog: EventLogAppendStore(wakeUps: eventLogWakeUps),
+                       logger: logger,
+                       accessGuard: auth.accessGuard, idempotency: auth.idempotencyStore,
+                       cashRounding: rounding.cashRounding, tenants: auth.tenantDirectory)
+    }
+
+    /// The event log's background work with every module's consumers (and the probe, when configured).
+    func eventLogService() -> EventLogService {
+        let services = services()
+        var consumers = modules.flatMap { $0.eventConsumers(services: services) }
+        if configuration.eventLogProbeConsumer { consumers.append(EventLogService.probeConsumer) }
+        var limits = EventLogService.Limits()
+        limits.retention.retentionSeconds = Double(configuration.eventLogRetentionSeconds)
+        return EventLogService(database: database, consumers: consumers, wakeUps: eventLogWakeUps, limits: limits,
+                               logger: logger)
     }
 
     func router(metrics: Metrics) -> Router {

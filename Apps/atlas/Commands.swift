@@ -1,4 +1,5 @@
 import Auth
+import EventLog
 import Foundation
 import HTTPServer
 import Kernel
@@ -39,9 +40,14 @@ enum ServeCommand {
         HTTPServer.installSignalHandlers(for: server)
         application.logger.info("atlas listening", ["host": .string(configuration.host), "port": .int(Int64(port)),
                                                     "tls": .bool(serverConfiguration.tls != nil)])
+        let eventLog = application.eventLogService()
+        EventLogMetrics.register(eventLog, on: metrics)
         let background = Task { await application.auth.runBackgroundTasks() }
+        let consumers = Task { await eventLog.run() }
         await server.run()
         background.cancel()
+        consumers.cancel()
+        await consumers.value
         await application.auth.flushAudit()
         application.database.close()
         application.logger.info("atlas stopped")
@@ -108,7 +114,7 @@ enum AdminCommand {
             print("key \(key.id)\nsecret (shown once): \(key.secret)")
         default:
             var handled = false
-            for part in [AdminOAuth.run, AdminUsers.run, AdminDevices.run] where !handled {
+            for part in [AdminOAuth.run, AdminUsers.run, AdminDevices.run, AdminEvents.run] where !handled {
                 handled = try await part(subcommand, options, application)
             }
             if !handled { throw UsageError("unknown admin command \(subcommand)\n\n\(Usage.text)") }

@@ -22,6 +22,10 @@ struct Configuration: Sendable {
     /// Where the private PostgreSQL cluster lives when DATABASE_URL is unset.
     var localDatabaseDirectory: String = FileManager.default.currentDirectoryPath + "/.local/postgres"
     var localDatabasePort: Int = 54329
+    /// Events every consumer has passed are deleted once older than this.
+    var eventLogRetentionSeconds: Int = 7 * 24 * 3600
+    /// Runs the event log's no-op probe consumer (`event_log.probe`): shows delivery and failover work.
+    var eventLogProbeConsumer: Bool = false
 
     struct Invalid: Error, CustomStringConvertible {
         let variable: String
@@ -55,6 +59,10 @@ struct Configuration: Sendable {
         }
         configuration.localDatabaseDirectory = reader.string("ATLAS_LOCAL_DB_DIR") ?? configuration.localDatabaseDirectory
         configuration.localDatabasePort = try reader.integer("ATLAS_LOCAL_DB_PORT", default: configuration.localDatabasePort, range: 1024...65535)
+        configuration.eventLogRetentionSeconds = try reader.integer("ATLAS_EVENT_LOG_RETENTION_SECONDS",
+                                                                     default: configuration.eventLogRetentionSeconds,
+                                                                     range: 60...(366 * 24 * 3600))
+        configuration.eventLogProbeConsumer = try reader.boolean("ATLAS_EVENT_LOG_PROBE_CONSUMER", default: false)
         return configuration
     }
 }

@@ -33,7 +33,7 @@ enum Usage {
           admin create-merchant --name NAME [--org ID | --org-name NAME] [--slug SLUG]
           admin create-key --merchant ID [--mode test|live] [--scopes a,b] [--terminal TID]
           admin create-role-key --merchant ID --role merchant|auditor|admin|partner [--mode test|live]
-        \(AdminOAuth.usage)\(AdminUsers.usage)\(AdminDevices.usage)  healthcheck                    exit 0 when GET /health on this host answers 200
+        \(AdminOAuth.usage)\(AdminUsers.usage)\(AdminDevices.usage)\(AdminEvents.usage)  healthcheck                    exit 0 when GET /health on this host answers 200
           version                        print the version
 
         Configuration comes from environment variables; see README.md.

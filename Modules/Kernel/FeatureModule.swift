@@ -3,7 +3,8 @@ public struct ModuleServices: Sendable {
     public let database: any Database
     public let clock: any WallClock
     public let crypto: any CryptoService
-    public let events: any EventBus
+    /// The durable event log, for appending events with the changes that cause them.
+    public let eventLog: any EventLogWriter
     public let logger: Logger
     /// Authentication, authorization, rate limits and audit, provided by the Auth module.
     public let accessGuard: any AccessGuard
@@ -15,14 +16,14 @@ public struct ModuleServices: Sendable {
     public let tenants: (any TenantDirectory)?
     public let configuration: [String: String]
 
-    public init(database: any Database, clock: any WallClock, crypto: any CryptoService, events: any EventBus,
+    public init(database: any Database, clock: any WallClock, crypto: any CryptoService, eventLog: any EventLogWriter,
                 logger: Logger, accessGuard: any AccessGuard, idempotency: any IdempotencyStore,
                 cashRounding: (any CashRounding)? = nil, tenants: (any TenantDirectory)? = nil,
                 configuration: [String: String] = [:]) {
         self.database = database
         self.clock = clock
         self.crypto = crypto
-        self.events = events
+        self.eventLog = eventLog
         self.logger = logger
         self.accessGuard = accessGuard
         self.idempotency = idempotency
@@ -51,11 +52,12 @@ public protocol FeatureModule: Sendable {
     var name: String { get }
     var migrations: [Migration] { get }
     func routeGroups(services: ModuleServices) -> [RouteGroup]
-    func eventHandlers(services: ModuleServices) -> [EventHandler]
+    /// The module's reactions to events of other modules (or its own), run by the event log.
+    func eventConsumers(services: ModuleServices) -> [EventConsumer]
 }
 
 extension FeatureModule {
     public var migrations: [Migration] { [] }
     public func routeGroups(services: ModuleServices) -> [RouteGroup] { [] }
-    public func eventHandlers(services: ModuleServices) -> [EventHandler] { [] }
+    public func eventConsumers(services: ModuleServices) -> [EventConsumer] { [] }
 }

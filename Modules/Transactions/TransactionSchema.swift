@@ -1,7 +1,7 @@
 import Kernel
 
 /// Transactions' tables (namespace "transactions"). Every table carries merchant_id and mode.
-/// A transaction row is written once, in the same database transaction as its outbox event and its
+/// A transaction row is written once, in the same commit as its event in the event log and its
 /// idempotency record; in-flight state lives in `transactions_terminal_locks`, so a crash never leaves
 /// a half-written payment behind (a stale lock simply expires).
 enum TransactionSchema {
@@ -125,6 +125,10 @@ enum TransactionSchema {
             );
             CREATE UNIQUE INDEX transactions_payment_sessions_external
                 ON transactions_payment_sessions (merchant_id, mode, external_id) WHERE external_id IS NOT NULL;
+            """),
+        // The event log (a platform module) replaced the outbox, which nothing ever read.
+        Migration(namespace: namespace, version: 2, name: "outbox_replaced_by_event_log", sql: """
+            DROP TABLE transactions_outbox;
             """),
     ]
 }

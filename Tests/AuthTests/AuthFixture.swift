@@ -1,4 +1,5 @@
 import Crypto
+import EventLog
 import Foundation
 import Kernel
 import Postgres
@@ -44,7 +45,7 @@ struct AuthFixture {
     static func services(_ auth: AuthModule, _ database: PostgresDatabase, _ clock: ManualWallClock, _ logger: Logger)
         -> ModuleServices {
         ModuleServices(database: database, clock: clock, crypto: OpenSSLCryptoService(),
-                       events: InMemoryEventBus(handlers: []), logger: logger, accessGuard: auth.accessGuard,
+                       eventLog: EventLogAppendStore(), logger: logger, accessGuard: auth.accessGuard,
                        idempotency: auth.idempotencyStore)
     }
 

@@ -1,4 +1,5 @@
 import Crypto
+import EventLog
 import Foundation
 import Kernel
 import Postgres
@@ -30,7 +31,7 @@ struct RoundingFixture: Sendable {
         let auth = AuthModule(database: database, crypto: crypto, clock: clock, logger: logger)
         let rounding = RoundingModule()
         try await MigrationRunner.run(migrations: auth.migrations + rounding.migrations, on: database)
-        let services = ModuleServices(database: database, clock: clock, crypto: crypto, events: InMemoryEventBus(handlers: []),
+        let services = ModuleServices(database: database, clock: clock, crypto: crypto, eventLog: EventLogAppendStore(),
                                       logger: logger, accessGuard: auth.accessGuard, idempotency: auth.idempotencyStore,
                                       tenants: auth.tenantDirectory)
         let router = Router(groups: auth.routeGroups(services: services) + rounding.routeGroups(services: services))

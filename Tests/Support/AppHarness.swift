@@ -1,6 +1,7 @@
 import Accounting
 import Auth
 import Crypto
+import EventLog
 import Foundation
 import Kernel
 import Postgres
@@ -39,14 +40,9 @@ public struct AppHarness: Sendable {
         let modules: [any FeatureModule] = [
             auth, TransactionsModule(), ReconciliationModule(), rounding, AccountingModule(), WebhooksModule(),
         ]
-        try await MigrationRunner.run(migrations: modules.flatMap(\.migrations), on: database)
-        let base = ModuleServices(database: database, clock: clock, crypto: crypto, events: InMemoryEventBus(handlers: []),
-                                  logger: logger, accessGuard: auth.accessGuard, idempotency: auth.idempotencyStore,
-                                  cashRounding: rounding.cashRounding, tenants: auth.tenantDirectory)
-        let handlers = modules.flatMap { $0.eventHandlers(services: base) }
-        let services = ModuleServices(database: database, clock: clock, crypto: crypto,
-                                      events: InMemoryEventBus(handlers: handlers), logger: logger,
-                                      accessGuard: auth.accessGuard, idempotency: auth.idempotencyStore,
+        try await MigrationRunner.run(migrations: EventLogService.migrations + modules.flatMap(\.migrations), on: database)
+        let services = ModuleServices(database: database, clock: clock, crypto: crypto, eventLog: EventLogAppendStore(),
+                                      logger: logger, accessGuard: auth.accessGuard, idempotency: auth.idempotencyStore,
                                       cashRounding: rounding.cashRounding, tenants: auth.tenantDirectory)
         let router = Router(groups: modules.flatMap { $0.routeGroups(services: services) })
         let organizationId = try await auth.createOrganization(name: "Harness org")

@@ -23,11 +23,11 @@ import Testing
         #expect(ok.count >= 50)
         #expect(Set(ok.map { $0.string("transactionId") ?? "" }).count == 1)
         #expect(try await fixture.transactionCount() == 1)
-        #expect(try await fixture.count("SELECT count(*) AS n FROM transactions_outbox") == 1)
+        #expect(try await fixture.count("SELECT count(*) AS n FROM event_log") == 1)
     }
 
-    /// Keyless sales are batched into ONE autocommitted statement (rows CTE + outbox INSERT): every row
-    /// must get exactly its own outbox event (bind numbers continue across the two INSERTs).
+    /// Keyless sales are batched into ONE autocommitted statement (rows CTE + event log INSERT): every row
+    /// must get exactly its own event (bind numbers continue across the two INSERTs).
     @Test func parallelKeylessSalesWriteEachRowWithItsOutboxEvent() async throws {
         let fixture = try await TransactionFixture.make()
         defer { fixture.close() }
@@ -44,12 +44,12 @@ import Testing
         #expect(ids.count == 40)
         #expect(try await fixture.transactionCount() == 40)
         #expect(try await fixture.count("""
-            SELECT count(*) AS n FROM transactions_outbox o JOIN transactions t ON t.id = o.transaction_id
+            SELECT count(*) AS n FROM event_log o JOIN transactions t ON t.id = o.resource_id
             WHERE o.merchant_id = t.merchant_id AND o.occurred_at = t.created_at
               AND (o.payload->>'amount')::bigint = t.amount AND t.merchant_id = \(fixture.merchantId)
             """) == 40)
         #expect(try await fixture.count(
-            "SELECT count(DISTINCT transaction_id) AS n FROM transactions_outbox WHERE merchant_id = \(fixture.merchantId)") == 40)
+            "SELECT count(DISTINCT resource_id) AS n FROM event_log WHERE merchant_id = \(fixture.merchantId)") == 40)
     }
 
     @Test func fiftyParallelPartialRefundsNeverExceedCaptured() async throws {

@@ -1,4 +1,4 @@
-import Foundation
+import AtlasTestSupport
 import Testing
 
 /// SIGKILL of the real `atlas serve` mid-load (bench/sale_crash.py). It needs the built `atlas` binary
@@ -7,26 +7,10 @@ import Testing
 ///
 ///     swift build --product atlas && ATLAS_CRASH_TEST=1 swift test --skip-build --filter CrashTests
 @Suite struct CrashTests {
-    static var root: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    }
-
-    static var enabled: Bool { ProcessInfo.processInfo.environment["ATLAS_CRASH_TEST"] == "1" }
-
-    @Test(.enabled(if: CrashTests.enabled), .timeLimit(.minutes(5)))
+    @Test(.enabled(if: BenchScript.crashTestsEnabled), .timeLimit(.minutes(5)))
     func killedServerLosesOrDuplicatesNothing() throws {
-        let binary = ProcessInfo.processInfo.environment["ATLAS_BINARY"]
-            ?? Self.root.appendingPathComponent(".build/debug/atlas").path
-        try #require(FileManager.default.isExecutableFile(atPath: binary), "build the atlas product first")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Self.root.appendingPathComponent("bench/sale_crash.py").path, binary]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
-        #expect(text.contains("PASS"))
+        let outcome = try BenchScript.run("sale_crash.py")
+        #expect(outcome.status == 0, "\(outcome.output)")
+        #expect(outcome.output.contains("PASS"))
     }
 }

@@ -1,3 +1,4 @@
+import EventLog
 import Foundation
 import Kernel
 import Testing
@@ -31,7 +32,7 @@ import Testing
         #expect(cash.status == 200)
         #expect(try await fixture.count(Self.deferredRowSQL) == 2)
         #expect(try await fixture.transactionCount() == 2)
-        #expect(try await fixture.count("SELECT count(*) AS n FROM transactions_outbox") == 2)
+        #expect(try await fixture.count("SELECT count(*) AS n FROM event_log") == 2)
     }
 
     @Test func liveCardsAndTerminalBoundSalesClaimTheirKeyFirst() async throws {
@@ -71,7 +72,7 @@ import Testing
         #expect(ok.count >= 1)
         #expect(Set(ok.map { $0.body }).count == 1)
         #expect(try await fixture.transactionCount() == 1)
-        #expect(try await fixture.count("SELECT count(*) AS n FROM transactions_outbox") == 1)
+        #expect(try await fixture.count("SELECT count(*) AS n FROM event_log") == 1)
         #expect(try await fixture.count("SELECT count(*) AS n FROM idempotency_keys") == 1)
     }
 
@@ -98,7 +99,7 @@ import Testing
         let same = results.all.filter { $0.0 % 3 == 0 }.map(\.1)
         #expect(Set(same.compactMap { $0.string("transactionId") }).count == 1)
         #expect(try await fixture.transactionCount() == 61)
-        #expect(try await fixture.count("SELECT count(*) AS n FROM transactions_outbox") == 61)
+        #expect(try await fixture.count("SELECT count(*) AS n FROM event_log") == 61)
         #expect(try await fixture.count(Self.deferredRowSQL) == 61)
     }
 
@@ -119,7 +120,7 @@ import Testing
     }
 }
 
-/// The batch statement itself (keys + rows + outbox in one autocommitted statement), without relying on
+/// The batch statement itself (keys + rows + events in one autocommitted statement), without relying on
 /// concurrency timing to form a batch: every gate kind in one statement.
 @Suite struct BatchStatementTests {
     @Test func oneStatementWritesExactlyTheItemsWhoseKeyWon() async throws {
@@ -146,14 +147,15 @@ import Testing
                                                                bindOffset: 0))
         #expect(keys.tokens[0] != nil && keys.tokens[1] == nil && keys.tokens[2] != nil)
         let gates: [SaleCommitter.Gate] = [.open, .token(keys.tokens[0]!), .closed, .token(keys.tokens[2]!)]
-        let rows = try await fixture.database.query(SaleCommitter.batchSQL(sales, keys: keys.sql, gates: gates))
+        let rows = try await fixture.database.query(SaleCommitter.batchSQL(sales, keys: keys.sql, gates: gates,
+                                                                           eventLog: EventLogAppendStore()))
 
-        let written = Set(try rows.map { try $0.decode("transaction_id", as: String.self) })
+        let written = Set(try rows.map { try $0.decode("resource_id", as: String.self) })
         #expect(written == [sales[0].record.id, sales[1].record.id])
         #expect(try await fixture.transactionCount() == 2)
-        #expect(try await fixture.count("SELECT count(*) AS n FROM transactions_outbox") == 2)
+        #expect(try await fixture.count("SELECT count(*) AS n FROM event_log") == 2)
         let payload = try await fixture.database.queryFirst(
-            "SELECT payload::text AS p FROM transactions_outbox WHERE transaction_id = \(sales[1].record.id)")
+            "SELECT payload::text AS p FROM event_log WHERE resource_id = \(sales[1].record.id)")
         #expect(try payload?.decode("p", as: String.self).contains(sales[1].record.id) == true)
         let fresh = try await fixture.database.queryFirst(
             "SELECT fingerprint, response_body FROM idempotency_keys WHERE scope = \(scope) AND key = 'fresh'")
@@ -178,14 +180,15 @@ import Testing
                                      status: .declined, amount: 5, tipAmount: 0, cashbackAmount: 0, currency: "NZD",
                                      tender: .card, businessDate: "2026-11-25", createdAt: Date())
         let sales = [WrittenSale(cash), WrittenSale(bare)]
-        let rows = try await fixture.database.query(SaleCommitter.batchSQL(sales, keys: nil, gates: [.open, .open]))
+        let rows = try await fixture.database.query(SaleCommitter.batchSQL(sales, keys: nil, gates: [.open, .open],
+                                                                           eventLog: EventLogAppendStore()))
         #expect(rows.count == 2)
         let stored = try await fixture.database.queryFirst(
             "SELECT cash_total, rounding_delta, metadata->>'note' AS note FROM transactions WHERE id = \(cash.id)")
         #expect(try stored?.decode("cash_total", as: Int64.self) == 1000)
         #expect(try stored?.decode("rounding_delta", as: Int64.self) == -1)
         #expect(try stored?.decode("note", as: String.self) == "a \"quoted\" value")
-        let events = try await fixture.database.query("SELECT event_type FROM transactions_outbox ORDER BY event_type")
+        let events = try await fixture.database.query("SELECT event_type FROM event_log ORDER BY event_type")
         #expect(try events.map { try $0.decode("event_type", as: String.self) } == ["transaction.approved", "transaction.declined"])
     }
 }

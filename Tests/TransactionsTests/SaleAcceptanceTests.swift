@@ -96,8 +96,8 @@ import Testing
         let keyless = await fixture.sale(body)
         #expect(keyless.status == 200)
         #expect(try await fixture.transactionCount() == 3)
-        // One outbox event per transaction, written with it.
-        #expect(try await fixture.count("SELECT count(*) AS n FROM transactions_outbox") == 3)
+        // One event in the log per transaction, written with it.
+        #expect(try await fixture.count("SELECT count(*) AS n FROM event_log") == 3)
     }
 
     @Test func a11KeyLengthLimit() async throws {
@@ -295,7 +295,7 @@ import Testing
         #expect(!sale.bodyText.contains("5555555555554444"))
         _ = await fixture.post("/v1/stored-value/load", ["cardNumber": "6011111111111117", "amount": 500, "currency": "NZD"],
                                key: fixture.testKey, idempotencyKey: "load-pan")
-        for table in ["transactions", "transactions_outbox", "transactions_stored_value_cards", "idempotency_keys"] {
+        for table in ["transactions", "event_log", "transactions_stored_value_cards", "idempotency_keys"] {
             let sql: SQL = "SELECT count(*) AS n FROM \(unsafeRaw: table) t WHERE row_to_json(t)::text LIKE '%5555555555554444%' OR row_to_json(t)::text LIKE '%6011111111111117%' OR encode(convert_to(row_to_json(t)::text, 'UTF8'), 'escape') LIKE '%6011111111111117%'"
             #expect(try await fixture.count(sql) == 0, "full PAN found in \(table)")
         }

@@ -1,6 +1,7 @@
 import AtlasTestSupport
 import Auth
 import Crypto
+import EventLog
 import Foundation
 import Kernel
 import Postgres
@@ -30,7 +31,8 @@ struct TransactionFixture {
         let auth = AuthModule(database: database, crypto: OpenSSLCryptoService(), clock: clock, logger: logger)
         let transactions = TransactionsModule(liveAcquirer: liveAcquirer,
                                               simulator: SimulatedAcquirer(slowDelayMilliseconds: slowDelayMilliseconds))
-        try await MigrationRunner.run(migrations: auth.migrations + transactions.migrations, on: database)
+        try await MigrationRunner.run(migrations: EventLogService.migrations + auth.migrations + transactions.migrations,
+                                    on: database)
         let organization = try await auth.createOrganization(name: "Org")
         let merchantId = try await auth.createMerchant(organizationId: organization, name: "Shop")
         let testKey = try await auth.createSecretKey(merchantId: merchantId, mode: .test)
@@ -39,7 +41,7 @@ struct TransactionFixture {
         let terminal = try await auth.createSecretKey(merchantId: merchantId, mode: .test, terminalId: "TID-00012345")
         let rounding = RoundingModule().cashRounding
         let services = ModuleServices(database: database, clock: clock, crypto: OpenSSLCryptoService(),
-                                      events: InMemoryEventBus(handlers: []), logger: logger, accessGuard: auth.accessGuard,
+                                      eventLog: EventLogAppendStore(), logger: logger, accessGuard: auth.accessGuard,
                                       idempotency: auth.idempotencyStore, cashRounding: rounding)
         let router = Router(groups: auth.routeGroups(services: services) + transactions.routeGroups(services: services))
         return TransactionFixture(database: database, clock: clock, auth: auth, client: InProcessClient(router),

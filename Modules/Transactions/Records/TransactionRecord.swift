@@ -190,7 +190,7 @@ struct TransactionRecord: Sendable {
         ]
     }
 
-    /// The outbox/domain event name for this record's outcome.
+    /// The domain event name for this record's outcome.
     var eventType: String {
         switch status {
         case .approved: "transaction.approved"

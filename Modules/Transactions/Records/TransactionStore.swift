@@ -1,8 +1,8 @@
 import Foundation
 import Kernel
 
-/// SQL for transactions, terminal locks and the outbox (stored-value cards: StoredValue/). Every statement
-/// is scoped by merchant_id and mode.
+/// SQL for transactions and terminal locks (stored-value cards: StoredValue/). Every statement is scoped by
+/// merchant_id and mode.
 struct TransactionStore: Sendable {
     /// A terminal lock outlives any acquirer call; after this a crashed holder's lock is taken over.
     static let terminalLockSeconds: TimeInterval = 120

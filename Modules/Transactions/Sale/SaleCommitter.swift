@@ -10,7 +10,7 @@ struct PreparedSale: Sendable {
 }
 
 /// A final record with its JSON built and serialized ONCE: the same bytes are the response body, the
-/// stored idempotent response and the outbox event's payload.
+/// stored idempotent response and the payload of its event in the log.
 struct WrittenSale: Sendable {
     let record: TransactionRecord
     let json: JSONValue
@@ -26,7 +26,7 @@ struct WrittenSale: Sendable {
     var storedResponse: StoredResponse { StoredResponse(response) }
 }
 
-/// Writes prepared sales: row + outbox event + idempotency record in one database transaction.
+/// Writes prepared sales: row + its event in the log + idempotency record in one commit.
 ///
 /// With batching on (group commit, Kernel's `GroupBatcher`), sales that arrive while a batch is being
 /// written queue up and are written together by the next one (up to `limits.batchItemsMax`), so N payments
@@ -76,7 +76,7 @@ final class SaleCommitter: Sendable {
 
     /// Writes the batch. Without classic claims (the usual case) the whole batch, its deferred
     /// idempotency keys included, is ONE autocommitted statement (`batchSQL`): one round trip, one
-    /// commit. Otherwise one transaction: the keys first, then rows + outbox, then the claims completed.
+    /// commit. Otherwise one transaction: the keys first, then rows + events, then the claims completed.
     /// If the batch fails, each item is retried alone so only the failing one sees its error.
     private static func write(_ batch: [Item], services: ModuleServices, store: TransactionStore) async
         -> [Result<WrittenSale, any Error>] {
@@ -85,11 +85,12 @@ final class SaleCommitter: Sendable {
             if batch.allSatisfy({ $0.claim == nil }),
                let statement = batchStatement(batch.map(\.sale), deferred: batch.map(\.deferred), services: services) {
                 let rows = try await services.database.query(statement)
-                written = Set(try rows.map { try $0.decode("transaction_id", as: String.self) })
+                written = Set(try rows.map { try $0.decode("resource_id", as: String.self) })
             } else {
                 let lost = try await writeInTransaction(batch, services: services)
                 written = Set(batch.map(\.sale.record.id).filter { !lost.contains($0) })
             }
+            services.eventLog.appendCommitted()
             return batch.map { finish($0, written: written.contains($0.sale.record.id)) }
         } catch {
             return await GroupBatcher.eachAlone(batch) { item in
@@ -111,17 +112,17 @@ final class SaleCommitter: Sendable {
     private static func batchStatement(_ sales: [WrittenSale], deferred: [DeferredIdempotencyClaim?],
                                        services: ModuleServices) -> SQL? {
         let indices = deferred.indices.filter { deferred[$0] != nil }
-        if indices.isEmpty { return Self.batchSQL(sales, keys: nil, gates: sales.map { _ in .open }) }
+        if indices.isEmpty { return Self.batchSQL(sales, keys: nil, gates: sales.map { _ in .open }, eventLog: services.eventLog) }
         guard let keys = services.idempotency.insertCompletedStatement(
             indices.compactMap { deferred[$0] }, responses: indices.map { sales[$0].storedResponse }, bindOffset: 0)
         else { return nil }
         var gates: [Gate] = sales.map { _ in .open }
         for (position, index) in indices.enumerated() { gates[index] = keys.tokens[position].map(Gate.token) ?? .closed }
-        return Self.batchSQL(sales, keys: keys.sql, gates: gates)
+        return Self.batchSQL(sales, keys: keys.sql, gates: gates, eventLog: services.eventLog)
     }
 
     /// Keys first (an item whose key lost is dropped before any of its rows are written), then rows and
-    /// outbox, then the claims completed; returns the ids of the items that lost their key.
+    /// events, then the claims completed; returns the ids of the items that lost their key.
     private static func writeInTransaction(_ batch: [Item], services: ModuleServices) async throws -> Set<String> {
         let sales = batch.map(\.sale)
         let claims = batch.map(\.claim)
@@ -166,6 +167,7 @@ final class SaleCommitter: Sendable {
             }
             return written
         }
+        services.eventLog.appendCommitted()
         claim?.markCommitted()
         deferred?.markCommitted()
         return committed
@@ -183,7 +185,7 @@ final class SaleCommitter: Sendable {
     }
 
     /// Inside an open transaction: release the terminal (honouring a pending abort), insert the row and
-    /// its outbox event, and complete the idempotency claim with the exact response the client gets.
+    /// its event, and complete the idempotency claim with the exact response the client gets.
     static func write(_ record: TransactionRecord, claim: IdempotencyClaim?, releaseTerminal: Bool,
                       services: ModuleServices, store: TransactionStore, executor: any SQLExecutor) async throws
         -> WrittenSale {
@@ -204,7 +206,8 @@ final class SaleCommitter: Sendable {
 
     static func writeMany(_ items: [(WrittenSale, IdempotencyClaim?)], services: ModuleServices,
                           executor: any SQLExecutor) async throws {
-        try await executor.execute(batchSQL(items.map(\.0), keys: nil, gates: items.map { _ in .open }))
+        try await executor.execute(batchSQL(items.map(\.0), keys: nil, gates: items.map { _ in .open },
+                                            eventLog: services.eventLog))
         for (sale, claim) in items {
             guard let claim else { continue }
             try await services.idempotency.complete(claim, response: sale.storedResponse, executor: executor)
@@ -219,19 +222,19 @@ final class SaleCommitter: Sendable {
         case closed
     }
 
-    /// Deferred keys (optional), rows and outbox events in ONE statement, atomic on its own:
+    /// Deferred keys (optional), rows and their events in ONE statement, atomic on its own:
     ///
-    ///     WITH won_keys AS (INSERT INTO idempotency_keys … RETURNING claim_token),
+    ///     WITH won_keys AS (<the idempotency store's key INSERT> RETURNING claim_token),
     ///          written_rows AS (INSERT INTO transactions SELECT … FROM (VALUES …) AS item(gate, …)
-    ///                           WHERE gate allows it RETURNING id, …)
-    ///     INSERT INTO transactions_outbox SELECT … FROM written_rows JOIN (VALUES …) AS event …
-    ///     RETURNING transaction_id
+    ///                           WHERE gate allows it RETURNING id, …),
+    ///          new_events AS (SELECT … FROM written_rows JOIN (VALUES …) AS event …)
+    ///     <the event log's append from new_events> RETURNING resource_id
     ///
     /// WHY: autocommitted, it is one round trip (one worker hand-off) and one commit for the whole batch,
     /// instead of BEGIN, keys, rows and COMMIT. An item whose key lost is filtered out before its row is
-    /// inserted, so its outbox event (joined to the written rows) is never written either; the returned
-    /// transaction ids are exactly the items written. No foreign keys join these tables.
-    static func batchSQL(_ sales: [WrittenSale], keys: SQL?, gates: [Gate]) -> SQL {
+    /// inserted, so its event (joined to the written rows) is never appended either; the returned
+    /// resource ids are exactly the transactions written. No foreign keys join these tables.
+    static func batchSQL(_ sales: [WrittenSale], keys: SQL?, gates: [Gate], eventLog: any EventLogWriter) -> SQL {
         precondition(sales.count == gates.count, "one gate per sale")
         var binds = keys?.binds ?? []
         let columns = TransactionRecord.insertColumns.joined(separator: ", ")
@@ -253,18 +256,19 @@ final class SaleCommitter: Sendable {
         }
         text += ") AS item(gate, " + columns + ") WHERE item.gate IS NULL"
         if keys != nil { text += " OR item.gate IN (SELECT claim_token FROM won_keys)" }
-        text += " RETURNING id, merchant_id, mode, created_at) "
-        text += "INSERT INTO transactions_outbox (event_id, merchant_id, mode, event_type, transaction_id, payload, occurred_at) "
-            + "SELECT event.event_id, written_rows.merchant_id, written_rows.mode, event.event_type, written_rows.id, "
-            + "event.payload, written_rows.created_at FROM written_rows JOIN (VALUES "
+        text += " RETURNING id, merchant_id, mode, created_at), new_events AS (SELECT event.event_id, event.event_type, "
+            + "written_rows.merchant_id, written_rows.mode, written_rows.id AS resource_id, event.payload, "
+            + "written_rows.created_at AS occurred_at FROM written_rows JOIN (VALUES "
         for (index, sale) in sales.enumerated() {
             binds += [.text(sale.record.id), .text(TypedID.generate(prefix: .event).rawValue), .text(sale.record.eventType),
                       .json(String(decoding: sale.body, as: UTF8.self))]
             let base = binds.count - 4
             text += (index == 0 ? "(" : ", (") + "$\(base + 1)::text, $\(base + 2)::text, $\(base + 3)::text, $\(base + 4)::jsonb)"
         }
-        text += ") AS event(transaction_id, event_id, event_type, payload) ON event.transaction_id = written_rows.id"
-            + " RETURNING transaction_id"
+        text += ") AS event(transaction_id, event_id, event_type, payload) ON event.transaction_id = written_rows.id) "
+        let append = eventLog.appendStatement(selectingFrom: "new_events")
+        precondition(append.binds.isEmpty, "the event log's append statement has no binds of its own")
+        text += append.text
         return SQL(text, binds: binds)
     }
 }

@@ -3,7 +3,7 @@ import Kernel
 import Synchronization
 
 /// Runs one payment: validate, hold the terminal, talk to the acquirer (or round cash, or debit stored
-/// value), then write the row, its outbox event and its idempotency record in ONE database transaction.
+/// value), then write the row, its event in the log and its idempotency record in ONE commit.
 /// The response exists only after that commit.
 final class TransactionService: Sendable {
     /// How long an abort request waits for the in-flight transaction to reach a final state.
@@ -67,11 +67,11 @@ final class TransactionService: Sendable {
             let final: WrittenSale
             if sale.type.needsOriginal {
                 final = try await followUp(record, sale: sale, merchant: merchant, claim: context.idempotencyClaim)
+                services.eventLog.appendCommitted()
             } else {
                 let prepared = try await prepareNew(record, sale: sale, merchant: merchant)
                 final = try await committer.commit(prepared, claim: context.idempotencyClaim, deferred: deferred)
             }
-            await publish(final)
             return final.response
         } catch {
             if terminalId != nil { await store.abandonTerminal(transactionId: id, tenant: tenant) }
@@ -311,13 +311,6 @@ final class TransactionService: Sendable {
             record.status = .error
             record.errorCode = "PROCESSING_ERROR"
         }
-    }
-
-    /// Hands the committed event to in-process subscribers; the outbox row is the durable copy.
-    private func publish(_ sale: WrittenSale) async {
-        let record = sale.record
-        try? await services.events.publish(DomainEvent(type: record.eventType, tenant: record.tenant,
-                                                       occurredAt: record.createdAt, payload: sale.json))
     }
 
     // MARK: GET, list, abort

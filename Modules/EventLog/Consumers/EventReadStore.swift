@@ -1,0 +1,49 @@
+import Foundation
+import Kernel
+
+/// Reads the log in delivery order, only below the horizon of the oldest database transaction still
+/// running (see `EventPosition`), so a late commit is never passed over.
+struct EventReadStore: Sendable {
+    let database: any Database
+
+    static let columns: StaticString = """
+        writer_xid::text AS writer_xid, seq, event_id, event_type, merchant_id, mode, resource_id,
+        payload::text AS payload, occurred_at
+        """
+
+    /// Up to `limit` events after `position`, oldest first; none that a running transaction may still commit.
+    func events(after position: EventPosition, limit: Int) async throws -> [LoggedEvent] {
+        let rows = try await database.query("""
+            SELECT \(literal: EventReadStore.columns) FROM event_log
+            WHERE (writer_xid, seq) > (\(String(position.writerTransactionId))::xid8, \(position.sequence))
+              AND writer_xid < pg_snapshot_xmin(pg_current_snapshot())
+            ORDER BY writer_xid, seq LIMIT \(limit)
+            """)
+        return try rows.map(Self.decode)
+    }
+
+    /// One event by id, wherever it stands (for a parked event's retry).
+    func event(id: String) async throws -> LoggedEvent? {
+        let row = try await database.queryFirst(
+            "SELECT \(literal: EventReadStore.columns) FROM event_log WHERE event_id = \(id)")
+        return try row.map(Self.decode)
+    }
+
+    struct Undecodable: Error, CustomStringConvertible {
+        let column: String
+        var description: String { "event_log row with an undecodable \(column)" }
+    }
+
+    static func decode(_ row: Row) throws -> LoggedEvent {
+        guard let writer = UInt64(try row.decode("writer_xid", as: String.self)) else { throw Undecodable(column: "writer_xid") }
+        guard let mode = Mode(rawValue: try row.decode("mode")) else { throw Undecodable(column: "mode") }
+        let id = TypedID(rawValue: try row.decode("event_id"))
+        let payload = try JSONDecoder().decode(JSONValue.self, from: Data(try row.decode("payload", as: String.self).utf8))
+        let event = DomainEvent(id: id, type: try row.decode("event_type"),
+                                tenant: TenantContext(merchantId: try row.decode("merchant_id"), mode: mode),
+                                resourceId: try row.decode("resource_id"), occurredAt: try row.decode("occurred_at"),
+                                payload: payload)
+        return LoggedEvent(position: EventPosition(writerTransactionId: writer, sequence: try row.decode("seq")),
+                           event: event)
+    }
+}

@@ -1,0 +1,215 @@
+import AtlasTestSupport
+import Foundation
+import Kernel
+import Postgres
+import Synchronization
+import Testing
+@testable import EventLog
+
+/// The log's delivery contract against a real PostgreSQL: commit order, at least once with idempotent
+/// apply, parking, leases, pruning and lag.
+@Suite struct EventDeliveryTests {
+    /// Transaction A takes its id first; B (a later id) appends event "late" (sequence 1) and stays open;
+    /// A appends "early" (sequence 2) and commits. "early" is consumed; then B commits its lower sequence.
+    /// A reader of `seq > cursor` would skip "late" forever; the log delivers it.
+    @Test func aLowSequenceCommittedAfterAHigherOneWasConsumedIsStillDelivered() async throws {
+        let fixture = try await EventLogFixture.make()
+        defer { fixture.close() }
+        let writer = fixture.writer
+        let aHasItsId = Latch(), bAppended = Latch(), bMayCommit = Latch()
+        let transactionA = Task {
+            try await fixture.database.transaction { tx in
+                try await tx.execute("SELECT pg_current_xact_id()")
+                aHasItsId.open()
+                await bAppended.wait()
+                try await writer.append([EventLogFixture.event(resource: "early")], in: tx)
+            }
+        }
+        await aHasItsId.wait()
+        let transactionB = Task {
+            try await fixture.database.transaction { tx in
+                try await tx.execute("SELECT pg_current_xact_id()")
+                try await writer.append([EventLogFixture.event(resource: "late")], in: tx)
+                bAppended.open()
+                await bMayCommit.wait()
+            }
+        }
+        try await transactionA.value
+        let deliveries = Deliveries()
+        let service = fixture.service([EventConsumer(name: "test.order") { deliveries.record($0) }])
+        try await fixture.running(service) {
+            try await eventually("the early event") { deliveries.resources == ["early"] }
+            let consumed = deliveries.all[0].position
+            // The sequence-only reader's view: nothing after the consumed sequence is visible yet, and the
+            // late event's sequence is lower, so such a reader would never read it.
+            #expect(try await fixture.database.query("SELECT 1 AS one FROM event_log WHERE seq > \(consumed.sequence)").isEmpty)
+            bMayCommit.open()
+            try await transactionB.value
+            try await eventually("the late event") { deliveries.resources == ["early", "late"] }
+            #expect(deliveries.all[1].position.sequence < consumed.sequence)
+            #expect(consumed < deliveries.all[1].position)
+        }
+    }
+
+    /// The handler applies a batch in its own transaction with `markApplied`, then the runner fails before
+    /// it moves the cursor (simulated by throwing once after the commit): the batch comes again, and
+    /// nothing is applied twice.
+    @Test func redeliveryAfterAFailureAppliesEachEventOnce() async throws {
+        let fixture = try await EventLogFixture.make()
+        defer { fixture.close() }
+        try await fixture.database.execute("CREATE TABLE applied_effects (event_id text NOT NULL)")
+        try await fixture.append((1...5).map { EventLogFixture.event(resource: "r\($0)") })
+        let deliveries = Deliveries()
+        let failedOnce = Mutex(false)
+        let database = fixture.database, writer = fixture.writer
+        let consumer = EventConsumer(name: "test.apply") { batch in
+            deliveries.record(batch)
+            try await database.transaction { tx in
+                for logged in batch where try await writer.markApplied(eventId: logged.event.id, consumer: "test.apply", in: tx) {
+                    try await tx.execute("INSERT INTO applied_effects (event_id) VALUES (\(logged.event.id.rawValue))")
+                }
+            }
+            if failedOnce.withLock({ let first = !$0; $0 = true; return first }) { throw SimulatedCrash() }
+        }
+        try await fixture.running(fixture.service([consumer])) {
+            try await eventually("the cursor past every event") {
+                try await fixture.database.queryFirst(
+                    "SELECT cursor_seq FROM event_log_consumers WHERE name = 'test.apply'")?.decode("cursor_seq", as: Int64.self) == 5
+            }
+        }
+        #expect(deliveries.all.count > 5, "the failed batch was delivered again")
+        #expect(try await count(fixture, "SELECT count(*) AS n FROM applied_effects") == 5)
+        #expect(try await count(fixture, "SELECT count(DISTINCT event_id) AS n FROM applied_effects") == 5)
+    }
+
+    /// A poison event is retried, parked with its error, and the events after it still arrive; an operator's
+    /// retry delivers it again once the consumer is fixed, and a skip closes another.
+    @Test func aPoisonEventIsParkedAndRetriedOnRequest() async throws {
+        let fixture = try await EventLogFixture.make()
+        defer { fixture.close() }
+        try await fixture.append([EventLogFixture.event(resource: "before"), EventLogFixture.event("poison", resource: "bad"),
+                                  EventLogFixture.event(resource: "after")])
+        let deliveries = Deliveries()
+        let fixed = Mutex(false)
+        let consumer = EventConsumer(name: "test.poison") { batch in
+            if batch.contains(where: { $0.event.type == "poison" }) && !fixed.withLock({ $0 }) { throw PoisonError() }
+            deliveries.record(batch)
+        }
+        let parked = ParkedEventStore(database: fixture.database)
+        try await fixture.running(fixture.service([consumer])) {
+            try await eventually("the parked event") { try await parked.list(consumer: "test.poison").count == 1 }
+            try await eventually("the event after the poison one") { deliveries.resources.contains("after") }
+            let entry = try #require(try await parked.list(consumer: "test.poison").first)
+            #expect(entry.attempts == 3)
+            #expect(entry.eventType == "poison")
+            #expect(entry.error.contains("PoisonError"))
+            #expect(!deliveries.resources.contains("bad"))
+
+            fixed.withLock { $0 = true }
+            try await parked.requestRetry(consumer: "test.poison", eventId: entry.eventId)
+            try await eventually("the retried event") { deliveries.resources.contains("bad") }
+            try await eventually("the entry resolved") { try await parked.list(consumer: "test.poison").isEmpty }
+        }
+        await #expect(throws: ParkedEventStore.AdminError.self) {
+            try await parked.skip(consumer: "test.poison", eventId: "evt_unknown")
+        }
+    }
+
+    /// Two instances run the same consumer: one holds the lease and delivers; when it stops, the other
+    /// takes over from the stored cursor and nothing is lost.
+    @Test func aConsumerRunsOnOneInstanceAndMovesWhenItStops() async throws {
+        let fixture = try await EventLogFixture.make()
+        defer { fixture.close() }
+        let first = Deliveries(), second = Deliveries()
+        let serviceA = fixture.service([EventConsumer(name: "test.lease") { first.record($0) }], instance: "instance-a")
+        let serviceB = fixture.service([EventConsumer(name: "test.lease") { second.record($0) }], instance: "instance-b")
+        let taskA = Task { await serviceA.run() }
+        try await eventually("instance a holding the lease") {
+            try await holder(fixture, "test.lease") == "instance-a"
+        }
+        let taskB = Task { await serviceB.run() }
+        try await fixture.append((1...10).map { EventLogFixture.event(resource: "a\($0)") })
+        try await eventually("instance a consuming") { first.all.count == 10 }
+        #expect(second.all.isEmpty)
+        taskA.cancel()
+        await taskA.value
+        try await fixture.append((1...10).map { EventLogFixture.event(resource: "b\($0)") })
+        try await eventually("instance b taking over") { second.all.count == 10 }
+        #expect(Set(second.resources) == Set((1...10).map { "b\($0)" }))
+        #expect(try await holder(fixture, "test.lease") == "instance-b")
+        taskB.cancel()
+        await taskB.value
+    }
+
+    /// Events every declared consumer passed and older than the retention go; the rest stays.
+    @Test func pruningKeepsWhatAConsumerStillNeeds() async throws {
+        let fixture = try await EventLogFixture.make()
+        defer { fixture.close() }
+        try await fixture.append((1...4).map { EventLogFixture.event(resource: "old\($0)") })
+        let deliveries = Deliveries()
+        var limits = EventLogFixture.fastLimits
+        limits.retention = EventRetentionLimits(retentionSeconds: 0, batchRowsMax: 3, batchesPerRunMax: 10)
+        limits.pruneIntervalSeconds = 3600
+        let service = fixture.service([EventConsumer(name: "test.prune") { deliveries.record($0) }], limits: limits)
+        try await fixture.running(service) {
+            try await eventually("consumption") { deliveries.all.count == 4 }
+            try await eventually("the cursor stored") {
+                try await count(fixture, "SELECT cursor_seq AS n FROM event_log_consumers WHERE name = 'test.prune'") == 4
+            }
+        }
+        // A lagging consumer (declared, never run) holds everything back.
+        let lagging = fixture.service([EventConsumer(name: "test.prune") { _ in }, EventConsumer(name: "test.never") { _ in }],
+                                      limits: limits)
+        #expect(try await lagging.pruneOnce() == 0)
+        try await fixture.append([EventLogFixture.event(resource: "new")])
+        #expect(try await service.pruneOnce() == 4)
+        #expect(try await count(fixture, "SELECT count(*) AS n FROM event_log") == 1)
+    }
+
+    /// Lag per declared consumer: events after its cursor and the oldest one's age.
+    @Test func lagCountsEventsAfterTheCursor() async throws {
+        let fixture = try await EventLogFixture.make()
+        defer { fixture.close() }
+        try await fixture.append((1...7).map { EventLogFixture.event(resource: "r\($0)") })
+        let service = fixture.service([EventConsumer(name: "test.lag") { _ in }])
+        let before = try await service.sampleLag()
+        #expect(before.map(\.consumer) == ["test.lag"])
+        #expect(before.first?.events == 7)
+        #expect((before.first?.seconds ?? -1) >= 0)
+        #expect(service.lag() == before)
+        try await fixture.running(service) {
+            try await eventually("no lag") { try await service.sampleLag().first?.events == 0 }
+        }
+        #expect(service.lag().first?.seconds == 0)
+    }
+
+    /// The append statement composes into a caller's own statement: one autocommitted INSERT … WITH.
+    @Test func theAppendStatementComposesIntoACallersStatement() async throws {
+        let fixture = try await EventLogFixture.make()
+        defer { fixture.close() }
+        let append = fixture.writer.appendStatement(selectingFrom: "new_events")
+        #expect(append.binds.isEmpty)
+        let statement = SQL("""
+            WITH new_events AS (SELECT $1::text AS event_id, 'thing.made' AS event_type, 'mer_1' AS merchant_id,
+                'test' AS mode, 'res_1' AS resource_id, '{"a":1}'::jsonb AS payload, now() AS occurred_at)
+            """ + append.text, binds: [.text(TypedID.generate(prefix: .event).rawValue)])
+        let rows = try await fixture.database.query(statement)
+        #expect(try rows.map { try $0.decode("resource_id", as: String.self) } == ["res_1"])
+        #expect(try await count(fixture, "SELECT count(*) AS n FROM event_log WHERE writer_xid IS NOT NULL") == 1)
+    }
+}
+
+struct SimulatedCrash: Error {}
+struct PoisonError: Error, CustomStringConvertible {
+    var description: String { "this event cannot be applied" }
+}
+
+func count(_ fixture: EventLogFixture, _ sql: SQL) async throws -> Int64 {
+    try await fixture.database.queryFirst(sql)?.decode("n", as: Int64.self) ?? -1
+}
+
+func holder(_ fixture: EventLogFixture, _ consumer: String) async throws -> String? {
+    try await fixture.database.queryFirst("""
+        SELECT lease_holder FROM event_log_consumers WHERE name = \(consumer) AND lease_expires_at > clock_timestamp()
+        """)?.decode("lease_holder", as: String?.self) ?? nil
+}
