@@ -10,16 +10,6 @@ let featureModules = ["Auth", "Transactions", "Reconciliation", "Rounding", "Acc
 /// Cross-module contracts: protocols and value types only, depending on Kernel only.
 let contractTargets = ["AccessContract", "CashRoundingContract"]
 
-/// The contracts each feature module uses or implements (never another feature module).
-let featureContracts: [String: [String]] = [
-    "Auth": ["AccessContract"],
-    "Transactions": ["AccessContract", "CashRoundingContract"],
-    "Reconciliation": ["AccessContract"],
-    "Rounding": ["AccessContract", "CashRoundingContract"],
-    "Accounting": [],
-    "Webhooks": ["AccessContract"],
-]
-
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
 var targets: [Target] = [
@@ -27,12 +17,18 @@ var targets: [Target] = [
                    providers: [.apt(["libpq-dev"])]),
     .systemLibrary(name: "COpenSSL", path: "Modules/COpenSSL", pkgConfig: "openssl",
                    providers: [.apt(["libssl-dev"])]),
-    .target(name: "CCryptoShim", dependencies: ["COpenSSL"], path: "Modules/CCryptoShim"),
+    // C wrappers, each named for what it wraps: OpenSSL macros (Crypto, HTTPServer's TLS) and the Linux
+    // socket calls Glibc does not export (HTTPServer's epoll, eventfd, accept4).
+    .target(name: "COpenSSLShims", dependencies: ["COpenSSL"], path: "Modules/COpenSSLShims"),
+    .target(name: "CLinuxSockets", path: "Modules/CLinuxSockets"),
     .target(name: "Kernel", path: "Modules/Kernel", swiftSettings: strict),
-    .target(name: "Crypto", dependencies: ["Kernel", "COpenSSL", "CCryptoShim"], path: "Modules/Crypto",
+    .target(name: "Crypto", dependencies: ["Kernel", "COpenSSL", "COpenSSLShims"], path: "Modules/Crypto",
             swiftSettings: strict),
-    .target(name: "HTTPServer", dependencies: ["Kernel", "COpenSSL", "CCryptoShim"], path: "Modules/HTTPServer",
-            swiftSettings: strict),
+    .target(name: "HTTPServer", dependencies: ["Kernel", "COpenSSL", "COpenSSLShims", "CLinuxSockets"],
+            path: "Modules/HTTPServer", swiftSettings: strict),
+    // The generated US ZIP table (scripts/generate-zip-table.py) in its own small target, so its 42,000
+    // lines are not recompiled with every change to Rounding; a dependency of Rounding only.
+    .target(name: "RoundingZipData", path: "Modules/RoundingZipData", swiftSettings: strict),
     .target(name: "Postgres", dependencies: ["Kernel", "CLibPQ"], path: "Modules/Postgres",
             swiftSettings: strict),
     // Platform module: the durable event log (append with the change, consumers with cursors and leases).
@@ -76,20 +72,31 @@ let extraTestDependencies: [String: [Target.Dependency]] = [
     "Rounding": ["Auth"],
 ]
 
+/// What a feature module depends on besides Kernel: the contract targets (`…Contract`) it uses or implements
+/// and its own data targets (`<Feature>…Data`), never another feature module; scripts/check-architecture.py
+/// (run by scripts/test.sh) fails on anything else.
+let featureDependencies: [String: [Target.Dependency]] = [
+    "Auth": ["AccessContract"],
+    "Transactions": ["AccessContract", "CashRoundingContract"],
+    "Reconciliation": ["AccessContract"],
+    "Rounding": ["AccessContract", "CashRoundingContract", "RoundingZipData"],
+    "Accounting": [],
+    "Webhooks": ["AccessContract"],
+]
+
 for name in contractTargets {
     targets.append(.target(name: name, dependencies: ["Kernel"], path: "Modules/\(name)", swiftSettings: strict))
 }
 
 for name in featureModules {
-    let contracts = featureContracts[name, default: []].map { Target.Dependency.target(name: $0) }
-    targets.append(.target(name: name, dependencies: ["Kernel"] + contracts, path: "Modules/\(name)",
-                           swiftSettings: strict))
+    targets.append(.target(name: name, dependencies: ["Kernel"] + featureDependencies[name, default: []],
+                           path: "Modules/\(name)", swiftSettings: strict))
     // Feature tests may use the real infrastructure (Postgres, Crypto, HTTPServer) to test against a real
     // database, and Bootstrap to wire their fixtures; the module itself never imports them.
     targets.append(.testTarget(name: "\(name)Tests",
                                dependencies: [.target(name: name), "Kernel", "Postgres", "Crypto", "HTTPServer",
-                                              "EventLog", "AtlasTestSupport", "Bootstrap"] + contracts
-                                   + extraTestDependencies[name, default: []],
+                                              "EventLog", "AtlasTestSupport", "Bootstrap"]
+                                   + featureDependencies[name, default: []] + extraTestDependencies[name, default: []],
                                path: "Tests/\(name)Tests", swiftSettings: strict))
 }
 

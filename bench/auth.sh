@@ -199,9 +199,9 @@ struct AuthBench {
 struct BenchError: Error, CustomStringConvertible { let description: String }
 SWIFT
 
-shim_dir="$bin_dir/CCryptoShim.build"
+shim_dir="$bin_dir/COpenSSLShims.build"
 swiftc -O -wmo -parse-as-library -module-name AuthBench \
-    -I "$bin_dir/Modules" -I "$bin_dir" -I Modules/CLibPQ -I Modules/COpenSSL -I Modules/CCryptoShim/include \
+    -I "$bin_dir/Modules" -I "$bin_dir" -I Modules/CLibPQ -I Modules/COpenSSL -I Modules/COpenSSLShims/include \
     -Xcc -fmodule-map-file="$shim_dir/module.modulemap" \
     "$work_dir/main.swift" \
     "$bin_dir"/Kernel.build/*.o "$bin_dir"/Auth.build/*.o "$bin_dir"/Crypto.build/*.o "$bin_dir"/Postgres.build/*.o \
@@ -216,7 +216,7 @@ breakdown() {
         swift build -c release -Xswiftc -enable-testing --scratch-path "$scratch" --target "$target" >&2
     done
     bin="$(swift build -c release --scratch-path "$scratch" --show-bin-path)"
-    shim="$bin/CCryptoShim.build"
+    shim="$bin/COpenSSLShims.build"
     cat > "$work_dir/breakdown.swift" <<'SWIFT'
 @testable import Auth
 import Crypto
@@ -289,7 +289,7 @@ struct AuthBreakdown {
 }
 SWIFT
     swiftc -O -wmo -parse-as-library -module-name AuthBreakdown \
-        -I "$bin/Modules" -I "$bin" -I Modules/CLibPQ -I Modules/COpenSSL -I Modules/CCryptoShim/include \
+        -I "$bin/Modules" -I "$bin" -I Modules/CLibPQ -I Modules/COpenSSL -I Modules/COpenSSLShims/include \
         -Xcc -fmodule-map-file="$shim/module.modulemap" \
         "$work_dir/breakdown.swift" \
         "$bin"/Kernel.build/*.o "$bin"/Auth.build/*.o "$bin"/Crypto.build/*.o "$bin"/Postgres.build/*.o \

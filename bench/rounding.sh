@@ -124,7 +124,7 @@ SWIFT
 swiftc -O -wmo -parse-as-library -module-name RoundingBench \
     -I "$bin_dir/Modules" -I "$bin_dir" \
     "$work_dir/main.swift" \
-    "$bin_dir"/Kernel.build/*.o "$bin_dir"/Rounding.build/*.o \
+    "$bin_dir"/Kernel.build/*.o "$bin_dir"/Rounding.build/*.o "$bin_dir"/RoundingZipData.build/*.o \
     -o "$work_dir/rounding-bench" 2>&1 | grep -v "^$" >&2 || true
 echo "host: $(uname -m), $(nproc) cores, $(swift --version 2>/dev/null | head -1)"
 taskset -c 0 "$work_dir/rounding-bench" "$count" 2>/dev/null || "$work_dir/rounding-bench" "$count"

@@ -24,24 +24,34 @@ export PG_LOCAL_EXTRA_OPTS="-c max_connections=1000 -c shared_buffers=64MB"
 pg_local_start "$ATLAS_TEST_PG_DIR/data" "$port"
 echo "atlas: test database ready on port $port" >&2
 
+# The module rule (docs/architecture.md, "The rule, enforced") and the checker's own self-test. Each
+# counts as one test in the closing line; a failure fails the run, but the suites still run and are counted.
+checks_passed=0
+checks_failed=0
+run_check() {
+    if "$@"; then checks_passed=$((checks_passed + 1)); else checks_failed=$((checks_failed + 1)); fi
+}
+run_check python3 scripts/check-architecture.py
+run_check python3 scripts/test_check_architecture.py
+
 swift build --build-tests
 if [ $# -gt 0 ]; then
-    swift test --skip-build "$@"
-    exit
+    swift test --skip-build "$@" || exit $?
+    exit $((checks_failed > 0))
 fi
 # Suites run in parallel. The memory-growth leak check measures this process's resident size,
 # which other suites' allocations disturb, so it runs on its own afterwards.
 log_dir=$(mktemp -d)
-status=0
+status=$((checks_failed > 0))
 swift test --skip-build --skip "LeakTests|CrashTests" 2>&1 | tee "$log_dir/main.log" || status=1
 swift test --skip-build --filter LeakTests 2>&1 | tee "$log_dir/leak.log" || status=1
 # SIGKILL of the real `atlas serve` under load (issue 5's crash test): its own run, about a minute.
 ATLAS_CRASH_TEST=1 swift test --skip-build --filter CrashTests 2>&1 | tee "$log_dir/crash.log" || status=1
-# One closing line for both runs: "tests: N passed, N failed".
-python3 - "$log_dir"/main.log "$log_dir"/leak.log "$log_dir"/crash.log <<'PY'
+# One closing line for all runs and the two architecture checks: "tests: N passed, N failed".
+python3 - "$checks_passed" "$checks_failed" "$log_dir"/main.log "$log_dir"/leak.log "$log_dir"/crash.log <<'PY'
 import re, sys
-passed = failed = 0
-for path in sys.argv[1:]:
+passed, failed = int(sys.argv[1]), int(sys.argv[2])
+for path in sys.argv[3:]:
     text = open(path, errors="replace").read()
     failures = len(re.findall(r"^\S+ Test \S+ failed after", text, flags=re.M))
     for count, outcome in re.findall(r"Test run with (\d+) tests? in \d+ suites? (passed|failed)", text):

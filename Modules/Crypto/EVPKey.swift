@@ -1,4 +1,4 @@
-import CCryptoShim
+import COpenSSLShims
 import COpenSSL
 
 /// Owns one `EVP_PKEY` and frees it exactly once.

@@ -1,6 +1,6 @@
 import Kernel
 import Synchronization
-import CCryptoShim
+import CLinuxSockets
 
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,4 @@
-import CCryptoShim
+import CLinuxSockets
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,5 +1,5 @@
 import COpenSSL
-import CCryptoShim
+import COpenSSLShims
 
 #if canImport(Glibc)
 import Glibc

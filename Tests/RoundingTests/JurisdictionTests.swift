@@ -3,6 +3,7 @@ import Foundation
 import Kernel
 import Testing
 @testable import Rounding
+import RoundingZipData
 
 func day(_ text: String) -> CivilDate { CivilDate(iso8601: text)! }
 

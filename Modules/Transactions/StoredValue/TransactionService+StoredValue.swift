@@ -1,0 +1,54 @@
+import Foundation
+import Kernel
+
+/// Stored-value cards: `POST /v1/stored-value/load`, and the card hash under which a balance is kept (a
+/// card number is never stored).
+extension TransactionService {
+    func storedValueHash(_ number: String, tenant: TenantContext) -> [UInt8] {
+        services.crypto.sha256(Array("stored-value|\(tenant.merchantId)|\(tenant.mode.rawValue)|\(number)".utf8))
+    }
+
+    struct LoadBody: Decodable {
+        let cardNumber: String
+        let amount: Int64
+        let currency: String
+    }
+
+    /// `POST /v1/stored-value/load`: adds value to a stored-value card (creating it on first load).
+    func load(_ request: Request, context: RequestContext) async throws -> Response {
+        let tenant = try context.requireTenant()
+        let body = try request.decodeJSON(LoadBody.self)
+        guard PAN.isValid(body.cardNumber) else {
+            throw AtlasError(kind: .invalidField, status: 400, code: "INVALID_CARD_NUMBER",
+                             message: "cardNumber must be 12 to 19 digits and pass the Luhn check",
+                             details: ErrorDetails(field: "cardNumber", constraint: "luhn"))
+        }
+        guard body.amount > 0 else {
+            throw TransactionErrors.invalidAmount("The 'amount' field must be a positive integer", constraint: "minimum",
+                                                  value: body.amount)
+        }
+        guard Currency(code: body.currency) != nil else { throw TransactionErrors.invalidCurrency(body.currency) }
+        let merchant = try await settings.settings(for: tenant)
+        guard body.amount <= merchant.amountCeilingMinorUnits else {
+            throw TransactionErrors.invalidAmount("amount exceeds the merchant ceiling", constraint: "maximum", value: body.amount)
+        }
+        let hash = storedValueHash(body.cardNumber, tenant: tenant)
+        let masked = PAN.masked(body.cardNumber)
+        let now = services.clock.now()
+        let store = store
+        let services = services
+        let claim = context.idempotencyClaim
+        let response = try await services.database.transaction { tx in
+            let balance = try await store.creditStoredValue(cardHash: hash, maskedPan: masked, amount: body.amount,
+                                                            currency: body.currency, tenant: tenant, now: now, executor: tx)
+            let response = Response.json(["object": "stored_value_card", "maskedPan": .string(masked),
+                                          "balance": .int(balance), "currency": .string(body.currency),
+                                          "loadedAmount": .int(body.amount), "livemode": .bool(tenant.mode.isLive)])
+            if let claim { try await services.idempotency.complete(claim, response: StoredResponse(response), executor: tx) }
+            return response
+        }
+        // The claim was completed in that committed transaction: the middleware can skip its read.
+        claim?.markCommitted()
+        return response
+    }
+}
