@@ -20,6 +20,15 @@ var targets: [Target] = [
             swiftSettings: strict),
     .target(name: "Postgres", dependencies: ["Kernel", "CLibPQ"], path: "Modules/Postgres",
             swiftSettings: strict),
+    // Contract: the Idempotency-Key scope a handler runs in, and the key writer its statement composes.
+    .target(name: "IdempotencyContract", dependencies: ["Kernel"], path: "Modules/IdempotencyContract",
+            swiftSettings: strict),
+    // Platform module: Idempotency-Keys (middleware, PostgreSQL store, its table and migrations).
+    .target(name: "Idempotency", dependencies: ["Kernel", "IdempotencyContract"], path: "Modules/Idempotency",
+            swiftSettings: strict),
+    .testTarget(name: "IdempotencyTests", dependencies: ["Idempotency", "IdempotencyContract", "Kernel", "Postgres",
+                                                         "Crypto", "AtlasTestSupport"],
+                path: "Tests/IdempotencyTests", swiftSettings: strict),
     // Platform module: the durable event log (append with the change, consumers with cursors and leases).
     .target(name: "EventLog", dependencies: ["Kernel"], path: "Modules/EventLog", swiftSettings: strict),
     .testTarget(name: "EventLogTests", dependencies: ["EventLog", "Kernel", "Postgres", "AtlasTestSupport"],

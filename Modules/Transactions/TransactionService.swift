@@ -1,4 +1,5 @@
 import Foundation
+import IdempotencyContract
 import Kernel
 import Synchronization
 
@@ -37,9 +38,10 @@ final class TransactionService: Sendable {
         try checkMerchantLimits(sale, merchant)
         let terminalId = try resolveTerminal(sale.terminalId, principal: context.principal)
         if sale.tender == .card && !sale.type.needsOriginal { _ = try acquirer(for: tenant) }
-        let deferred = context.deferredIdempotencyClaim
-        if deferred != nil && !Self.mayDeferClaim(sale, tenant: tenant, terminalId: terminalId) {
-            throw IdempotencyClaimRequired()
+        let key = context.idempotency
+        if let key, !key.isClaimed, !Self.mayDeferClaim(sale, tenant: tenant, terminalId: terminalId),
+           let answer = try await key.claimBeforeSideEffects() {
+            return answer
         }
         let now = services.clock.now()
         let id = TypedID.generate(prefix: .transaction, clock: services.clock).rawValue
@@ -59,20 +61,25 @@ final class TransactionService: Sendable {
                                                 currency: sale.currency.code, tenant: tenant, now: now) else {
                 // TERMINAL_BUSY is transient: release the key so a retry with the same Idempotency-Key runs
                 // instead of replaying the 409 (the middleware then finds no claim to complete).
-                if let claim = context.idempotencyClaim { await services.idempotency.abandon(claim) }
+                await key?.release()
                 throw TransactionErrors.terminalBusy
             }
         }
         do {
-            let final: WrittenSale
+            let outcome: SaleCommit
             if sale.type.needsOriginal {
-                final = try await followUp(record, sale: sale, merchant: merchant, claim: context.idempotencyClaim)
+                outcome = .written(try await followUp(record, sale: sale, merchant: merchant, key: key))
                 services.eventLog.appendCommitted()
+                key?.committed()
             } else {
-                let prepared = try await prepareNew(record, sale: sale, merchant: merchant)
-                final = try await committer.commit(prepared, claim: context.idempotencyClaim, deferred: deferred)
+                outcome = try await committer.commit(try await prepareNew(record, sale: sale, merchant: merchant), key: key)
             }
-            return final.response
+            switch outcome {
+            case .written(let final): return final.response
+            case .lostKey:
+                guard let key else { preconditionFailure("only a sale with a key can lose it") }
+                return try await key.answerAfterLoss()
+            }
         } catch {
             if terminalId != nil { await store.abandonTerminal(transactionId: id, tenant: tenant) }
             throw error
@@ -225,7 +232,7 @@ final class TransactionService: Sendable {
     /// Locks the original row, checks the state machine against it, runs the acquirer leg and writes
     /// both rows, all in one database transaction: concurrent refunds serialize on the original.
     private func followUp(_ base: TransactionRecord, sale: ValidatedSale, merchant: MerchantTransactionSettings,
-                          claim: IdempotencyClaim?) async throws -> WrittenSale {
+                          key: (any IdempotencyScope)?) async throws -> WrittenSale {
         let store = store
         let services = services
         let acquirer: (any CardAcquirer)? = base.tenant.mode == .test ? simulator : liveAcquirer
@@ -293,7 +300,7 @@ final class TransactionService: Sendable {
                     try await store.reduceRefunded(refunded, by: original.amount, tenant: record.tenant, executor: tx)
                 }
             }
-            return try await SaleCommitter.write(record, claim: claim, releaseTerminal: record.terminalId != nil,
+            return try await SaleCommitter.write(record, key: key, releaseTerminal: record.terminalId != nil,
                                                  services: services, store: store, executor: tx)
         }
     }
@@ -422,18 +429,14 @@ final class TransactionService: Sendable {
         let now = services.clock.now()
         let store = store
         let services = services
-        let claim = context.idempotencyClaim
-        let response = try await services.database.transaction { tx in
+        let response = try await KeyedWrite.transaction(key: context.idempotency, database: services.database) { tx in
             let balance = try await store.creditStoredValue(cardHash: hash, maskedPan: masked, amount: body.amount,
                                                             currency: body.currency, tenant: tenant, now: now, executor: tx)
-            let response = Response.json(["object": "stored_value_card", "maskedPan": .string(masked),
-                                          "balance": .int(balance), "currency": .string(body.currency),
-                                          "loadedAmount": .int(body.amount), "livemode": .bool(tenant.mode.isLive)])
-            if let claim { try await services.idempotency.complete(claim, response: StoredResponse(response), executor: tx) }
-            return response
+            return Response.json(["object": "stored_value_card", "maskedPan": .string(masked),
+                                  "balance": .int(balance), "currency": .string(body.currency),
+                                  "loadedAmount": .int(body.amount), "livemode": .bool(tenant.mode.isLive)])
         }
-        // The claim was completed in that committed transaction: the middleware can skip its read.
-        claim?.markCommitted()
+        guard let response else { preconditionFailure("a load always answers") }
         return response
     }
 }
