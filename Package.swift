@@ -8,7 +8,7 @@ import PackageDescription
 let featureModules = ["Auth", "Transactions", "Reconciliation", "Rounding", "Accounting", "Webhooks"]
 
 /// Cross-module contracts: protocols and value types only, depending on Kernel only.
-let contractTargets = ["AccessContract", "CashRoundingContract"]
+let contractTargets = ["AccessContract", "CashRoundingContract", "IdempotencyContract"]
 
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
@@ -31,6 +31,12 @@ var targets: [Target] = [
     .target(name: "RoundingZipData", path: "Modules/RoundingZipData", swiftSettings: strict),
     .target(name: "Postgres", dependencies: ["Kernel", "CLibPQ"], path: "Modules/Postgres",
             swiftSettings: strict),
+    // Platform module: Idempotency-Keys (middleware, PostgreSQL store, its table and migrations).
+    .target(name: "Idempotency", dependencies: ["Kernel", "IdempotencyContract"], path: "Modules/Idempotency",
+            swiftSettings: strict),
+    .testTarget(name: "IdempotencyTests", dependencies: ["Idempotency", "IdempotencyContract", "Kernel", "Postgres",
+                                                         "Crypto", "AtlasTestSupport"],
+                path: "Tests/IdempotencyTests", swiftSettings: strict),
     // Platform module: the durable event log (append with the change, consumers with cursors and leases).
     .target(name: "EventLog", dependencies: ["Kernel"], path: "Modules/EventLog", swiftSettings: strict),
     .testTarget(name: "EventLogTests", dependencies: ["EventLog", "Kernel", "Postgres", "AtlasTestSupport"],
@@ -38,14 +44,15 @@ var targets: [Target] = [
     // The composition root: configuration from the environment, the module list, the contract registry,
     // the event log, the router and the background services. The app and the test fixtures assemble Atlas
     // only through it.
-    .target(name: "Bootstrap", dependencies: ["Kernel", "Crypto", "HTTPServer", "Postgres", "EventLog"]
+    .target(name: "Bootstrap", dependencies: ["Kernel", "Crypto", "HTTPServer", "Postgres", "EventLog", "Idempotency"]
                 + contractTargets.map { .target(name: $0) } + featureModules.map { .target(name: $0) },
             path: "Modules/Bootstrap", swiftSettings: strict),
     .executableTarget(name: "atlas", dependencies: ["Bootstrap", "Kernel", "HTTPServer", "Postgres", "EventLog"],
                       path: "Apps/atlas", swiftSettings: strict),
     // Shared fixtures for tests (a fresh PostgreSQL database per suite); not shipped in the app.
     // It also builds the whole app router (AppHarness) through Bootstrap.
-    .target(name: "AtlasTestSupport", dependencies: ["Bootstrap", "Kernel", "Postgres", "Crypto", "HTTPServer", "EventLog"]
+    .target(name: "AtlasTestSupport", dependencies: ["Bootstrap", "Kernel", "Postgres", "Crypto", "HTTPServer", "EventLog",
+                                                     "Idempotency"]
                 + contractTargets.map { .target(name: $0) } + featureModules.map { .target(name: $0) },
             path: "Tests/Support", swiftSettings: strict),
     // Cross-module robustness tests over the whole router (every route, every surface).
@@ -77,9 +84,9 @@ let extraTestDependencies: [String: [Target.Dependency]] = [
 /// (run by scripts/test.sh) fails on anything else.
 let featureDependencies: [String: [Target.Dependency]] = [
     "Auth": ["AccessContract"],
-    "Transactions": ["AccessContract", "CashRoundingContract"],
+    "Transactions": ["AccessContract", "CashRoundingContract", "IdempotencyContract"],
     "Reconciliation": ["AccessContract"],
-    "Rounding": ["AccessContract", "CashRoundingContract", "RoundingZipData"],
+    "Rounding": ["AccessContract", "CashRoundingContract", "IdempotencyContract", "RoundingZipData"],
     "Accounting": [],
     "Webhooks": ["AccessContract"],
 ]
@@ -95,7 +102,7 @@ for name in featureModules {
     // database, and Bootstrap to wire their fixtures; the module itself never imports them.
     targets.append(.testTarget(name: "\(name)Tests",
                                dependencies: [.target(name: name), "Kernel", "Postgres", "Crypto", "HTTPServer",
-                                              "EventLog", "AtlasTestSupport", "Bootstrap"]
+                                              "EventLog", "Idempotency", "AtlasTestSupport", "Bootstrap"]
                                    + featureDependencies[name, default: []] + extraTestDependencies[name, default: []],
                                path: "Tests/\(name)Tests", swiftSettings: strict))
 }

@@ -7,19 +7,15 @@ public struct AuthSettings: Sendable, Hashable {
 
     /// `iss` of OAuth tokens; must equal the public URL verifiers see (`ATLAS_OAUTH_ISSUER`).
     public var oauthIssuer: String
-    /// Concurrent idempotency claims and lookups share statements (see `ClaimStatements`);
-    /// `ATLAS_IDEMPOTENCY_BATCHING=0` writes and reads each alone (to measure the batching).
-    public var idempotencyBatching: Bool
 
-    public init(oauthIssuer: String = AuthSettings.oauthIssuerDefault, idempotencyBatching: Bool = true) {
+    public init(oauthIssuer: String = AuthSettings.oauthIssuerDefault) {
         self.oauthIssuer = oauthIssuer
-        self.idempotencyBatching = idempotencyBatching
     }
 }
 
 /// The Auth feature module: tenants, principals and credentials. It builds `AuthService` when the
-/// bootstrap asks for its contracts and provides the access guard, tenant directory and idempotency
-/// store from it; it accepts on credentials the scopes and roles every wired module declared.
+/// bootstrap asks for its contracts and provides the access guard and tenant directory
+/// from it; it accepts on credentials the scopes and roles every wired module declared.
 public struct AuthModule: FeatureModule, AccessDeclaring {
     let settings: AuthSettings
 
@@ -41,7 +37,6 @@ public struct AuthModule: FeatureModule, AccessDeclaring {
         contracts.register(auth, as: AuthService.self)
         contracts.register(auth.accessGuard, as: (any AccessGuard).self)
         contracts.register(auth.tenantDirectory, as: (any TenantDirectory).self)
-        contracts.register(auth.idempotencyStore, as: (any IdempotencyStore).self)
     }
 
     public func routeGroups(services: ModuleServices) -> [RouteGroup] { services.auth.routeGroups() }

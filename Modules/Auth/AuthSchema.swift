@@ -64,7 +64,10 @@ enum AuthSchema {
             );
             CREATE INDEX auth_api_keys_merchant ON auth_api_keys (merchant_id, mode, created_at);
             """),
-        Migration(namespace: namespace, version: 3, name: "audit_and_idempotency", sql: """
+        // Idempotency keys moved to the idempotency module (its migration 1 adopts the table on databases
+        // that ran this migration's earlier text, whose checksum is kept here).
+        Migration(namespace: namespace, version: 3, name: "audit_and_idempotency",
+                  priorChecksums: ["d73f83f1def5e736e63171c71a690a82e8fe42df6e9331ddf89011c1b34aa0dd"], sql: """
             CREATE TABLE auth_audit_log (
                 id bigserial PRIMARY KEY,
                 merchant_id text,
@@ -82,23 +85,6 @@ enum AuthSchema {
                 detail jsonb
             );
             CREATE INDEX auth_audit_log_merchant ON auth_audit_log (merchant_id, mode, id);
-            CREATE TABLE idempotency_keys (
-                merchant_id text NOT NULL,
-                mode text NOT NULL,
-                scope text NOT NULL,
-                key text NOT NULL,
-                fingerprint text NOT NULL,
-                claim_token text NOT NULL,
-                state text NOT NULL CHECK (state IN ('in_progress', 'completed')),
-                response_status integer,
-                response_headers jsonb,
-                response_body bytea,
-                created_at timestamptz NOT NULL DEFAULT now(),
-                locked_until timestamptz NOT NULL,
-                expires_at timestamptz NOT NULL,
-                PRIMARY KEY (scope, key)
-            );
-            CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);
             """),
     ]
 }

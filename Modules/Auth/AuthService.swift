@@ -4,7 +4,7 @@ import Kernel
 
 /// Auth at run time, built by `AuthModule.provideContracts` over the platform services: tenants,
 /// principals and credentials. Other modules see only what it provides through contracts (the `Principal`
-/// its `AccessGuard` attaches to each request, its `TenantDirectory` and `IdempotencyStore`); the bootstrap,
+/// its `AccessGuard` attaches to each request, and its `TenantDirectory`); the bootstrap,
 /// the admin commands and tests use its administration methods below.
 public final class AuthService: Sendable {
     static var migrations: [Migration] {
@@ -26,7 +26,6 @@ public final class AuthService: Sendable {
     let limiter: RateLimiter
     let authenticator: CredentialAuthenticator
     let authGuard: AuthGuard
-    let idempotency: PostgresIdempotencyStore
     let oauth: OAuthService
     let users: UsersService
     let devices: DevicesService
@@ -46,8 +45,6 @@ public final class AuthService: Sendable {
         limiter = RateLimiter(clock: clock)
         authenticator = CredentialAuthenticator(keys: keys, cache: cache, clock: clock)
         authGuard = AuthGuard(authenticator: authenticator, limiter: limiter, audit: audit, clock: clock)
-        idempotency = PostgresIdempotencyStore(database: database, clock: clock, crypto: crypto,
-                                               batching: settings.idempotencyBatching)
         oauth = OAuthService(database: database, crypto: crypto, clock: clock, logger: logger,
                              configuration: OAuthConfiguration(issuer: settings.oauthIssuer), knownScopes: commerceScopes)
         users = UsersService(database: database, crypto: crypto, clock: clock, logger: logger)
@@ -58,17 +55,15 @@ public final class AuthService: Sendable {
     }
 
     public var accessGuard: any AccessGuard { authGuard }
-    public var idempotencyStore: any IdempotencyStore { idempotency }
     /// Merchant → organization lookups for other modules (partners acting for their merchants).
     public var tenantDirectory: any TenantDirectory { tenancy }
 
     /// Auth's work beside the server: cache invalidation, audit flushing (a last flush at shutdown),
-    /// the hourly purge of expired idempotency keys, and each part's own loops.
+    /// and each part's own loops.
     var backgroundServices: [any BackgroundService] {
         [
             BackgroundTask(name: "auth.credential-cache") { await self.cache.follow(database: self.database, logger: self.logger) },
             BackgroundTask(name: "auth.audit-flush", shutdown: { await self.audit.flush() }) { await self.audit.runFlushLoop() },
-            BackgroundTask(name: "auth.idempotency-purge") { await self.purgeLoop() },
             BackgroundTask(name: "auth.oauth") { await self.oauth.runBackgroundTasks() },
             BackgroundTask(name: "auth.users") { await self.users.runBackgroundTasks() },
             BackgroundTask(name: "auth.devices") { await self.devices.runBackgroundTasks() },
@@ -84,18 +79,6 @@ public final class AuthService: Sendable {
 
     /// Writes buffered audit entries; call before exit and in tests.
     public func flushAudit() async { await audit.flush() }
-
-    private func purgeLoop() async {
-        while !Task.isCancelled {
-            do {
-                let purged = try await idempotency.purgeExpired()
-                if purged > 0 { logger.info("purged expired idempotency keys", ["count": .int(Int64(purged))]) }
-            } catch {
-                logger.warning("idempotency purge failed", ["error": .string(String(describing: error))])
-            }
-            try? await Task.sleep(for: .seconds(3600))
-        }
-    }
 
     func routeGroups() -> [RouteGroup] {
         [APIKeyRoutes(module: self).commerceGroup(), APIKeyRoutes(module: self).roundingAdminGroup()]

@@ -1,5 +1,6 @@
 import Auth
 import EventLog
+import Idempotency
 import Kernel
 import Postgres
 
@@ -13,6 +14,8 @@ public struct AtlasApplication: Sendable {
     public let services: ModuleServices
     /// The event log's consumers (run among the background services) and its lag samples for `/metrics`.
     public let eventLog: EventLogService
+    /// Idempotency-Keys (their purge runs among the background services).
+    public let idempotency: IdempotencyService
     /// Every module's route groups, built once (modules keep per-assembly state such as batchers in them).
     public let routeGroups: [RouteGroup]
     public let backgroundServices: [any BackgroundService]
@@ -22,10 +25,13 @@ public struct AtlasApplication: Sendable {
     /// Auth's runtime (administration for the admin CLI's sandbox and for tests).
     public var auth: AuthService { services.contracts.require(AuthService.self) }
 
-    /// Applies the event log's and every module's pending migrations (under the runner's advisory lock).
+    /// The platform modules' migrations (event log, idempotency keys): every assembly has them.
+    public static var platformMigrations: [Migration] { EventLogService.migrations + IdempotencyService.migrations }
+
+    /// Applies the platform's and every module's pending migrations (under the runner's advisory lock).
     @discardableResult
     public func migrate() async throws -> MigrationReport {
-        let report = try await MigrationRunner.run(migrations: EventLogService.migrations + modules.flatMap(\.migrations),
+        let report = try await MigrationRunner.run(migrations: Self.platformMigrations + modules.flatMap(\.migrations),
                                                    on: database, logger: logger)
         logger.info("migrations done", ["applied": .int(Int64(report.applied.count)),
                                         "alreadyApplied": .int(Int64(report.alreadyApplied))])

@@ -1,6 +1,8 @@
 import AccessContract
 import Crypto
 import EventLog
+import Idempotency
+import IdempotencyContract
 import Kernel
 import Postgres
 
@@ -31,7 +33,7 @@ public enum AtlasBootstrap {
             preparedStatementsMax: configuration.databasePreparedStatementsMax),
             logger: logger)
         return assemble(modules: AtlasModules.all(configuration), database: database, logger: logger,
-                        eventLogLimits: configuration.eventLogLimits,
+                        idempotencyBatching: configuration.idempotencyBatching, eventLogLimits: configuration.eventLogLimits,
                         extraConsumers: configuration.eventLogProbeConsumer ? [EventLogService.probeConsumer] : [],
                         localCluster: localCluster)
     }
@@ -42,7 +44,8 @@ public enum AtlasBootstrap {
     /// services. No I/O: migrate separately.
     public static func assemble(modules: [any FeatureModule], database: PostgresDatabase,
                                 clock: any WallClock = SystemWallClock(), crypto: any CryptoService = OpenSSLCryptoService(),
-                                logger: Logger, eventLogLimits: EventLogService.Limits = EventLogService.Limits(),
+                                logger: Logger, idempotencyBatching: Bool = true,
+                                eventLogLimits: EventLogService.Limits = EventLogService.Limits(),
                                 extraConsumers: [EventConsumer] = [], localCluster: LocalCluster? = nil,
                                 overrides: (inout ContractRegistry) -> Void = { _ in }) -> AtlasApplication {
         // Shared by the writer and the consumer service: a commit on this instance wakes its consumers at once.
@@ -50,6 +53,10 @@ public enum AtlasBootstrap {
         let platform = PlatformServices(database: database, clock: clock, crypto: crypto,
                                         eventLog: EventLogAppendStore(wakeUps: wakeUps), logger: logger)
         var contracts = ContractRegistry()
+        // The platform modules' contracts first: every feature may use them.
+        let idempotency = IdempotencyService(database: database, clock: clock, crypto: crypto, logger: logger,
+                                             batching: idempotencyBatching)
+        contracts.register(idempotency, as: (any IdempotencyProvider).self)
         contracts.register(AccessCatalog(modules: modules), as: AccessCatalog.self)
         for module in modules { module.provideContracts(platform, into: &contracts) }
         overrides(&contracts)
@@ -58,9 +65,10 @@ public enum AtlasBootstrap {
                                        consumers: modules.flatMap { $0.eventConsumers(services: services) } + extraConsumers,
                                        wakeUps: wakeUps, limits: eventLogLimits, logger: logger)
         let background = modules.flatMap { $0.backgroundServices(services: services) }
-            + [BackgroundTask(name: "event-log") { await eventLog.run() }]
+            + [BackgroundTask(name: "event-log") { await eventLog.run() },
+               BackgroundTask(name: "idempotency.purge") { await idempotency.runBackgroundTasks() }]
         return AtlasApplication(database: database, localCluster: localCluster, modules: modules, services: services,
-                                eventLog: eventLog, routeGroups: modules.flatMap { $0.routeGroups(services: services) },
+                                eventLog: eventLog, idempotency: idempotency, routeGroups: modules.flatMap { $0.routeGroups(services: services) },
                                 backgroundServices: background)
     }
 }

@@ -38,6 +38,9 @@ public struct AtlasConfiguration: Sendable {
     public var eventLogProbeConsumer: Bool = false
     /// The commit shown by `/version`; nil means "ask git at start-up".
     public var gitCommit: String?
+    /// Concurrent idempotency claims and lookups share statements; `ATLAS_IDEMPOTENCY_BATCHING=0` writes
+    /// and reads each alone (to measure the batching).
+    public var idempotencyBatching: Bool = true
     public var auth = AuthSettings()
     public var transactions = TransactionsSettings()
 
@@ -84,7 +87,7 @@ public struct AtlasConfiguration: Sendable {
         configuration.gitCommit = reader.string("ATLAS_GIT_COMMIT")
         configuration.auth.oauthIssuer = reader.string("ATLAS_OAUTH_ISSUER") ?? configuration.auth.oauthIssuer
         // Measurement switches: on unless "0" or "false", as they have always been read.
-        configuration.auth.idempotencyBatching = !reader.isSwitchedOff("ATLAS_IDEMPOTENCY_BATCHING")
+        configuration.idempotencyBatching = !reader.isSwitchedOff("ATLAS_IDEMPOTENCY_BATCHING")
         configuration.transactions.batching = !reader.isSwitchedOff("ATLAS_TXN_BATCHING")
         configuration.transactions.deferredIdempotencyClaims = !reader.isSwitchedOff("ATLAS_IDEMPOTENCY_DEFERRED")
         return configuration

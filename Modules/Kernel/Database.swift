@@ -259,11 +259,16 @@ public struct Migration: Sendable {
     public let version: Int
     public let name: String
     public let sql: String
+    /// SHA-256 (hex) of earlier texts of this migration that databases may have applied. WHY: when a table
+    /// moves to another module, its CREATE leaves the old migration's text; databases that ran the old
+    /// text are still at this version (the new owner's migration adopts the table with IF NOT EXISTS).
+    public let priorChecksums: Set<String>
 
-    public init(namespace: String, version: Int, name: String, sql: String) {
+    public init(namespace: String, version: Int, name: String, priorChecksums: Set<String> = [], sql: String) {
         self.namespace = namespace
         self.version = version
         self.name = name
         self.sql = sql
+        self.priorChecksums = priorChecksums
     }
 }

@@ -37,20 +37,3 @@ public struct ModuleServices: Sendable {
     public var eventLog: any EventLogWriter { platform.eventLog }
     public var logger: Logger { platform.logger }
 }
-
-extension ModuleServices {
-    /// Durable Idempotency-Key storage (provided by Auth until idempotency becomes its own platform module).
-    public var idempotency: any IdempotencyStore { contracts.require((any IdempotencyStore).self) }
-
-    /// The idempotency middleware bound to this process's store and hash.
-    public var idempotencyMiddleware: IdempotencyMiddleware {
-        let crypto = crypto
-        return IdempotencyMiddleware(store: idempotency, hash: { crypto.sha256($0) })
-    }
-
-    /// The idempotency middleware with deferred claims (see `IdempotencyMiddleware.deferredClaim`).
-    public func idempotencyMiddleware(deferredClaim: Bool) -> IdempotencyMiddleware {
-        let crypto = crypto
-        return IdempotencyMiddleware(store: idempotency, hash: { crypto.sha256($0) }, deferredClaim: deferredClaim)
-    }
-}

@@ -5,12 +5,8 @@ public struct RequestContext: Sendable {
     public var principal: Principal?
     /// The matched route pattern, e.g. "/v1/transaction/:id" (a low-cardinality label for metrics).
     public var routePattern: String
-    /// Set by `IdempotencyMiddleware` when the request carries an Idempotency-Key and this request
-    /// won the claim. A handler may complete it inside its own database transaction.
-    public var idempotencyClaim: IdempotencyClaim?
-    /// Set instead of `idempotencyClaim` on routes with `IdempotencyMiddleware.deferredClaim`: the
-    /// handler writes the key, completed, inside its own transaction (or throws `IdempotencyClaimRequired`).
-    public var deferredIdempotencyClaim: DeferredIdempotencyClaim?
+    /// What middleware hands the handler beyond the principal (an idempotency scope), by slot type.
+    private var slots: [ObjectIdentifier: any Sendable] = [:]
     /// The route group's error format, so middleware can render (and store) an error response.
     public let errorRenderer: any ErrorRenderer
 
@@ -22,11 +18,26 @@ public struct RequestContext: Sendable {
         self.errorRenderer = errorRenderer
     }
 
+    /// The value a middleware put in `slot`, if any.
+    public func value<Slot: RequestContextSlot>(_ slot: Slot.Type) -> Slot.Value? {
+        slots[ObjectIdentifier(slot)] as? Slot.Value
+    }
+
+    public mutating func setValue<Slot: RequestContextSlot>(_ value: Slot.Value?, for slot: Slot.Type) {
+        slots[ObjectIdentifier(slot)] = value
+    }
+
     /// The tenant of the authenticated principal, or 401 when there is none.
     public func requireTenant() throws -> TenantContext {
         guard let principal else { throw AtlasError.unauthorized() }
         return principal.tenant
     }
+}
+
+/// A typed slot of `RequestContext`: the slot type is the key, so a contract target adds its own
+/// (e.g. `context.idempotency`) without Kernel knowing it.
+public protocol RequestContextSlot {
+    associatedtype Value: Sendable
 }
 
 public typealias Handler = @Sendable (Request, RequestContext) async throws -> Response

@@ -113,7 +113,7 @@ public enum MigrationRunner {
         for migration in migrations {
             let checksum = try await checksum(of: migration, executor)
             if let applied = appliedChecksums[key(migration)] {
-                guard applied == checksum else {
+                guard applied == checksum || migration.priorChecksums.contains(applied) else {
                     throw MigrationError.checksumMismatch(namespace: migration.namespace, version: migration.version,
                                                           name: migration.name)
                 }

@@ -1,5 +1,6 @@
 import AccessContract
 import Foundation
+import IdempotencyContract
 import Kernel
 
 /// The `/api/v1` cash-rounding surface (spec §1). Every route except health and version needs an

@@ -1,5 +1,6 @@
 import AccessContract
 import CashRoundingContract
+import IdempotencyContract
 import Kernel
 
 /// Transactions' switches, read from the environment by the bootstrap (the module reads none itself).

@@ -31,7 +31,7 @@ import Testing
     @Test func moduleSettingsComeFromTheEnvironment() throws {
         let defaults = try AtlasConfiguration.fromEnvironment([:])
         #expect(defaults.transactions.batching && defaults.transactions.deferredIdempotencyClaims)
-        #expect(defaults.auth.idempotencyBatching)
+        #expect(defaults.idempotencyBatching)
         #expect(defaults.auth.oauthIssuer == "https://auth.atlas.local")
         #expect(defaults.databasePreparedStatementsMax == 128)
         #expect(defaults.eventLogLimits.retention.retentionSeconds == 7 * 24 * 3600 && !defaults.eventLogProbeConsumer)
@@ -41,7 +41,7 @@ import Testing
             "ATLAS_GIT_COMMIT": "abc123", "ATLAS_EVENT_LOG_RETENTION_SECONDS": "3600", "ATLAS_EVENT_LOG_PROBE_CONSUMER": "1",
         ])
         #expect(!switched.transactions.batching && !switched.transactions.deferredIdempotencyClaims)
-        #expect(!switched.auth.idempotencyBatching)
+        #expect(!switched.idempotencyBatching)
         #expect(switched.auth.oauthIssuer == "https://auth.example.com")
         #expect(switched.databasePreparedStatementsMax == 0)
         #expect(switched.gitCommit == "abc123")

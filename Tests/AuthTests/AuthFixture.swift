@@ -3,6 +3,8 @@ import AtlasTestSupport
 import Bootstrap
 import Crypto
 import Foundation
+import Idempotency
+import IdempotencyContract
 import Kernel
 import Postgres
 import Synchronization
@@ -19,6 +21,7 @@ struct AuthFixture {
     let liveKey: String
     let testKey: String
     let executions: Counter
+    let idempotency: IdempotencyService
 
     final class Counter: Sendable {
         private let value = Mutex(0)
@@ -29,7 +32,8 @@ struct AuthFixture {
     static func make(database existing: PostgresDatabase? = nil) async throws -> AuthFixture {
         let clock = ManualWallClock(Date())
         let database: PostgresDatabase
-        if let existing { database = existing } else { database = try await TestDatabase.fresh(migrations: AuthSchema.migrations) }
+        if let existing { database = existing } else { database = try await TestDatabase.fresh(migrations: AtlasApplication.platformMigrations + AuthSchema.migrations)
+        }
         let application = assemble(database: database, clock: clock)
         let auth = application.auth
         let organization = try await auth.createOrganization(name: "Org")
@@ -37,9 +41,10 @@ struct AuthFixture {
         let live = try await auth.createSecretKey(merchantId: merchantId, mode: .live)
         let test = try await auth.createSecretKey(merchantId: merchantId, mode: .test)
         let executions = Counter()
-        let router = application.router(adding: [probeGroup(auth, executions: executions)])
+        let router = application.router(adding: [probeGroup(auth, services: application.services, executions: executions)])
         return AuthFixture(database: database, clock: clock, auth: auth, client: InProcessClient(router),
-                           merchantId: merchantId, liveKey: live.secret, testKey: test.secret, executions: executions)
+                           merchantId: merchantId, liveKey: live.secret, testKey: test.secret, executions: executions,
+                           idempotency: application.idempotency)
     }
 
     /// Every product module, as the app wires them, so Auth accepts the product's scopes and roles. The
@@ -51,7 +56,7 @@ struct AuthFixture {
     }
 
     /// Routes that echo the principal, on each surface, and a slow idempotent POST that counts executions.
-    static func probeGroup(_ auth: AuthService, executions: Counter) -> RouteGroup {
+    static func probeGroup(_ auth: AuthService, services: ModuleServices, executions: Counter) -> RouteGroup {
         var group = RouteGroup(prefix: "/v1/probe", errorRenderer: SurfaceErrors.renderer(for: .commerce))
         let echo: Handler = { _, context in
             let principal = context.principal!
@@ -61,7 +66,7 @@ struct AuthFixture {
         group.get("/read", middleware: [auth.accessGuard.require(.init(surface: .commerce, scopes: ["transactions:read"]))], echo)
         group.get("/ws", middleware: [auth.accessGuard.require(.init(surface: .commerce, allowsQueryKey: true))], echo)
         group.get("/narrow", middleware: [auth.accessGuard.require(.init(surface: .commerce, scopes: ["webhooks:manage"]))], echo)
-        let idempotency = IdempotencyMiddleware(store: auth.idempotencyStore, hash: { OpenSSLCryptoService().sha256($0) })
+        let idempotency = services.idempotencyMiddleware
         group.post("/charge", middleware: [auth.accessGuard.require(.init(surface: .commerce, scopes: ["transactions:write"])),
                                            idempotency]) { request, _ in
             executions.increment()

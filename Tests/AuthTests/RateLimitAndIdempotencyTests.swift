@@ -103,7 +103,7 @@ import AtlasTestSupport
         let fresh = await fixture.client.send(.post, "/v1/probe/charge", headers: headers, body: body)
         #expect(fresh.headers["Idempotent-Replayed"] == nil)
         #expect(fixture.executions.current == 3)
-        #expect(try await fixture.auth.idempotency.purgeExpired() >= 1)
+        #expect(try await fixture.idempotency.purgeExpired() >= 1)
     }
 
     @Test func idempotencyKeysLongerThan255AreRejected() async throws {

@@ -49,6 +49,12 @@ import Testing
         let expected = (1...5).map { "before\($0)" } + (1...5).map { "after\($0)" }
         #expect(Array(deliveries.resources.suffix(5)) == Array(expected.suffix(5)))
         #expect(Set(deliveries.resources) == Set(expected))
-        #expect(try await count(fixture, "SELECT cursor_seq AS n FROM event_log_consumers WHERE name = 'test.restart'") == 10)
+        // The cursor is at the last event (sequence numbers skip after a restart: PostgreSQL logs them ahead).
+        let atEnd = try await fixture.database.queryFirst("""
+            SELECT (c.cursor_xid, c.cursor_seq) = (e.writer_xid, e.seq) AS at_end FROM event_log_consumers c,
+                (SELECT writer_xid, seq FROM event_log ORDER BY writer_xid DESC, seq DESC LIMIT 1) e
+            WHERE c.name = 'test.restart'
+            """)
+        #expect(try atEnd?.decode("at_end", as: Bool.self) == true)
     }
 }

@@ -1,5 +1,6 @@
 import EventLog
 import Foundation
+import IdempotencyContract
 import Kernel
 import Testing
 @testable import Transactions
@@ -128,10 +129,11 @@ import Testing
         defer { fixture.close() }
         let tenant = TenantContext(merchantId: fixture.merchantId, mode: .test)
         let scope = "\(fixture.merchantId)|test|batch-statement"
-        let store = fixture.auth.idempotencyStore
-        let earlier = try #require(store.insertCompletedStatement(
-            [DeferredIdempotencyClaim(scope: scope, key: "taken", fingerprint: "f0")],
-            responses: [StoredResponse(status: 200, headers: [:], body: Array("{}".utf8))], bindOffset: 0))
+        let store = fixture.idempotencyKeys
+        let earlier = try #require(store.completionStatement(
+            [IdempotencyCompletion(scope: scope, key: "taken", fingerprint: "f0",
+                                   response: StoredResponse(status: 200, headers: [:], body: Array("{}".utf8)))],
+            bindOffset: 0))
         #expect(try await fixture.database.query(earlier.sql).count == 1)
 
         let sales = (0..<4).map { index in
@@ -140,11 +142,10 @@ import Testing
                                           currency: "NZD", tender: .card, businessDate: "2026-11-25", createdAt: Date()))
         }
         // Item 0 has no key; 1 and 2 want the same new key (2 loses inside the batch); 3 wants a taken key.
-        let claims = [("fresh", "f1"), ("fresh", "f2"), ("taken", "f3")].map {
-            DeferredIdempotencyClaim(scope: scope, key: $0.0, fingerprint: $0.1)
+        let claims = zip([("fresh", "f1"), ("fresh", "f2"), ("taken", "f3")], sales[1...]).map {
+            IdempotencyCompletion(scope: scope, key: $0.0.0, fingerprint: $0.0.1, response: $0.1.storedResponse)
         }
-        let keys = try #require(store.insertCompletedStatement(claims, responses: sales[1...].map(\.storedResponse),
-                                                               bindOffset: 0))
+        let keys = try #require(store.completionStatement(claims, bindOffset: 0))
         #expect(keys.tokens[0] != nil && keys.tokens[1] == nil && keys.tokens[2] != nil)
         let gates: [SaleCommitter.Gate] = [.open, .token(keys.tokens[0]!), .closed, .token(keys.tokens[2]!)]
         let rows = try await fixture.database.query(SaleCommitter.batchSQL(sales, keys: keys.sql, gates: gates,

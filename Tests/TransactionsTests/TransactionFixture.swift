@@ -3,6 +3,7 @@ import Auth
 import Bootstrap
 import CashRoundingContract
 import Foundation
+import IdempotencyContract
 import Kernel
 import Postgres
 import Rounding
@@ -24,6 +25,8 @@ struct TransactionFixture {
     let terminalKey: String
     let terminalId = "TID-00012345"
     let rounding: any CashRounding
+    /// Writes deferred Idempotency-Keys in a caller's statement (the idempotency module's key writer).
+    let idempotencyKeys: any IdempotencyKeyWriter
 
     static func make(slowDelayMilliseconds: Int = 400, liveAcquirer: (any CardAcquirer)? = nil) async throws -> TransactionFixture {
         let clock = ManualWallClock(Date())
@@ -44,7 +47,8 @@ struct TransactionFixture {
         return TransactionFixture(database: application.database, clock: clock, auth: auth,
                                   client: InProcessClient(application.router()), merchantId: merchantId,
                                   testKey: testKey.secret, liveKey: liveKey.secret, readOnlyKey: readOnly.secret,
-                                  terminalKey: terminal.secret, rounding: rounding)
+                                  terminalKey: terminal.secret, rounding: rounding,
+                                  idempotencyKeys: application.services.idempotencyKeys)
     }
 
     func newKey(mode: Mode = .test, terminalId: String? = nil) async throws -> String {

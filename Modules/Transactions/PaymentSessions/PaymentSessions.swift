@@ -1,4 +1,5 @@
 import Foundation
+import IdempotencyContract
 import Kernel
 
 /// `/functions/v1` payment sessions (spec §11, AP-SESS/AP-UPD): create, retrieve, update.
@@ -79,8 +80,7 @@ struct PaymentSessions: Sendable {
             ON CONFLICT DO NOTHING
             """
         let services = services
-        let claim = context.idempotencyClaim
-        let response: Response? = try await services.database.transaction { tx in
+        let response = try await KeyedWrite.transaction(key: context.idempotency, database: services.database) { tx in
             guard try await tx.execute(insert) == 1 else { return nil }
             guard let row = try await tx.queryFirst("SELECT * FROM transactions_payment_sessions WHERE id = \(id)") else { return nil }
             var json = try Self.json(row)
@@ -88,15 +88,9 @@ struct PaymentSessions: Sendable {
                 object["client_secret"] = .string(secret)
                 json = .object(object)
             }
-            let response = Response.json(json)
-            if let claim { try await services.idempotency.complete(claim, response: StoredResponse(response), executor: tx) }
-            return response
+            return Response.json(json)
         }
-        if let response {
-            // The claim was completed in that committed transaction: the middleware can skip its read.
-            claim?.markCommitted()
-            return response
-        }
+        if let response { return response }
         // Lost a race on the same external_id: answer with the winner's session.
         if let externalId = body.external_id, let existing = try await find(externalId: externalId, tenant: tenant) {
             return .json(existing)

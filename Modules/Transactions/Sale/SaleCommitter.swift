@@ -1,4 +1,5 @@
 import Foundation
+import IdempotencyContract
 import Kernel
 
 /// A new-money transaction ready to be written: the acquirer (or rounding) already answered.
@@ -7,6 +8,13 @@ struct PreparedSale: Sendable {
     /// Stored-value SALE: the card to debit inside the write transaction (insufficient → DECLINED).
     var storedValueDebit: [UInt8]?
     var releaseTerminal: Bool
+}
+
+/// What a sale's write ended with: written (its row, event and key's answer committed together), or
+/// nothing written because a duplicate committed the same deferred Idempotency-Key first.
+enum SaleCommit: Sendable {
+    case written(WrittenSale)
+    case lostKey
 }
 
 /// A final record with its JSON built and serialized ONCE: the same bytes are the response body, the
@@ -38,19 +46,20 @@ struct WrittenSale: Sendable {
 final class SaleCommitter: Sendable {
     /// Items per batch, concurrent batch writers (each holds one pooled connection while it writes), and
     /// queued sales beyond which callers write alone instead of queueing.
-    static let limits = GroupBatcher<Item, WrittenSale>.Limits(batchItemsMax: 64, flushersMax: 4, queueItemsMax: 4_096)
+    static let limits = GroupBatcher<Item, SaleCommit>.Limits(batchItemsMax: 64, flushersMax: 4, queueItemsMax: 4_096)
 
     struct Item: Sendable {
         let prepared: PreparedSale
-        let claim: IdempotencyClaim?
-        let deferred: DeferredIdempotencyClaim?
+        /// The request's Idempotency-Key: claimed (completed in the write's transaction) or deferred (written,
+        /// completed, by the write itself).
+        let key: (any IdempotencyScope)?
         let sale: WrittenSale
     }
 
     let services: ModuleServices
     let store: TransactionStore
     let batching: Bool
-    private let batcher: GroupBatcher<Item, WrittenSale>
+    private let batcher: GroupBatcher<Item, SaleCommit>
 
     init(services: ModuleServices, store: TransactionStore, batching: Bool) {
         self.services = services
@@ -61,29 +70,27 @@ final class SaleCommitter: Sendable {
         }
     }
 
-    /// `deferred`: the request's Idempotency-Key is written, completed, in the same transaction as its
-    /// rows; when a duplicate's key committed first this throws `IdempotencyDeferredClaimLost` and
-    /// nothing of this sale is written.
-    func commit(_ prepared: PreparedSale, claim: IdempotencyClaim?, deferred: DeferredIdempotencyClaim? = nil) async throws
-        -> WrittenSale {
+    /// Writes the sale with its event and its Idempotency-Key's answer in one commit. `.lostKey`: a
+    /// duplicate committed the deferred key first and nothing of this sale was written.
+    func commit(_ prepared: PreparedSale, key: (any IdempotencyScope)?) async throws -> SaleCommit {
         guard batching, prepared.storedValueDebit == nil, !prepared.releaseTerminal else {
-            return try await commitOne(prepared, claim: claim, deferred: deferred)
+            return try await commitOne(prepared, key: key)
         }
         // Serialized here, before the batcher's queue lock.
         let sale = WrittenSale(prepared.record)
-        return try await batcher.submit(Item(prepared: prepared, claim: claim, deferred: deferred, sale: sale))
+        return try await batcher.submit(Item(prepared: prepared, key: key, sale: sale))
     }
 
-    /// Writes the batch. Without classic claims (the usual case) the whole batch, its deferred
+    /// Writes the batch. Without claimed keys (the usual case) the whole batch, its deferred
     /// idempotency keys included, is ONE autocommitted statement (`batchSQL`): one round trip, one
-    /// commit. Otherwise one transaction: the keys first, then rows + events, then the claims completed.
-    /// If the batch fails, each item is retried alone so only the failing one sees its error.
+    /// commit. Otherwise one transaction: the deferred keys first, then rows + events, then the claimed
+    /// keys completed. If the batch fails, each item is retried alone so only the failing one sees its error.
     private static func write(_ batch: [Item], services: ModuleServices, store: TransactionStore) async
-        -> [Result<WrittenSale, any Error>] {
+        -> [Result<SaleCommit, any Error>] {
         do {
             let written: Set<String>
-            if batch.allSatisfy({ $0.claim == nil }),
-               let statement = batchStatement(batch.map(\.sale), deferred: batch.map(\.deferred), services: services) {
+            if batch.allSatisfy({ !($0.key?.isClaimed ?? false) }),
+               let statement = batchStatement(batch, services: services) {
                 let rows = try await services.database.query(statement)
                 written = Set(try rows.map { try $0.decode("resource_id", as: String.self) })
             } else {
@@ -94,99 +101,105 @@ final class SaleCommitter: Sendable {
             return batch.map { finish($0, written: written.contains($0.sale.record.id)) }
         } catch {
             return await GroupBatcher.eachAlone(batch) { item in
-                try await commitOne(item.prepared, claim: item.claim, deferred: item.deferred, services: services, store: store)
+                try await commitOne(item.prepared, key: item.key, services: services, store: store)
             }
         }
     }
 
     /// A committed batch's answer for one item: written items succeed, the others lost their deferred
     /// key to a duplicate that committed first (nothing of theirs was written).
-    private static func finish(_ item: Item, written: Bool) -> Result<WrittenSale, any Error> {
-        guard written else { return .failure(IdempotencyDeferredClaimLost()) }
-        item.claim?.markCommitted()
-        item.deferred?.markCommitted()
-        return .success(item.sale)
+    private static func finish(_ item: Item, written: Bool) -> Result<SaleCommit, any Error> {
+        guard written else { return .success(.lostKey) }
+        item.key?.committed()
+        return .success(.written(item.sale))
     }
 
-    /// The batch as one statement, or nil when the idempotency store cannot compose its key write.
-    private static func batchStatement(_ sales: [WrittenSale], deferred: [DeferredIdempotencyClaim?],
-                                       services: ModuleServices) -> SQL? {
-        let indices = deferred.indices.filter { deferred[$0] != nil }
-        if indices.isEmpty { return Self.batchSQL(sales, keys: nil, gates: sales.map { _ in .open }, eventLog: services.eventLog) }
-        guard let keys = services.idempotency.insertCompletedStatement(
-            indices.compactMap { deferred[$0] }, responses: indices.map { sales[$0].storedResponse }, bindOffset: 0)
+    /// The batch as one statement, or nil when the idempotency module cannot compose its key write.
+    private static func batchStatement(_ batch: [Item], services: ModuleServices) -> SQL? {
+        let completions = batch.map { $0.key?.pendingCompletion($0.sale.storedResponse) }
+        let indices = completions.indices.filter { completions[$0] != nil }
+        let sales = batch.map(\.sale)
+        if indices.isEmpty {
+            return Self.batchSQL(sales, keys: nil, gates: sales.map { _ in .open }, eventLog: services.eventLog)
+        }
+        guard let keys = services.idempotencyKeys.completionStatement(indices.compactMap { completions[$0] }, bindOffset: 0)
         else { return nil }
         var gates: [Gate] = sales.map { _ in .open }
         for (position, index) in indices.enumerated() { gates[index] = keys.tokens[position].map(Gate.token) ?? .closed }
         return Self.batchSQL(sales, keys: keys.sql, gates: gates, eventLog: services.eventLog)
     }
 
-    /// Keys first (an item whose key lost is dropped before any of its rows are written), then rows and
-    /// events, then the claims completed; returns the ids of the items that lost their key.
+    /// Deferred keys first (an item whose key lost is dropped before any of its rows are written), then
+    /// rows and events, then the claimed keys completed; returns the ids of the items that lost their key.
     private static func writeInTransaction(_ batch: [Item], services: ModuleServices) async throws -> Set<String> {
-        let sales = batch.map(\.sale)
-        let claims = batch.map(\.claim)
-        let deferredClaims = batch.map(\.deferred)
-        return try await services.database.transaction { tx in
-            let lost = try await SaleCommitter.insertDeferred(deferredClaims, sales: sales, services: services, executor: tx)
-            let items = batch.indices.filter { !lost.contains($0) }.map { (sales[$0], claims[$0]) }
+        try await services.database.transaction { tx in
+            let lost = try await SaleCommitter.insertDeferred(batch.map(\.key), sales: batch.map(\.sale),
+                                                              services: services, executor: tx)
+            // The deferred keys are written; what is left to complete are the claimed ones.
+            let items = batch.indices.filter { !lost.contains($0) }
+                .map { (batch[$0].sale, batch[$0].key?.isClaimed == true ? batch[$0].key : nil) }
             if !items.isEmpty { try await SaleCommitter.writeMany(items, services: services, executor: tx) }
-            return Set(lost.map { sales[$0].record.id })
+            return Set(lost.map { batch[$0].sale.record.id })
         }
     }
 
     /// One sale in its own transaction (stored-value debits, terminal-bound sales, fallback).
-    func commitOne(_ prepared: PreparedSale, claim: IdempotencyClaim?, deferred: DeferredIdempotencyClaim? = nil) async throws
-        -> WrittenSale {
-        try await Self.commitOne(prepared, claim: claim, deferred: deferred, services: services, store: store)
+    func commitOne(_ prepared: PreparedSale, key: (any IdempotencyScope)?) async throws -> SaleCommit {
+        try await Self.commitOne(prepared, key: key, services: services, store: store)
     }
 
-    private static func commitOne(_ prepared: PreparedSale, claim: IdempotencyClaim?, deferred: DeferredIdempotencyClaim?,
-                                  services: ModuleServices, store: TransactionStore) async throws -> WrittenSale {
-        let committed = try await services.database.transaction { tx in
-            var record = prepared.record
-            if let hash = prepared.storedValueDebit, record.status == .approved {
-                if let balance = try await store.debitStoredValue(cardHash: hash, amount: record.totalAmount,
-                                                                  currency: record.currency, tenant: record.tenant,
-                                                                  now: record.createdAt, executor: tx) {
-                    record.balance = balance
-                    record.authorizationCode = SimulatedAcquirer.authorizationCode(for: record.id, operation: .authorize)
-                    record.responseCode = "00"
-                } else {
-                    record.status = .declined
-                    record.responseCode = "51"
-                    record.declineCode = "INSUFFICIENT_FUNDS"
+    private static func commitOne(_ prepared: PreparedSale, key: (any IdempotencyScope)?, services: ModuleServices,
+                                  store: TransactionStore) async throws -> SaleCommit {
+        let committed: WrittenSale
+        do {
+            committed = try await services.database.transaction { tx in
+                var record = prepared.record
+                if let hash = prepared.storedValueDebit, record.status == .approved {
+                    try await debit(&record, cardHash: hash, store: store, executor: tx)
                 }
+                // The key is completed last, with the final record: a lost key rolls the whole write back.
+                return try await SaleCommitter.write(record, key: key, releaseTerminal: prepared.releaseTerminal,
+                                                     services: services, store: store, executor: tx)
             }
-            let written = try await SaleCommitter.write(record, claim: claim, releaseTerminal: prepared.releaseTerminal,
-                                                        services: services, store: store, executor: tx)
-            // Last, with the final record: a lost key rolls this whole transaction back.
-            if try await !SaleCommitter.insertDeferred([deferred], sales: [written], services: services,
-                                                       executor: tx).isEmpty {
-                throw IdempotencyDeferredClaimLost()
-            }
-            return written
+        } catch is KeyedWrite.KeyLost {
+            return .lostKey
         }
         services.eventLog.appendCommitted()
-        claim?.markCommitted()
-        deferred?.markCommitted()
-        return committed
+        key?.committed()
+        return .written(committed)
+    }
+
+    /// A stored-value SALE: debits the card, or declines it for insufficient funds.
+    private static func debit(_ record: inout TransactionRecord, cardHash: [UInt8], store: TransactionStore,
+                              executor: any SQLExecutor) async throws {
+        if let balance = try await store.debitStoredValue(cardHash: cardHash, amount: record.totalAmount,
+                                                          currency: record.currency, tenant: record.tenant,
+                                                          now: record.createdAt, executor: executor) {
+            record.balance = balance
+            record.authorizationCode = SimulatedAcquirer.authorizationCode(for: record.id, operation: .authorize)
+            record.responseCode = "00"
+        } else {
+            record.status = .declined
+            record.responseCode = "51"
+            record.declineCode = "INSUFFICIENT_FUNDS"
+        }
     }
 
     /// Inserts the items' deferred idempotency keys, completed with the response each client gets;
     /// returns the indices whose key was lost to a duplicate (their rows must not be written).
-    static func insertDeferred(_ deferred: [DeferredIdempotencyClaim?], sales: [WrittenSale],
-                               services: ModuleServices, executor: any SQLExecutor) async throws -> Set<Int> {
-        let indices = deferred.indices.filter { deferred[$0] != nil }
-        if indices.isEmpty { return [] }
-        let won = try await services.idempotency.insertCompleted(
-            indices.compactMap { deferred[$0] }, responses: indices.map { sales[$0].storedResponse }, executor: executor)
-        return Set(zip(indices, won).filter { !$0.1 }.map(\.0))
+    static func insertDeferred(_ keys: [(any IdempotencyScope)?], sales: [WrittenSale], services: ModuleServices,
+                               executor: any SQLExecutor) async throws -> Set<Int> {
+        let completions = keys.indices.map { keys[$0]?.pendingCompletion(sales[$0].storedResponse) }
+        let indices = completions.indices.filter { completions[$0] != nil }
+        guard let statement = services.idempotencyKeys.completionStatement(indices.compactMap { completions[$0] },
+                                                                            bindOffset: 0) else { return [] }
+        let won = Set(try await executor.query(statement.sql).map { try $0.decode("claim_token", as: String.self) })
+        return Set(zip(indices, statement.tokens).filter { !($0.1.map(won.contains) ?? false) }.map(\.0))
     }
 
     /// Inside an open transaction: release the terminal (honouring a pending abort), insert the row and
-    /// its event, and complete the idempotency claim with the exact response the client gets.
-    static func write(_ record: TransactionRecord, claim: IdempotencyClaim?, releaseTerminal: Bool,
+    /// its event, and complete the Idempotency-Key with the exact response the client gets.
+    static func write(_ record: TransactionRecord, key: (any IdempotencyScope)?, releaseTerminal: Bool,
                       services: ModuleServices, store: TransactionStore, executor: any SQLExecutor) async throws
         -> WrittenSale {
         var record = record
@@ -200,18 +213,17 @@ final class SaleCommitter: Sendable {
             }
         }
         let sale = WrittenSale(record)
-        try await writeMany([(sale, claim)], services: services, executor: executor)
+        try await writeMany([(sale, key)], services: services, executor: executor)
         return sale
     }
 
-    static func writeMany(_ items: [(WrittenSale, IdempotencyClaim?)], services: ModuleServices,
+    /// Rows and events of `items`, then each item's key completed in the same transaction; a deferred key
+    /// lost to a duplicate throws `KeyedWrite.KeyLost` (the caller's transaction rolls back).
+    static func writeMany(_ items: [(WrittenSale, (any IdempotencyScope)?)], services: ModuleServices,
                           executor: any SQLExecutor) async throws {
         try await executor.execute(batchSQL(items.map(\.0), keys: nil, gates: items.map { _ in .open },
                                             eventLog: services.eventLog))
-        for (sale, claim) in items {
-            guard let claim else { continue }
-            try await services.idempotency.complete(claim, response: sale.storedResponse, executor: executor)
-        }
+        for (sale, key) in items { try await KeyedWrite.complete(key, with: sale.response, in: executor) }
     }
 
     /// Whether a batch item's rows are written: always (no deferred key), only when its key's token is

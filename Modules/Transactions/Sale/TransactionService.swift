@@ -1,5 +1,6 @@
 import CashRoundingContract
 import Foundation
+import IdempotencyContract
 import Kernel
 import Synchronization
 
@@ -38,9 +39,10 @@ final class TransactionService: Sendable {
         try checkMerchantLimits(sale, merchant)
         let terminalId = try resolveTerminal(sale.terminalId, principal: context.principal)
         if sale.tender == .card && !sale.type.needsOriginal { _ = try acquirer(for: tenant) }
-        let deferred = context.deferredIdempotencyClaim
-        if deferred != nil && !Self.mayDeferClaim(sale, tenant: tenant, terminalId: terminalId) {
-            throw IdempotencyClaimRequired()
+        let key = context.idempotency
+        if let key, !key.isClaimed, !Self.mayDeferClaim(sale, tenant: tenant, terminalId: terminalId),
+           let answer = try await key.claimBeforeSideEffects() {
+            return answer
         }
         let now = services.clock.now()
         let id = TypedID.generate(prefix: .transaction, clock: services.clock).rawValue
@@ -60,20 +62,25 @@ final class TransactionService: Sendable {
                                                 currency: sale.currency.code, tenant: tenant, now: now) else {
                 // TERMINAL_BUSY is transient: release the key so a retry with the same Idempotency-Key runs
                 // instead of replaying the 409 (the middleware then finds no claim to complete).
-                if let claim = context.idempotencyClaim { await services.idempotency.abandon(claim) }
+                await key?.release()
                 throw TransactionErrors.terminalBusy
             }
         }
         do {
-            let final: WrittenSale
+            let outcome: SaleCommit
             if sale.type.needsOriginal {
-                final = try await followUp(record, sale: sale, merchant: merchant, claim: context.idempotencyClaim)
+                outcome = .written(try await followUp(record, sale: sale, merchant: merchant, key: key))
                 services.eventLog.appendCommitted()
+                key?.committed()
             } else {
-                let prepared = try await prepareNew(record, sale: sale, merchant: merchant)
-                final = try await committer.commit(prepared, claim: context.idempotencyClaim, deferred: deferred)
+                outcome = try await committer.commit(try await prepareNew(record, sale: sale, merchant: merchant), key: key)
             }
-            return final.response
+            switch outcome {
+            case .written(let final): return final.response
+            case .lostKey:
+                guard let key else { preconditionFailure("only a sale with a key can lose it") }
+                return try await key.answerAfterLoss()
+            }
         } catch {
             if terminalId != nil { await store.abandonTerminal(transactionId: id, tenant: tenant) }
             throw error
@@ -224,7 +231,7 @@ final class TransactionService: Sendable {
     /// Locks the original row, checks the state machine against it, runs the acquirer leg and writes
     /// both rows, all in one database transaction: concurrent refunds serialize on the original.
     private func followUp(_ base: TransactionRecord, sale: ValidatedSale, merchant: MerchantTransactionSettings,
-                          claim: IdempotencyClaim?) async throws -> WrittenSale {
+                          key: (any IdempotencyScope)?) async throws -> WrittenSale {
         let store = store
         let services = services
         let acquirer: (any CardAcquirer)? = base.tenant.mode == .test ? simulator : liveAcquirer
@@ -294,7 +301,7 @@ final class TransactionService: Sendable {
                     try await store.reduceRefunded(refunded, by: original.amount, tenant: record.tenant, executor: tx)
                 }
             }
-            return try await SaleCommitter.write(record, claim: claim, releaseTerminal: record.terminalId != nil,
+            return try await SaleCommitter.write(record, key: key, releaseTerminal: record.terminalId != nil,
                                                  services: services, store: store, executor: tx)
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import IdempotencyContract
 import Kernel
 
 /// Stored-value cards: `POST /v1/stored-value/load`, and the card hash under which a balance is kept (a
@@ -37,18 +38,14 @@ extension TransactionService {
         let now = services.clock.now()
         let store = store
         let services = services
-        let claim = context.idempotencyClaim
-        let response = try await services.database.transaction { tx in
+        let response = try await KeyedWrite.transaction(key: context.idempotency, database: services.database) { tx in
             let balance = try await store.creditStoredValue(cardHash: hash, maskedPan: masked, amount: body.amount,
                                                             currency: body.currency, tenant: tenant, now: now, executor: tx)
-            let response = Response.json(["object": "stored_value_card", "maskedPan": .string(masked),
-                                          "balance": .int(balance), "currency": .string(body.currency),
-                                          "loadedAmount": .int(body.amount), "livemode": .bool(tenant.mode.isLive)])
-            if let claim { try await services.idempotency.complete(claim, response: StoredResponse(response), executor: tx) }
-            return response
+            return Response.json(["object": "stored_value_card", "maskedPan": .string(masked),
+                                  "balance": .int(balance), "currency": .string(body.currency),
+                                  "loadedAmount": .int(body.amount), "livemode": .bool(tenant.mode.isLive)])
         }
-        // The claim was completed in that committed transaction: the middleware can skip its read.
-        claim?.markCommitted()
+        guard let response else { preconditionFailure("a load always answers") }
         return response
     }
 }

@@ -1,13 +1,16 @@
 import Foundation
 import Synchronization
 import Testing
-@testable import Kernel
+import IdempotencyContract
+import Kernel
+@testable import Idempotency
 
 /// In-memory store: enough of PostgresIdempotencyStore's contract to drive every middleware branch.
 private final class MemoryIdempotencyStore: IdempotencyStore {
     struct Entry { var fingerprint: String; var token: String; var response: StoredResponse? }
     let entries = Mutex<[String: Entry]>([:])
     let beginCalls = Atomic<Int>(0)
+    let isCompletedCalls = Atomic<Int>(0)
 
     func begin(scope: String, key: String, fingerprint: String) async throws -> IdempotencyBeginResult {
         beginCalls.add(1, ordering: .relaxed)
@@ -32,7 +35,8 @@ private final class MemoryIdempotencyStore: IdempotencyStore {
     }
 
     func isCompleted(_ claim: IdempotencyClaim) async throws -> Bool {
-        entries.withLock { $0[claim.key]?.token == claim.token && $0[claim.key]?.response != nil }
+        isCompletedCalls.add(1, ordering: .relaxed)
+        return entries.withLock { $0[claim.key]?.token == claim.token && $0[claim.key]?.response != nil }
     }
 
     func lookup(scope: String, key: String, fingerprint: String) async throws -> IdempotencyLookupResult {
@@ -44,16 +48,19 @@ private final class MemoryIdempotencyStore: IdempotencyStore {
         }
     }
 
-    func insertCompleted(_ claims: [DeferredIdempotencyClaim], responses: [StoredResponse],
-                         executor: any SQLExecutor) async throws -> [Bool] {
+    func insertCompleted(_ completions: [IdempotencyCompletion], executor: any SQLExecutor) async throws -> [Bool] {
         entries.withLock { entries in
-            zip(claims, responses).map { claim, response in
-                guard entries[claim.key] == nil else { return false }
-                entries[claim.key] = Entry(fingerprint: claim.fingerprint, token: "deferred", response: response)
+            completions.map { completion in
+                guard entries[completion.key] == nil else { return false }
+                entries[completion.key] = Entry(fingerprint: completion.fingerprint, token: "deferred",
+                                                response: completion.response)
                 return true
             }
         }
     }
+
+    /// The memory store has no SQL to compose (handlers here complete their key with `complete(_:in:)`).
+    func completionStatement(_ completions: [IdempotencyCompletion], bindOffset: Int) -> IdempotencyKeysStatement? { nil }
 
     /// Stands in for a concurrent duplicate whose transaction committed first.
     func commitWinner(key: String, body: String) {
@@ -84,31 +91,34 @@ private struct NoSQL: SQLExecutor {
     func execute(_ sql: SQL) async throws(DatabaseError) -> Int { throw DatabaseError(kind: .query, message: "no sql") }
 }
 
-@Suite struct DeferredIdempotencyMiddlewareTests {
+/// The middleware runs each handler inside its key's scope (`context.idempotency`); every outcome of the
+/// scope (written with the work, claimed first, lost to a duplicate, released) ends in the right answer.
+@Suite struct KeyScopeMiddlewareTests {
     private let store = MemoryIdempotencyStore()
-    private var middleware: IdempotencyMiddleware {
-        IdempotencyMiddleware(store: store, hash: { $0 }, pollIntervalMilliseconds: 1, deferredClaim: true)
+
+    private func middleware(deferredClaim: Bool = true) -> IdempotencyMiddleware {
+        IdempotencyMiddleware(store: store, hash: { $0 }, waiting: KeyWaiting(pollIntervalMilliseconds: 1),
+                              deferredClaim: deferredClaim)
     }
 
-    private func send(_ body: String, key: String = "k", handler: @escaping Handler) async throws -> Response {
+    private func send(_ body: String, key: String = "k", deferredClaim: Bool = true, handler: @escaping Handler) async throws
+        -> Response {
         var headers = HTTPHeaders()
         headers.add("Idempotency-Key", key)
         let request = Request(method: .post, target: "/sale", headers: headers, body: Array(body.utf8))
-        return try await middleware.respond(to: request, context: RequestContext(requestId: "req_1"), next: handler)
+        return try await middleware(deferredClaim: deferredClaim).respond(to: request, context: RequestContext(requestId: "req_1"),
+                                                                          next: handler)
     }
 
     /// A handler that writes its key with its work, as SaleCommitter does.
     private func writingHandler(_ runs: Counter) -> Handler {
-        let store = store
-        return { _, context in
+        { _, context in
             runs.add()
-            #expect(context.idempotencyClaim == nil)
-            let deferred = try #require(context.deferredIdempotencyClaim)
+            let key = try #require(context.idempotency)
+            #expect(!key.isClaimed)
             let response = Response.json(["ok": true])
-            guard try await store.insertCompleted([deferred], responses: [StoredResponse(response)], executor: NoSQL())[0] else {
-                throw IdempotencyDeferredClaimLost()
-            }
-            deferred.markCommitted()
+            guard try await key.complete(StoredResponse(response), in: NoSQL()) else { return try await key.answerAfterLoss() }
+            key.committed()
             return response
         }
     }
@@ -135,16 +145,16 @@ private struct NoSQL: SQLExecutor {
 
     @Test func aLosingHandlerGetsTheWinnersResponse() async throws {
         let store = store
-        let replay = try await send("{}") { _, _ in
+        let replay = try await send("{}") { _, context in
             store.commitWinner(key: "k", body: "{}")
-            throw IdempotencyDeferredClaimLost()
+            return try await #require(context.idempotency).answerAfterLoss()
         }
         #expect(replay.headers["Idempotent-Replayed"] == "true")
         #expect(replay.body == Response.json(["winner": true]).body)
         do {
-            _ = try await send("{}", key: "other") { _, _ in
+            _ = try await send("{}", key: "other") { _, context in
                 store.commitWinner(key: "other", body: "{\"different\":true}")
-                throw IdempotencyDeferredClaimLost()
+                return try await #require(context.idempotency).answerAfterLoss()
             }
             Issue.record("expected a conflict")
         } catch let error as AtlasError {
@@ -152,11 +162,15 @@ private struct NoSQL: SQLExecutor {
         }
     }
 
-    @Test func aRefusedDeferralClaimsFirstAndRunsAgain() async throws {
+    /// A handler whose work must not run twice (a live card charge) claims the key first, from inside its
+    /// scope: it runs once, and its answer is stored for replays.
+    @Test func aHandlerThatMustNotRunTwiceClaimsFirstAndRunsOnce() async throws {
         let calls = Flags()
         let response = try await send("{}") { _, context in
-            calls.append(context.idempotencyClaim != nil)
-            if context.deferredIdempotencyClaim != nil { throw IdempotencyClaimRequired() }
+            let key = try #require(context.idempotency)
+            calls.append(key.isClaimed)
+            if let answer = try await key.claimBeforeSideEffects() { return answer }
+            calls.append(key.isClaimed)
             return Response.json(["classic": true])
         }
         #expect(response.status == 200)
@@ -165,6 +179,21 @@ private struct NoSQL: SQLExecutor {
         let replay = try await send("{}") { _, _ in Issue.record("must replay"); return Response(status: 500) }
         #expect(replay.body == response.body)
         #expect(replay.headers["Idempotent-Replayed"] == "true")
+    }
+
+    /// A key held by a duplicate in progress: claiming first waits for it and answers with its response.
+    @Test func claimingAKeyAnotherRequestCompletedAnswersWithItsResponse() async throws {
+        let store = store
+        let answer = try await send("{}") { _, context in
+            store.commitWinner(key: "k", body: "{}")
+            guard let answer = try await #require(context.idempotency).claimBeforeSideEffects() else {
+                Issue.record("the key was taken")
+                return Response(status: 500)
+            }
+            return answer
+        }
+        #expect(answer.headers["Idempotent-Replayed"] == "true")
+        #expect(answer.body == Response.json(["winner": true]).body)
     }
 
     @Test func businessErrorsAreStoredAndValidationErrorsAreNot() async throws {
@@ -187,5 +216,40 @@ private struct NoSQL: SQLExecutor {
         await #expect(throws: AtlasError.self) { try await send("{}", key: "v", handler: invalid) }
         #expect(runs.count == 3)
         #expect(store.entries.withLock { $0["v"] } == nil)
+    }
+
+    /// A released key (a busy terminal) stores nothing: the retry runs again.
+    @Test func aReleasedKeyStoresNoAnswer() async throws {
+        let runs = Counter()
+        let busy: Handler = { _, context in
+            runs.add()
+            let key = try #require(context.idempotency)
+            _ = try await key.claimBeforeSideEffects()
+            await key.release()
+            throw AtlasError.conflict(code: "TERMINAL_BUSY", "busy")
+        }
+        #expect(try await send("{}", handler: busy).status == 409)
+        #expect(try await send("{}", handler: busy).status == 409)
+        #expect(runs.count == 2)
+        #expect(store.entries.withLock { $0["k"] } == nil)
+    }
+
+    /// On claim-first routes a handler that completed the key in its own committed write spares the
+    /// middleware its read of the key.
+    @Test func theMiddlewareSkipsItsReadWhenTheHandlersCommitCompletedTheKey() async throws {
+        let committing: Handler = { _, context in
+            let key = try #require(context.idempotency)
+            #expect(key.isClaimed)
+            let response = Response.json(["ok": true])
+            #expect(try await key.complete(StoredResponse(response), in: NoSQL()))
+            key.committed()
+            return response
+        }
+        #expect(try await send("{}", deferredClaim: false, handler: committing).status == 200)
+        #expect(store.isCompletedCalls.load(ordering: .relaxed) == 0)
+        #expect(try await send("{}", key: "plain", deferredClaim: false) { _, _ in Response.json(["ok": true]) }.status == 200)
+        #expect(store.isCompletedCalls.load(ordering: .relaxed) == 1)
+        let replay = try await send("{}", deferredClaim: false) { _, _ in Issue.record("must replay"); return Response(status: 500) }
+        #expect(replay.headers["Idempotent-Replayed"] == "true")
     }
 }

@@ -2,11 +2,12 @@ import Foundation
 import Kernel
 import Testing
 import AtlasTestSupport
-@testable import Auth
+import IdempotencyContract
+@testable import Idempotency
 
 /// Read-only key lookups are answered many per statement (KeyLookups); each caller must still get
 /// exactly its own key's answer.
-@Suite struct IdempotencyLookupBatchTests {
+@Suite struct LookupBatchTests {
     /// Keys that would break a careless array literal or a positional mix-up.
     static let awkwardKeys = ["plain", "with \"quote", "back\\slash", "comma,inside", "{braces}", "space inside", "NULL",
                               "trailing\\", "\"", "ünïcode-✓"]
@@ -16,12 +17,14 @@ import AtlasTestSupport
     }
 
     @Test func concurrentLookupsEachGetTheirOwnKeysAnswer() async throws {
-        let fixture = try await AuthFixture.make()
-        let store = fixture.auth.idempotency
+        let fixture = try await IdempotencyFixture.make()
+        let store = fixture.store
         let scope = "\(fixture.merchantId)|test|lookup_batch|-"
         let stored = Self.awkwardKeys + (0..<40).map { "k-\($0)" }
-        let claims = stored.map { DeferredIdempotencyClaim(scope: scope, key: $0, fingerprint: "fp-\($0)") }
-        let won = try await store.insertCompleted(claims, responses: stored.map(Self.response), executor: fixture.database)
+        let completions = stored.map {
+            IdempotencyCompletion(scope: scope, key: $0, fingerprint: "fp-\($0)", response: Self.response(for: $0))
+        }
+        let won = try await store.insertCompleted(completions, executor: fixture.database)
         #expect(won.allSatisfy { $0 })
 
         // Stored keys (right and wrong fingerprint) and absent ones, all at once so they share statements.
@@ -47,10 +50,10 @@ import AtlasTestSupport
     }
 
     @Test func theSameKeyTwiceInOneBatchAnswersBoth() async throws {
-        let fixture = try await AuthFixture.make()
+        let fixture = try await IdempotencyFixture.make()
         let scope = "\(fixture.merchantId)|test|lookup_batch|-"
-        _ = try await fixture.auth.idempotency.insertCompleted(
-            [DeferredIdempotencyClaim(scope: scope, key: "twice", fingerprint: "f")], responses: [Self.response(for: "twice")],
+        _ = try await fixture.store.insertCompleted(
+            [IdempotencyCompletion(scope: scope, key: "twice", fingerprint: "f", response: Self.response(for: "twice"))],
             executor: fixture.database)
         let wanted = [KeyLookup(scope: scope, key: "twice"), KeyLookup(scope: scope, key: "missing"),
                       KeyLookup(scope: scope, key: "twice")]
@@ -60,7 +63,7 @@ import AtlasTestSupport
     }
 
     @Test func arrayLiteralsRoundTripThroughPostgreSQL() async throws {
-        let fixture = try await AuthFixture.make()
+        let fixture = try await IdempotencyFixture.make()
         let literal = KeyLookups.arrayLiteral(Self.awkwardKeys + [""])
         let rows = try await fixture.database.query(
             SQL("SELECT element FROM unnest($1::text[]) WITH ORDINALITY AS a(element, position) ORDER BY position",
@@ -72,7 +75,7 @@ import AtlasTestSupport
     /// possibly while the table is empty. The lookup must still probe the primary key per wanted key: a
     /// hash join over a sequential scan would read the whole table for every batch once it grows.
     @Test func theLookupProbesThePrimaryKeyInAGenericPlanMadeOnAnEmptyTable() async throws {
-        let fixture = try await AuthFixture.make()
+        let fixture = try await IdempotencyFixture.make()
         let plan = try await TestDatabase.genericPlan(of: KeyLookups.text, arguments: "'{a}', '{b}'", on: fixture.database)
         let text = plan.joined(separator: "\n")
         #expect(text.contains("Index Scan using idempotency_keys_pkey"), "\(text)")

@@ -1,15 +1,16 @@
 import Foundation
 import Kernel
 import Testing
-@testable import Auth
+import IdempotencyContract
+@testable import Idempotency
 
 /// Claims are group-committed (ClaimBatcher); the contract per key must not change.
-@Suite struct IdempotencyClaimBatchTests {
-    static func scope(_ fixture: AuthFixture) -> String { "\(fixture.merchantId)|test|key_batch|-" }
+@Suite struct ClaimBatchTests {
+    static func scope(_ fixture: IdempotencyFixture) -> String { "\(fixture.merchantId)|test|key_batch|-" }
 
     @Test func twoHundredConcurrentDistinctKeysAreAllClaimedAndDurable() async throws {
-        let fixture = try await AuthFixture.make()
-        let store = fixture.auth.idempotency
+        let fixture = try await IdempotencyFixture.make()
+        let store = fixture.store
         let scope = Self.scope(fixture)
         let claimed = try await withThrowingTaskGroup(of: Bool.self) { group in
             for index in 0..<200 {
@@ -27,8 +28,8 @@ import Testing
     }
 
     @Test func concurrentDuplicatesOfOneKeyAmongOthersAreClaimedOnce() async throws {
-        let fixture = try await AuthFixture.make()
-        let store = fixture.auth.idempotency
+        let fixture = try await IdempotencyFixture.make()
+        let store = fixture.store
         let scope = Self.scope(fixture)
         let results = try await withThrowingTaskGroup(of: (String, IdempotencyBeginResult).self) { group in
             for index in 0..<100 {
@@ -48,8 +49,8 @@ import Testing
     }
 
     @Test func aConcurrentDifferentBodyGetsConflictNotASecondClaim() async throws {
-        let fixture = try await AuthFixture.make()
-        let store = fixture.auth.idempotency
+        let fixture = try await IdempotencyFixture.make()
+        let store = fixture.store
         let scope = Self.scope(fixture)
         let results = try await withThrowingTaskGroup(of: IdempotencyBeginResult.self) { group in
             for index in 0..<20 {
@@ -61,14 +62,5 @@ import Testing
         let conflicts = results.filter { if case .conflict = $0 { return true } else { return false } }
         #expect(claims.count == 1)
         #expect(conflicts.count == 19)
-    }
-
-    @Test func theMiddlewareSkipsItsReadWhenTheHandlerMarkedTheClaimCommitted() {
-        let claim = IdempotencyClaim(scope: "s", key: "k", token: "t")
-        let copy = claim
-        #expect(!copy.completion.isCommitted)
-        claim.markCommitted()
-        #expect(copy.completion.isCommitted)
-        #expect(copy == IdempotencyClaim(scope: "s", key: "k", token: "t"))
     }
 }
