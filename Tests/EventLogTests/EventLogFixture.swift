@@ -30,7 +30,7 @@ struct EventLogFixture {
     /// Quick limits for tests: short leases, polls and retries.
     static var fastLimits: EventLogService.Limits {
         var limits = EventLogService.Limits()
-        limits.leaseSeconds = 2
+        limits.leaseSeconds = 5
         limits.leaseRenewIntervalMilliseconds = 300
         limits.leaseAcquireIntervalMilliseconds = 100
         limits.pollIntervalMilliseconds = 100

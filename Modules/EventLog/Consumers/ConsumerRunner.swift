@@ -55,7 +55,7 @@ struct ConsumerRunner: Sendable {
                 do { try await Task.sleep(for: .milliseconds(limits.errorBackoffMilliseconds)) } catch { break }
             }
         }
-        await releaseLease(held: cursor != nil)
+        await releaseLease()
     }
 
     /// The cursor when this instance holds the lease (taking it when free), nil otherwise.
@@ -118,8 +118,9 @@ struct ConsumerRunner: Sendable {
         }
     }
 
-    private func releaseLease(held: Bool) async {
-        guard held else { return }
+    /// Always tried on the way out: a cancelled statement may have reset `cursor` while the lease was held,
+    /// and releasing a lease another instance holds changes nothing (the update is by holder).
+    private func releaseLease() async {
         // In a task of its own: the runner's task is cancelled, and a cancelled query would not run.
         let leases = leases
         let name = consumer.name

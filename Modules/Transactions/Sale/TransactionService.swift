@@ -18,8 +18,8 @@ final class TransactionService: Sendable {
     let simulator: any CardAcquirer
     let liveAcquirer: (any CardAcquirer)?
     let committer: SaleCommitter
-    /// Acquirer calls in flight in this process, by transaction id, so an abort can cancel them.
-    private let inFlight = Mutex<[String: Task<AcquirerOutcome, any Error>]>([:])
+    /// Acquirer calls in flight in this process, so an abort can cancel them (also before they start).
+    private let inFlight = InFlightAcquirerCalls()
 
     init(services: ModuleServices, simulator: any CardAcquirer, liveAcquirer: (any CardAcquirer)?, batching: Bool) {
         self.services = services
@@ -61,11 +61,12 @@ final class TransactionService: Sendable {
             guard try await store.claimTerminal(terminalId, transactionId: id, type: sale.type, amount: sale.totalAmount,
                                                 currency: sale.currency.code, tenant: tenant, now: now) else {
                 // TERMINAL_BUSY is transient: release the key so a retry with the same Idempotency-Key runs
-                // instead of replaying the 409 (the middleware then finds no claim to complete).
+                // instead of replaying the 409 (nothing is stored for it).
                 await key?.release()
                 throw TransactionErrors.terminalBusy
             }
         }
+        defer { inFlight.saleEnded(id) }
         do {
             let outcome: SaleCommit
             if sale.type.needsOriginal {
@@ -208,8 +209,8 @@ final class TransactionService: Sendable {
     private func callAcquirer(_ request: AcquirerRequest, tenant: TenantContext) async throws -> AcquirerOutcome? {
         let acquirer = try acquirer(for: tenant)
         let task = Task { try await acquirer.send(request) }
-        inFlight.withLock { $0[request.transactionId] = task }
-        defer { _ = inFlight.withLock { $0.removeValue(forKey: request.transactionId) } }
+        inFlight.register(request.transactionId, task)
+        defer { inFlight.finished(request.transactionId) }
         do {
             return try await task.value
         } catch is CancellationError {
@@ -352,7 +353,7 @@ final class TransactionService: Sendable {
             }
             throw AtlasError.notFound("Transaction not found")
         }
-        inFlight.withLock { $0[id]?.cancel() }
+        inFlight.abort(id)
         let deadline = ContinuousClock.now + .milliseconds(Int(Self.abortWaitSeconds * 1000))
         while ContinuousClock.now < deadline {
             if let record = try await store.find(id, tenant: tenant) { return .json(record.json) }

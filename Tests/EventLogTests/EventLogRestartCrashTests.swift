@@ -7,9 +7,11 @@ import Testing
 
 /// A PostgreSQL restart under a running consumer: it loses its connections and its lease state, then
 /// resumes from the stored cursor; every event arrives, none is skipped. A PRIVATE cluster (a restart of
-/// the shared test server would break the suites running beside this one).
-@Suite(.serialized) struct EventLogRestartTests {
-    @Test func aConsumerResumesAfterAPostgreSQLRestart() async throws {
+/// the shared test server would break the suites running beside this one). Its initdb and restart run with
+/// the crash tests (ATLAS_CRASH_TEST=1), after the main suites, so they take no CPU from their timing.
+@Suite(.serialized) struct EventLogRestartCrashTests {
+    @Test(.enabled(if: BenchScript.crashTestsEnabled))
+    func aConsumerResumesAfterAPostgreSQLRestart() async throws {
         _ = try TestDatabase.baseURL()
         let folder = "/tmp/atlas-evlog-test-" + UUID().uuidString.prefix(8).lowercased()
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
