@@ -3,12 +3,25 @@ import Kernel
 import Testing
 @testable import Postgres
 
+/// Holds one pooled connection until `release.finish()`. WHY not `pg_sleep`: on a loaded machine the
+/// sleep could end before the test saw the connection in use; a held transaction ends only when told.
+private func holdConnection(_ db: PostgresDatabase) -> (holder: Task<Void, any Error>, release: AsyncStream<Void>.Continuation) {
+    let (released, release) = AsyncStream<Void>.makeStream()
+    let holder = Task {
+        try await db.transaction { tx in
+            try await tx.execute("SELECT 1")
+            for await _ in released {}
+        }
+    }
+    return (holder, release)
+}
+
 @Suite struct PoolTests {
     @Test func acquireTimesOutWhenEveryConnectionIsBusy() async throws {
         let db = try TestDatabase.make(connectionsMax: 1, acquireTimeoutSeconds: 0.3)
         defer { db.close() }
-        let holder = Task { try await db.execute("SELECT pg_sleep(1.5)") }
-        #expect(await eventually { db.poolStats.inUse == 1 })
+        let (holder, release) = holdConnection(db)
+        #expect(await eventually(timeoutSeconds: 30) { db.poolStats.inUse == 1 })
         let started = ContinuousClock.now
         do {
             _ = try await db.query("SELECT 1")
@@ -19,6 +32,7 @@ import Testing
         let waited = ContinuousClock.now - started
         #expect(waited >= .milliseconds(250) && waited < .seconds(1.4))
         #expect(db.poolStats.waiters == 0)
+        release.finish()
         _ = try await holder.value
         #expect(try await db.queryFirst("SELECT 1 AS v")?.text("v") == "1")
     }
@@ -26,13 +40,14 @@ import Testing
     @Test func waitersBeyondTheLimitAreRejectedAtOnce() async throws {
         let db = try TestDatabase.make(connectionsMax: 1, acquireTimeoutSeconds: 5, waitersMax: 1)
         defer { db.close() }
-        let holder = Task { try await db.execute("SELECT pg_sleep(1)") }
-        #expect(await eventually { db.poolStats.inUse == 1 })
+        let (holder, release) = holdConnection(db)
+        #expect(await eventually(timeoutSeconds: 30) { db.poolStats.inUse == 1 })
         let waiter = Task { try await db.query("SELECT 2 AS v") }
-        #expect(await eventually { db.poolStats.waiters == 1 })
+        #expect(await eventually(timeoutSeconds: 30) { db.poolStats.waiters == 1 })
         let started = ContinuousClock.now
         await #expect(throws: DatabaseError.self) { _ = try await db.query("SELECT 3") }
         #expect(ContinuousClock.now - started < .milliseconds(500))
+        release.finish()
         #expect(try await waiter.value.first?.text("v") == "2")
         _ = try await holder.value
     }
@@ -73,16 +88,17 @@ import Testing
     @Test func aCancelledWaiterLeavesTheQueueAtOnce() async throws {
         let db = try TestDatabase.make(connectionsMax: 1, acquireTimeoutSeconds: 10)
         defer { db.close() }
-        let holder = Task { try await db.execute("SELECT pg_sleep(1)") }
-        #expect(await eventually { db.poolStats.inUse == 1 })
+        let (holder, release) = holdConnection(db)
+        #expect(await eventually(timeoutSeconds: 30) { db.poolStats.inUse == 1 })
         let waiter = Task { try await db.query("SELECT 1") }
-        #expect(await eventually { db.poolStats.waiters == 1 })
+        #expect(await eventually(timeoutSeconds: 30) { db.poolStats.waiters == 1 })
         let started = ContinuousClock.now
         waiter.cancel()
         let result = await waiter.result
         #expect(ContinuousClock.now - started < .milliseconds(500))
         #expect((try? result.get()) == nil)
         #expect(db.poolStats.waiters == 0)
+        release.finish()
         _ = try await holder.value
     }
 
