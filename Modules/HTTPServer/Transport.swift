@@ -1,5 +1,6 @@
 import COpenSSL
 import COpenSSLShims
+import CLinuxSockets
 
 #if canImport(Glibc)
 import Glibc
