@@ -15,6 +15,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/pg.sh
+source scripts/lib/deps.sh
+atlas_apt_install wrk >&2   # the load generator (postgresql, which brings pgbench, comes with pg.sh's users)
 
 duration="${DURATION:-20}"
 connections="${CONNECTIONS:-64}"

@@ -55,6 +55,28 @@ import Testing
         #expect(applied.count == 1)
     }
 
+    /// A table moved to another module leaves its old migration's text; databases that ran the earlier text
+    /// are accepted through `priorChecksums`, and only through them.
+    @Test func anEarlierTextListedInPriorChecksumsIsAccepted() async throws {
+        let db = try TestDatabase.make()
+        defer { db.close() }
+        let namespace = TestDatabase.uniqueName("mig")
+        let (kept, moved) = (TestDatabase.uniqueName("migk"), TestDatabase.uniqueName("migm"))
+        let earlierText = "CREATE TABLE \(kept) (id int8); CREATE TABLE \(moved) (id int8)"
+        try await MigrationRunner.run(migrations: [Migration(namespace: namespace, version: 1, name: "both", sql: earlierText)],
+                                      on: db)
+        let earlierChecksum = try #require(try await db.queryFirst(
+            "SELECT checksum FROM atlas_schema_migrations WHERE namespace = \(namespace)")?.decode("checksum", as: String.self))
+        let laterText = "CREATE TABLE \(kept) (id int8)"
+        let accepted = Migration(namespace: namespace, version: 1, name: "both", priorChecksums: [earlierChecksum],
+                                 sql: laterText)
+        #expect(try await MigrationRunner.run(migrations: [accepted], on: db).alreadyApplied == 1)
+        await #expect(throws: MigrationError.self) {
+            try await MigrationRunner.run(migrations: [Migration(namespace: namespace, version: 1, name: "both", sql: laterText)],
+                                          on: db)
+        }
+    }
+
     @Test func aFailingMigrationRollsBackAndStopsTheRun() async throws {
         let db = try TestDatabase.make()
         defer { db.close() }
