@@ -75,7 +75,11 @@ public final class EventLogService: Sendable {
     public func run() async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.listenForAppends() }
-            group.addTask { await self.wakeUps.notifyOtherInstances(database: self.database, logger: self.logger) }
+            // Instances run one build with one module list: without consumers here, none elsewhere waits
+            // for a NOTIFY (each costs a WAL-flushed transaction; an instance with extra ones polls).
+            if !consumers.isEmpty {
+                group.addTask { await self.wakeUps.notifyOtherInstances(database: self.database, logger: self.logger) }
+            }
             for consumer in consumers {
                 let runner = ConsumerRunner(consumer: consumer, reader: EventReadStore(database: database),
                                             leases: ConsumerLeaseStore(database: database, holder: instanceId,

@@ -8,7 +8,9 @@ import Testing
 
 /// The log's delivery contract against a real PostgreSQL: commit order, at least once with idempotent
 /// apply, parking, leases, pruning and lag.
-@Suite struct EventDeliveryTests {
+/// Serialized: each test makes its own database and consumer loops; at once they only add to the full
+/// suite's start-up surge on two cores.
+@Suite(.serialized) struct EventDeliveryTests {
     /// Transaction A takes its id first; B (a later id) appends event "late" (sequence 1) and stays open;
     /// A appends "early" (sequence 2) and commits. "early" is consumed; then B commits its lower sequence.
     /// A reader of `seq > cursor` would skip "late" forever; the log delivers it.

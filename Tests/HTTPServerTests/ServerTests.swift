@@ -220,11 +220,12 @@ import Glibc
     @Test func readerThatStopsReadingIsCutAfterTheWriteTimeout() async throws {
         try await withServer({ $0.writeTimeoutSeconds = 1 }) { server in
             let client = try server.client()
-            // 40 MiB of responses cannot fit in loopback socket buffers; stay silent for 5× the
-            // write timeout so a loaded machine still reaches it.
+            // 40 MiB of responses cannot fit in loopback socket buffers; stay silent for 10× the
+            // write timeout so a loaded machine still reaches it (5× was not enough while the whole
+            // suite starts at once on two cores: the server was still producing the responses).
             let count = 40
             try client.send(String(repeating: "GET /big HTTP/1.1\r\nHost: t\r\n\r\n", count: count))
-            usleep(5_000_000)
+            usleep(10_000_000)
             var received = 0
             while (try? client.readResponse()) != nil { received += 1 }
             #expect(received < count)

@@ -5,7 +5,8 @@ import IdempotencyContract
 @testable import Idempotency
 
 /// Claims are group-committed (ClaimBatcher); the contract per key must not change.
-@Suite struct ClaimBatchTests {
+/// Serialized: each test makes its own database and hundreds of concurrent claims.
+@Suite(.serialized) struct ClaimBatchTests {
     static func scope(_ fixture: IdempotencyFixture) -> String { "\(fixture.merchantId)|test|key_batch|-" }
 
     @Test func twoHundredConcurrentDistinctKeysAreAllClaimedAndDurable() async throws {

@@ -7,7 +7,8 @@ import IdempotencyContract
 
 /// Read-only key lookups are answered many per statement (KeyLookups); each caller must still get
 /// exactly its own key's answer.
-@Suite struct LookupBatchTests {
+/// Serialized: each test makes its own database (less load at the full suite's start).
+@Suite(.serialized) struct LookupBatchTests {
     /// Keys that would break a careless array literal or a positional mix-up.
     static let awkwardKeys = ["plain", "with \"quote", "back\\slash", "comma,inside", "{braces}", "space inside", "NULL",
                               "trailing\\", "\"", "ünïcode-✓"]

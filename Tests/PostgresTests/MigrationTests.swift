@@ -3,7 +3,9 @@ import Kernel
 import Testing
 @testable import Postgres
 
-@Suite struct MigrationTests {
+/// Serialized: every runner takes the same advisory lock on the shared test database, so tests running at
+/// once only measured each other's lock waits (one waits at most 2 s on purpose).
+@Suite(.serialized) struct MigrationTests {
     @Test func appliesInVersionOrderOnceAndRerunsAsANoOp() async throws {
         let db = try TestDatabase.make()
         defer { db.close() }
