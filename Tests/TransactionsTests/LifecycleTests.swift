@@ -183,8 +183,10 @@ import Testing
         #expect(byTerminal.json["data"] == [terminalSale.json])
     }
 
+    /// The abort answers long before the acquirer's slow call would end: it cancels the call. (A 3 s call and a
+    /// 2 s bound left too little room when the whole suite loads two cores; 10 s and 5 s keep the distinction.)
     @Test func abortInFlightTransaction() async throws {
-        let fixture = try await TransactionFixture.make(slowDelayMilliseconds: 3_000)
+        let fixture = try await TransactionFixture.make(slowDelayMilliseconds: 10_000)
         defer { fixture.close() }
         async let slow = fixture.sale(["type": "SALE", "amount": .int(SimulatedAcquirer.slowAmount), "currency": "NZD"],
                                       key: fixture.terminalKey)
@@ -201,7 +203,7 @@ import Testing
         let aborted = await fixture.post("/v1/transaction/\(id)/abort", [:], key: fixture.terminalKey)
         #expect(aborted.status == 200)
         #expect(aborted.string("status") == "ABORTED")
-        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(ContinuousClock.now - started < .seconds(5))
         let result = await slow
         #expect(result.string("status") == "ABORTED")
         #expect(result.string("transactionId") == id)
