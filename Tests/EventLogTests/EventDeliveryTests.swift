@@ -132,6 +132,11 @@ import Testing
         let taskB = Task { await serviceB.run() }
         try await fixture.append((1...10).map { EventLogFixture.event(resource: "a\($0)") })
         try await eventually("instance a consuming") { first.all.count == 10 }
+        // Stop A only once its cursor is stored: a batch delivered but not yet acknowledged would (rightly,
+        // at least once) be delivered again by B, which is not what this test is about.
+        try await eventually("instance a's cursor stored") {
+            try await count(fixture, "SELECT cursor_seq AS n FROM event_log_consumers WHERE name = 'test.lease'") == 10
+        }
         #expect(second.all.isEmpty)
         taskA.cancel()
         await taskA.value
