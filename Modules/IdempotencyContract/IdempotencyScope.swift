@@ -55,6 +55,17 @@ public protocol IdempotencyKeyWriter: Sendable {
     func completionStatement(_ completions: [IdempotencyCompletion], bindOffset: Int) -> IdempotencyKeysStatement?
 }
 
+extension IdempotencyKeyWriter {
+    /// The completion statement run on its own in the caller's transaction; per completion, whether it won
+    /// its key (an earlier completion of the same call for the same key, or a committed key, loses).
+    public func insertCompleted(_ completions: [IdempotencyCompletion], executor: any SQLExecutor) async throws
+        -> [Bool] {
+        guard let statement = completionStatement(completions, bindOffset: 0) else { return [] }
+        let won = Set(try await executor.query(statement.sql).map { try $0.decode("claim_token", as: String.self) })
+        return statement.tokens.map { token in token.map(won.contains) ?? false }
+    }
+}
+
 /// A composable write of deferred keys: a completion won its key when its token is among the tokens the
 /// statement returned.
 public struct IdempotencyKeysStatement: Sendable {

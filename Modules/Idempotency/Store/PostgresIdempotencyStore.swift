@@ -101,13 +101,6 @@ struct PostgresIdempotencyStore: IdempotencyStore {
         return .found(try Self.answer(row, fingerprint: fingerprint))
     }
 
-    /// Deferred keys written, completed, in the caller's transaction; per completion, whether it won its key.
-    func insertCompleted(_ completions: [IdempotencyCompletion], executor: any SQLExecutor) async throws -> [Bool] {
-        guard let statement = completionStatement(completions, bindOffset: 0) else { return [] }
-        let won = Set(try await executor.query(statement.sql).map { try $0.decode("claim_token", as: String.self) })
-        return statement.tokens.map { token in token.map(won.contains) ?? false }
-    }
-
     /// Deferred keys written, completed, by the caller's own statement (a CTE). Within `claims` the first of
     /// each (scope, key) competes and later ones lose; rows are sorted by
     /// (scope, key) so concurrent statements lock keys in the same order. A key held by another open

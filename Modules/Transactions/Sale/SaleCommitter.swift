@@ -191,10 +191,9 @@ final class SaleCommitter: Sendable {
                                executor: any SQLExecutor) async throws -> Set<Int> {
         let completions = keys.indices.map { keys[$0]?.pendingCompletion(sales[$0].storedResponse) }
         let indices = completions.indices.filter { completions[$0] != nil }
-        guard let statement = services.idempotencyKeys.completionStatement(indices.compactMap { completions[$0] },
-                                                                            bindOffset: 0) else { return [] }
-        let won = Set(try await executor.query(statement.sql).map { try $0.decode("claim_token", as: String.self) })
-        return Set(zip(indices, statement.tokens).filter { !($0.1.map(won.contains) ?? false) }.map(\.0))
+        let won = try await services.idempotencyKeys.insertCompleted(indices.compactMap { completions[$0] },
+                                                                     executor: executor)
+        return Set(zip(indices, won).filter { !$0.1 }.map(\.0))
     }
 
     /// Inside an open transaction: release the terminal (honouring a pending abort), insert the row and
