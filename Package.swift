@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 // Atlas: one modular monolith. Feature modules depend only on Kernel and `…Contract` targets (small
 // agreements between modules, each implemented by one feature); infrastructure modules (HTTPServer,
 // Postgres, Crypto) implement Kernel protocols over C libraries; Bootstrap, the one composition root,
@@ -10,7 +10,17 @@ let featureModules = ["Auth", "Transactions", "Reconciliation", "Rounding", "Acc
 /// Cross-module contracts: protocols and value types only, depending on Kernel only.
 let contractTargets = ["AccessContract", "CashRoundingContract", "IdempotencyContract"]
 
-let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+/// Swift 6 language mode plus the upcoming features the toolchain supports: `any` spelled out on every
+/// existential (an error, not the toolchain's default warning), members visible only through the file's
+/// own imports, and imports internal unless a file says `public import` (so a module's public API names
+/// what it exposes).
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .treatWarning("ExistentialAny", as: .error),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
 
 var targets: [Target] = [
     .systemLibrary(name: "CLibPQ", path: "Modules/CLibPQ", pkgConfig: "libpq",

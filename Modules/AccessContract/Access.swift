@@ -1,4 +1,4 @@
-import Kernel
+public import Kernel
 
 /// The API surfaces Atlas serves. Credentials, error codes and rate-limit policies differ by surface.
 /// WHY here and not in Kernel's routing: the router only knows prefixes and error renderers; which

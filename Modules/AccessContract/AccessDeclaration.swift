@@ -1,4 +1,4 @@
-import Kernel
+public import Kernel
 
 /// The scopes and roles one module defines on one surface. A module declares the ones its routes
 /// require; Auth accepts on new credentials only what the wired modules declared.

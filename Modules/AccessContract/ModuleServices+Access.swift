@@ -1,4 +1,4 @@
-import Kernel
+public import Kernel
 
 extension ModuleServices {
     /// Authentication, authorization, rate limits and audit (provided by Auth): one middleware per route,

@@ -1,4 +1,4 @@
-import Kernel
+public import Kernel
 
 /// The documented error bodies of each API surface. Modules that share a surface share its renderer.
 public enum SurfaceErrors {

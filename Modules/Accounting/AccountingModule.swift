@@ -1,4 +1,4 @@
-import Kernel
+public import Kernel
 
 /// The Accounting feature module. Routes, SQL and migrations arrive with its issue.
 public struct AccountingModule: FeatureModule {

@@ -1,5 +1,5 @@
-import AccessContract
-import Kernel
+public import AccessContract
+public import Kernel
 
 /// Auth's switches, read from the environment by the bootstrap (the module reads none itself).
 public struct AuthSettings: Sendable, Hashable {

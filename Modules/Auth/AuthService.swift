@@ -1,6 +1,6 @@
-import AccessContract
+public import AccessContract
 import Foundation
-import Kernel
+public import Kernel
 
 /// Auth at run time, built by `AuthModule.provideContracts` over the platform services: tenants,
 /// principals and credentials. Other modules see only what it provides through contracts (the `Principal`

@@ -1,8 +1,8 @@
-import Auth
-import EventLog
-import Idempotency
-import Kernel
-import Postgres
+public import Auth
+public import EventLog
+public import Idempotency
+public import Kernel
+public import Postgres
 
 /// One assembled Atlas: its modules wired over one database. Built only by `AtlasBootstrap`; the app
 /// serves its router and runs its background services and admin commands, tests drive its router.

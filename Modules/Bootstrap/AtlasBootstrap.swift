@@ -1,10 +1,10 @@
 import AccessContract
-import Crypto
-import EventLog
+public import Crypto
+public import EventLog
 import Idempotency
 import IdempotencyContract
-import Kernel
-import Postgres
+public import Kernel
+public import Postgres
 
 /// The one composition root: builds an `AtlasApplication` from a module list and the platform services.
 /// `Apps/atlas` calls `open`; test fixtures call `assemble` with the modules they need, a test clock,

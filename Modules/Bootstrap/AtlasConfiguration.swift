@@ -1,10 +1,10 @@
-import Auth
-import EventLog
-import Foundation
-import HTTPServer
-import Kernel
+public import Auth
+public import EventLog
+public import Foundation
+public import HTTPServer
+public import Kernel
 import Postgres
-import Transactions
+public import Transactions
 
 /// Every setting the process takes from environment variables (documented in README.md), read here and
 /// nowhere else: modules get theirs as typed settings (`AuthSettings`, `TransactionsSettings`), so a

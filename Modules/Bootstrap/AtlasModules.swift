@@ -1,7 +1,7 @@
 import Accounting
 import Auth
 import EventLog
-import Kernel
+public import Kernel
 import Reconciliation
 import Rounding
 import Transactions

@@ -1,5 +1,5 @@
-import Foundation
-import Kernel
+public import Foundation
+public import Kernel
 
 // The cash-rounding contract. Transactions (and any other module that takes cash) rounds through
 // `CashRounding` without importing Rounding; Rounding provides the implementation

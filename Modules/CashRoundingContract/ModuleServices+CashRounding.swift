@@ -1,4 +1,4 @@
-import Kernel
+public import Kernel
 
 extension ModuleServices {
     /// Cash rounding for cash tenders (provided by Rounding); nil when no module provides it.

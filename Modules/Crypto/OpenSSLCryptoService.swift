@@ -1,4 +1,4 @@
-import Kernel
+public import Kernel
 import Synchronization
 
 /// Kernel's `CryptoService` over OpenSSL 3: the app builds one and hands it to feature modules.

@@ -1,5 +1,5 @@
 import Foundation
-import Kernel
+public import Kernel
 import Synchronization
 
 /// The event log's background work on one instance: the wake-up listener, one runner per declared

@@ -1,4 +1,4 @@
-import Kernel
+public import Kernel
 
 #if canImport(Glibc)
 import Glibc

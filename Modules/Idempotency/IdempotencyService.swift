@@ -1,6 +1,6 @@
 import Foundation
-import IdempotencyContract
-import Kernel
+public import IdempotencyContract
+public import Kernel
 
 /// The idempotency platform module: durable Idempotency-Keys in PostgreSQL, the middleware that runs a
 /// handler inside its key's scope, and the key writer a handler's own statement composes.

@@ -1,4 +1,4 @@
-import Kernel
+public import Kernel
 
 /// The Idempotency-Key a request runs under, handed to its handler by the idempotency middleware
 /// (`context.idempotency`). The handler runs inside the key's scope, like a body inside `transaction`:

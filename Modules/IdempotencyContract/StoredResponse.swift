@@ -1,4 +1,4 @@
-import Kernel
+public import Kernel
 
 /// A response as stored for replay under its Idempotency-Key.
 public struct StoredResponse: Sendable, Hashable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Something that happened in one module that others may react to (ledger, settlements, webhooks).
 /// Modules never call each other: they append events to the durable event log in the same database

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// An HTTP method token. Known methods are static members; any RFC 9110 token is representable.
 public struct HTTPMethod: RawRepresentable, Sendable, Hashable, CustomStringConvertible {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Synchronization
 
 /// The time source every module uses. Named `WallClock` (not `Clock`) so it does not collide with

@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-import Kernel
+public import Kernel
 
 /// Why a private cluster could not be prepared. Carries tool output tails, never credentials.
 public struct LocalClusterError: Error, Sendable, CustomStringConvertible {

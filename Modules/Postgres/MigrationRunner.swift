@@ -1,5 +1,5 @@
 import Foundation
-import Kernel
+public import Kernel
 
 /// Why migrations did not run. Messages name the migration, never its SQL or data.
 public enum MigrationError: Error, Sendable, CustomStringConvertible {

@@ -1,5 +1,5 @@
 import Foundation
-import Kernel
+public import Kernel
 import Synchronization
 
 /// Everything `PostgresDatabase` needs; every limit is named and has a default.

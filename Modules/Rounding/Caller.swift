@@ -1,3 +1,4 @@
+import AccessContract
 import Foundation
 import Kernel
 

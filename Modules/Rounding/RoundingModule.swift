@@ -1,6 +1,6 @@
-import AccessContract
-import CashRoundingContract
-import Kernel
+public import AccessContract
+public import CashRoundingContract
+public import Kernel
 
 /// The Rounding feature module: the pure cash-rounding engine (`CashRoundingEngine`, provided to
 /// Transactions as the `CashRounding` contract) and the `/api/v1` cash-rounding surface with its

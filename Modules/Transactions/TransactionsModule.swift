@@ -1,7 +1,7 @@
-import AccessContract
+public import AccessContract
 import CashRoundingContract
 import IdempotencyContract
-import Kernel
+public import Kernel
 
 /// Transactions' switches, read from the environment by the bootstrap (the module reads none itself).
 public struct TransactionsSettings: Sendable, Hashable {

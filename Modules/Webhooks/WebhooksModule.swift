@@ -1,5 +1,5 @@
-import AccessContract
-import Kernel
+public import AccessContract
+public import Kernel
 
 /// The Webhooks feature module. Routes, SQL and migrations arrive with its issue.
 public struct WebhooksModule: FeatureModule, AccessDeclaring {

@@ -1,9 +1,12 @@
 import AccessContract
 import AtlasTestSupport
+import Auth
 import Bootstrap
 import CashRoundingContract
+import EventLog
 import Kernel
 import Testing
+import Transactions
 
 /// What the composition root decides for the whole product: the scopes and roles Auth accepts, the
 /// admin commands, the settings read from the environment, and the tender spellings of each API.

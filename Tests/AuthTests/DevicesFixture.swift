@@ -1,10 +1,11 @@
 import AccessContract
 import AtlasTestSupport
+@testable import Auth
+import Bootstrap
 import Crypto
 import Foundation
 import Kernel
 import Postgres
-@testable import Auth
 
 /// Tenant T (slug "koperasi-a") with a station S, a terminal R, a gate G and a scout C, one
 /// operator account, Auth's `/api` routes and a probe group showing the AccessRequirement convention.

@@ -1,10 +1,11 @@
+import AtlasTestSupport
+@testable import Auth
 import Crypto
 import Foundation
+import Idempotency
 import Kernel
 import Postgres
 import Testing
-import AtlasTestSupport
-@testable import Auth
 
 @Suite struct RateLimiterTests {
     @Test func gcraAllowsTheBurstThenRefusesWithRetryAfter() {

@@ -1,10 +1,11 @@
 import AccessContract
 import AtlasTestSupport
+@testable import Auth
+import Bootstrap
 import Crypto
 import Foundation
 import Kernel
 import Postgres
-@testable import Auth
 
 /// An Auth module with the Users tables, an organization with one merchant, an accountant user,
 /// and a router with `/api/v1/auth` plus accounting probe routes that echo the principal.

@@ -1,11 +1,12 @@
-import Foundation
 import AtlasTestSupport
+import Foundation
+@testable import HTTPServer
 import Kernel
 import Testing
-@testable import HTTPServer
 
 #if canImport(Glibc)
 import Glibc
+import Synchronization
 #endif
 
 @Suite struct ServerBehaviourTests {

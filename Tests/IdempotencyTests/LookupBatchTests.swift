@@ -1,9 +1,10 @@
-import Foundation
-import Kernel
-import Testing
 import AtlasTestSupport
-import IdempotencyContract
+import Foundation
 @testable import Idempotency
+import IdempotencyContract
+import Kernel
+import Postgres
+import Testing
 
 /// Read-only key lookups are answered many per statement (KeyLookups); each caller must still get
 /// exactly its own key's answer.

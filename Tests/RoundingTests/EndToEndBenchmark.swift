@@ -1,5 +1,6 @@
 import Foundation
 import Kernel
+import Postgres
 import Testing
 
 /// `POST /transaction` requests per second end to end: in-process router → Auth's access guard (key

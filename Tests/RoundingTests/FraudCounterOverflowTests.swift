@@ -1,7 +1,8 @@
 import Foundation
 import Kernel
-import Testing
+import Postgres
 @testable import Rounding
+import Testing
 
 /// Security review: the per-merchant fraud counters must never trap (a trap takes the whole server down).
 @Suite struct FraudCounterOverflowTests {

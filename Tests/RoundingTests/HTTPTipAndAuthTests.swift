@@ -1,7 +1,8 @@
 import Foundation
 import Kernel
-import Testing
+import Postgres
 @testable import Rounding
+import Testing
 
 /// Tips (A39, A40, vectors 67–68), pools, authentication (A1, A2, A15, A16, A41, A42), idempotency,
 /// and the fraud score over time with a controllable clock.

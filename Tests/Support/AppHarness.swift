@@ -1,9 +1,9 @@
-import Auth
-import Bootstrap
+public import Auth
+public import Bootstrap
 import Crypto
-import Foundation
-import Kernel
-import Postgres
+public import Foundation
+public import Kernel
+public import Postgres
 
 /// The whole Atlas router as the app assembles it (`AtlasBootstrap` with every product module), over a
 /// fresh database with every module's migrations and a manual clock. `SystemRoutes` live in the app

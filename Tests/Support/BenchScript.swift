@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Runs a Python script of `bench/` against the built `atlas` binary (crash and failover tests of real
 /// server processes). `ATLAS_BINARY` overrides the debug build's path.

@@ -1,5 +1,5 @@
 import Foundation
-import Kernel
+public import Kernel
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,6 @@
 import Foundation
-import Kernel
-import Postgres
+public import Kernel
+public import Postgres
 
 /// Real-PostgreSQL fixtures for tests. `scripts/test.sh` starts a throwaway cluster and exports
 /// DATABASE_URL; each call to `fresh` creates a new, empty database on it (so suites can run in

@@ -1,4 +1,4 @@
-import Kernel
+public import Kernel
 
 public enum TestLogger {
     /// Errors only: test runs stay readable while failures that log still show.

@@ -1,5 +1,6 @@
 import Foundation
 import Kernel
+import Postgres
 import Synchronization
 import Testing
 @testable import Transactions

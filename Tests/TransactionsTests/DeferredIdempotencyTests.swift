@@ -1,7 +1,9 @@
+import CashRoundingContract
 import EventLog
 import Foundation
 import IdempotencyContract
 import Kernel
+import Postgres
 import Testing
 @testable import Transactions
 

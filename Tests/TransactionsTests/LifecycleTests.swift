@@ -1,6 +1,7 @@
 import CashRoundingContract
 import Foundation
 import Kernel
+import Postgres
 import Testing
 @testable import Transactions
 

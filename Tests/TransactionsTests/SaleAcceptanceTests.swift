@@ -1,5 +1,7 @@
+import Auth
 import Foundation
 import Kernel
+import Postgres
 import Testing
 @testable import Transactions
 

@@ -1,3 +1,4 @@
+import CashRoundingContract
 import Foundation
 import Kernel
 import Testing

@@ -1,5 +1,5 @@
 import Foundation
-import Kernel
+public import Kernel
 
 /// Administration of the offline terminal backend, for the admin CLI and tests. Raw secrets are
 /// returned once, to the caller, and never logged.

@@ -1,5 +1,5 @@
-import Foundation
-import Kernel
+public import Foundation
+public import Kernel
 
 /// OAuth administration (admin CLI and tests). Everything here is tenant-scoped except signing keys.
 extension AuthService {

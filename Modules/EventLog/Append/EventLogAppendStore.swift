@@ -1,5 +1,5 @@
 import Foundation
-import Kernel
+public import Kernel
 
 /// The event log's writer: appends inside the caller's transaction or statement, and records
 /// idempotent applies. Every value is bound; the statement texts are constant per batch size.

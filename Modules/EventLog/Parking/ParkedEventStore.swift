@@ -1,5 +1,5 @@
-import Foundation
-import Kernel
+public import Foundation
+public import Kernel
 
 /// Events a consumer gave up on. An operator lists them, asks for a retry (the consumer's runner
 /// delivers the event again and resolves it, or parks it again with the new error) or skips them.

@@ -1,4 +1,4 @@
-import Kernel
+public import Kernel
 
 /// `atlas admin` commands for the event log's parked events: list them, deliver one again, or give one
 /// up for a consumer. The bootstrap lists them after the feature modules' commands.

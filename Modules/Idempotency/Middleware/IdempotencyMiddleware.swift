@@ -1,6 +1,6 @@
 import Foundation
 import IdempotencyContract
-import Kernel
+public import Kernel
 
 /// Applies the Idempotency-Key contract to POST routes: same key + same body → the stored response
 /// with `Idempotent-Replayed: true`; same key + different body → 409 IDEMPOTENCY_CONFLICT; a concurrent

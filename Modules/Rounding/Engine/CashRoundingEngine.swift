@@ -1,5 +1,5 @@
-import CashRoundingContract
-import Foundation
+public import CashRoundingContract
+public import Foundation
 import Kernel
 
 /// Rounding's implementation of the `CashRounding` contract (CashRoundingContract): resolves the jurisdiction,

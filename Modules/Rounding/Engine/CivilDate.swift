@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Kernel
 
 /// A calendar day (proleptic Gregorian) such as 2025-01-01. Rule effective dates are days, not

@@ -1,4 +1,4 @@
-import CashRoundingContract
+public import CashRoundingContract
 import Kernel
 
 /// The rounding methods as pure functions over integer minor units (cents).

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Kernel
 
 /// `risk_level`: NONE 0–9, LOW 10–29, MEDIUM 30–49, HIGH 50–74, CRITICAL 75–100 (docs/rounding.md).

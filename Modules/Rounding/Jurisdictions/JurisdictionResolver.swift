@@ -1,4 +1,4 @@
-import CashRoundingContract
+public import CashRoundingContract
 import Kernel
 
 /// The outcome of resolving a location: the rule in force and how sure we are of the place.

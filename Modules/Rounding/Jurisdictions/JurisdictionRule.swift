@@ -1,5 +1,5 @@
-import CashRoundingContract
-import Kernel
+public import CashRoundingContract
+public import Kernel
 
 /// `jurisdiction_level`. `zip` is an addition to the documented enum (federal/state/county/city)
 /// so a rule scoped to one ZIP — the first step of the documented cascade — can be a table row.

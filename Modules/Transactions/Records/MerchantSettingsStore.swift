@@ -1,6 +1,6 @@
-import CashRoundingContract
+public import CashRoundingContract
 import Foundation
-import Kernel
+public import Kernel
 import Synchronization
 
 /// Per-merchant transaction settings: supported currencies, the amount ceiling, the business-day

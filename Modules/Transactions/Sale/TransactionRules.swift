@@ -1,6 +1,6 @@
-import CashRoundingContract
-import Foundation
-import Kernel
+public import CashRoundingContract
+public import Foundation
+public import Kernel
 
 /// What the rules need to know about the transaction a REFUND, VOID or PRE_AUTH_COMPLETE points at.
 /// Read under `SELECT … FOR UPDATE`, so the check and the write see the same row.
