@@ -173,6 +173,48 @@ import Testing
         #expect(try await count(fixture, "SELECT count(*) AS n FROM event_log") == 1)
     }
 
+    /// Parked events at the head of the log do not stall pruning: each window moves past them, and they
+    /// stay until retried or skipped.
+    @Test func pruningMovesPastParkedEventsAtTheHead() async throws {
+        let fixture = try await EventLogFixture.make()
+        defer { fixture.close() }
+        try await fixture.append((1...6).map { EventLogFixture.event(resource: "p\($0)") })
+        let deliveries = Deliveries()
+        var limits = EventLogFixture.fastLimits
+        limits.retention = EventRetentionLimits(retentionSeconds: 0, batchRowsMax: 2, batchesPerRunMax: 10)
+        limits.pruneIntervalSeconds = 3600
+        let service = fixture.service([EventConsumer(name: "test.prune.parked") { deliveries.record($0) }], limits: limits)
+        try await fixture.running(service) {
+            try await eventually("consumption") { deliveries.all.count == 6 }
+            try await eventually("the cursor stored") {
+                try await count(fixture, "SELECT cursor_seq AS n FROM event_log_consumers WHERE name = 'test.prune.parked'") == 6
+            }
+        }
+        try await fixture.database.execute("""
+            INSERT INTO event_log_parked (consumer, event_id, writer_xid, seq, merchant_id, mode, event_type, state,
+                                          attempts, error)
+            SELECT 'test.prune.parked', event_id, writer_xid, seq, merchant_id, mode, event_type, 'parked', 3, 'test'
+            FROM event_log ORDER BY writer_xid, seq LIMIT 3
+            """)
+        #expect(try await service.pruneOnce() == 3)
+        #expect(try await count(fixture, "SELECT count(*) AS n FROM event_log") == 3)
+        #expect(try await count(fixture, """
+            SELECT count(*) AS n FROM event_log e JOIN event_log_parked p USING (event_id)
+            """) == 3)
+    }
+
+    /// Events younger than the retention stay; one run reads one window and stops.
+    @Test func pruningKeepsYoungEvents() async throws {
+        let fixture = try await EventLogFixture.make()
+        defer { fixture.close() }
+        try await fixture.append((1...5).map { EventLogFixture.event(resource: "y\($0)") })
+        var limits = EventLogFixture.fastLimits
+        limits.retention = EventRetentionLimits(retentionSeconds: 3600, batchRowsMax: 2, batchesPerRunMax: 10)
+        let service = fixture.service([], limits: limits)
+        #expect(try await service.pruneOnce() == 0)
+        #expect(try await count(fixture, "SELECT count(*) AS n FROM event_log") == 5)
+    }
+
     /// Lag per declared consumer: events after its cursor and the oldest one's age.
     @Test func lagCountsEventsAfterTheCursor() async throws {
         let fixture = try await EventLogFixture.make()
