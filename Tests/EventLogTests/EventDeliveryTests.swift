@@ -152,18 +152,8 @@ import Testing
     @Test func pruningKeepsWhatAConsumerStillNeeds() async throws {
         let fixture = try await EventLogFixture.make()
         defer { fixture.close() }
-        try await fixture.append((1...4).map { EventLogFixture.event(resource: "old\($0)") })
-        let deliveries = Deliveries()
-        var limits = EventLogFixture.fastLimits
-        limits.retention = EventRetentionLimits(retentionSeconds: 0, batchRowsMax: 3, batchesPerRunMax: 10)
-        limits.pruneIntervalSeconds = 3600
-        let service = fixture.service([EventConsumer(name: "test.prune") { deliveries.record($0) }], limits: limits)
-        try await fixture.running(service) {
-            try await eventually("consumption") { deliveries.all.count == 4 }
-            try await eventually("the cursor stored") {
-                try await count(fixture, "SELECT cursor_seq AS n FROM event_log_consumers WHERE name = 'test.prune'") == 4
-            }
-        }
+        let limits = Self.pruningLimits(batchRowsMax: 3)
+        let service = try await Self.consumedLog(fixture, events: 4, consumer: "test.prune", limits: limits)
         // A lagging consumer (declared, never run) holds everything back.
         let lagging = fixture.service([EventConsumer(name: "test.prune") { _ in }, EventConsumer(name: "test.never") { _ in }],
                                       limits: limits)
@@ -178,18 +168,8 @@ import Testing
     @Test func pruningMovesPastParkedEventsAtTheHead() async throws {
         let fixture = try await EventLogFixture.make()
         defer { fixture.close() }
-        try await fixture.append((1...6).map { EventLogFixture.event(resource: "p\($0)") })
-        let deliveries = Deliveries()
-        var limits = EventLogFixture.fastLimits
-        limits.retention = EventRetentionLimits(retentionSeconds: 0, batchRowsMax: 2, batchesPerRunMax: 10)
-        limits.pruneIntervalSeconds = 3600
-        let service = fixture.service([EventConsumer(name: "test.prune.parked") { deliveries.record($0) }], limits: limits)
-        try await fixture.running(service) {
-            try await eventually("consumption") { deliveries.all.count == 6 }
-            try await eventually("the cursor stored") {
-                try await count(fixture, "SELECT cursor_seq AS n FROM event_log_consumers WHERE name = 'test.prune.parked'") == 6
-            }
-        }
+        let service = try await Self.consumedLog(fixture, events: 6, consumer: "test.prune.parked",
+                                                 limits: Self.pruningLimits(batchRowsMax: 2))
         try await fixture.database.execute("""
             INSERT INTO event_log_parked (consumer, event_id, writer_xid, seq, merchant_id, mode, event_type, state,
                                           attempts, error)
@@ -201,6 +181,29 @@ import Testing
         #expect(try await count(fixture, """
             SELECT count(*) AS n FROM event_log e JOIN event_log_parked p USING (event_id)
             """) == 3)
+    }
+
+    /// Retention 0 (every event is old enough), pruning only when a test calls `pruneOnce`.
+    private static func pruningLimits(batchRowsMax: Int) -> EventLogService.Limits {
+        var limits = EventLogFixture.fastLimits
+        limits.retention = EventRetentionLimits(retentionSeconds: 0, batchRowsMax: batchRowsMax, batchesPerRunMax: 10)
+        limits.pruneIntervalSeconds = 3600
+        return limits
+    }
+
+    /// `events` appended and consumed by `consumer`, its cursor stored; returns its (stopped) service.
+    private static func consumedLog(_ fixture: EventLogFixture, events: Int, consumer: String,
+                                    limits: EventLogService.Limits) async throws -> EventLogService {
+        try await fixture.append((1...events).map { EventLogFixture.event(resource: "e\($0)") })
+        let deliveries = Deliveries()
+        let service = fixture.service([EventConsumer(name: consumer) { deliveries.record($0) }], limits: limits)
+        try await fixture.running(service) {
+            try await eventually("consumption") { deliveries.all.count == events }
+            try await eventually("the cursor stored") {
+                try await count(fixture, "SELECT cursor_seq AS n FROM event_log_consumers WHERE name = \(consumer)") == Int64(events)
+            }
+        }
+        return service
     }
 
     /// Events younger than the retention stay; one run reads one window and stops.
