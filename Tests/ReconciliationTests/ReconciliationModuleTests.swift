@@ -1,9 +1,58 @@
+import AcquirerContract
+import Foundation
 import Kernel
 import Testing
+import Transactions
 @testable import Reconciliation
 
+/// Pure logic: the close's overall status, the simulator's settlement answers, CSV quoting.
 @Suite struct ReconciliationModuleTests {
     @Test func declaresItsName() {
         #expect(ReconciliationModule().name == "reconciliation")
+    }
+
+    func settlement(_ status: SettlementStatus, submitted: Bool = true) -> SettlementRecord {
+        SettlementRecord(id: "stl_x", tenant: TenantContext(merchantId: "mer_x", mode: .test), terminalId: "ALL",
+                         totals: TransactionTotals(currency: "NZD"), status: status, submitted: submitted, closedAt: Date())
+    }
+
+    @Test func closeStatusIsSuccessOnlyWhenEverySettlementWasAccepted() {
+        #expect(CloseDayService.closeStatus([settlement(.settled)]) == "SUCCESS")
+        #expect(CloseDayService.closeStatus([settlement(.pending), settlement(.settled)]) == "SUCCESS")
+        #expect(CloseDayService.closeStatus([settlement(.failed)]) == "FAILED")
+        #expect(CloseDayService.closeStatus([settlement(.pending, submitted: false)]) == "FAILED")
+        #expect(CloseDayService.closeStatus([settlement(.partial)]) == "PARTIAL")
+        #expect(CloseDayService.closeStatus([settlement(.failed), settlement(.settled)]) == "PARTIAL")
+    }
+
+    func submission(_ amounts: [Int64]) -> SettlementSubmission {
+        SettlementSubmission(settlementId: "stl_01JQDAY0004200000000000000", tenant: TenantContext(merchantId: "mer_x", mode: .test),
+                             currency: "NZD", closedAt: Date(timeIntervalSince1970: 1_775_689_200), netAmountMinorUnits: amounts.reduce(0, +),
+                             lines: amounts.enumerated().map { SettlementLine(transactionId: "txn_\($0.offset)", type: "SALE",
+                                                                              amountMinorUnits: $0.element, authorizationCode: nil) })
+    }
+
+    @Test func simulatorSettlesDeterministically() async throws {
+        let simulator = SimulatedAcquirer(slowDelayMilliseconds: 0)
+        let settled = try await simulator.settle(submission([2500, 1200]))
+        #expect(settled.status == .settled)
+        #expect(settled.acquirerBatchRef?.hasPrefix("BATCH-20260408-") == true)
+        #expect(settled.fundingDate == Date(timeIntervalSince1970: 1_775_606_400 + 2 * 86_400))
+        #expect(try await simulator.settle(submission([2500, 1200])) == settled)
+        let failed = try await simulator.settle(submission([2500, SimulatedAcquirer.settlementFailAmount]))
+        #expect(failed.status == .failed)
+        #expect(failed.acquirerBatchRef == nil)
+        let partial = try await simulator.settle(submission([2500, SimulatedAcquirer.settlementRejectAmount]))
+        #expect(partial.status == .partial)
+        #expect(partial.rejectedTransactionIds == ["txn_1"])
+        let pending = try await simulator.settle(submission([SimulatedAcquirer.settlementPendingAmount]))
+        #expect(pending.status == .pending)
+        #expect(pending.fundingDate == nil)
+    }
+
+    @Test func csvFieldsAreQuotedOnlyWhenNeeded() {
+        #expect(SettlementExport.csvField("txn_01") == "txn_01")
+        #expect(SettlementExport.csvField("a,b") == "\"a,b\"")
+        #expect(SettlementExport.csvField("say \"hi\"") == "\"say \"\"hi\"\"\"")
     }
 }
