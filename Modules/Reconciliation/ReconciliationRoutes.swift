@@ -14,7 +14,9 @@ struct ReconciliationRoutes: Sendable {
     let totals: TotalsHandlers
 
     func group() -> RouteGroup {
-        var group = RouteGroup(prefix: Self.prefix, errorRenderer: SurfaceErrors.renderer(for: .commerce))
+        var group = RouteGroup(prefix: Self.prefix, surface: .commerce)
+        group.schemas = ReconciliationRouteSchemas.components
+        typealias Schemas = ReconciliationRouteSchemas
         let scopes = { (scopes: Set<String>) in
             services.accessGuard.require(AccessRequirement(surface: .commerce, scopes: scopes))
         }
@@ -22,12 +24,13 @@ struct ReconciliationRoutes: Sendable {
         let read = [scopes(["reconciliation:read"])]
         let readTransactions = [scopes(["reconciliation:read", "transactions:read"])]
 
-        group.post("/reconciliation", middleware: write, close.reconcile)
-        group.get("/totals", middleware: read, totals.totals)
-        group.get("/settlements", middleware: read, settlements.list)
-        group.get("/settlements/:id", middleware: read, settlements.get)
-        group.get("/settlements/:id/transactions", middleware: readTransactions, settlements.transactions)
-        group.get("/settlements/:id/export", middleware: readTransactions, settlements.export)
+        group.post("/reconciliation", middleware: write, schema: Schemas.close, close.reconcile)
+        group.get("/totals", middleware: read, schema: Schemas.totals, totals.totals)
+        group.get("/settlements", middleware: read, schema: Schemas.list, settlements.list)
+        group.get("/settlements/:id", middleware: read, schema: Schemas.get, settlements.get)
+        group.get("/settlements/:id/transactions", middleware: readTransactions, schema: Schemas.transactions,
+                  settlements.transactions)
+        group.get("/settlements/:id/export", middleware: readTransactions, schema: Schemas.export, settlements.export)
         return group
     }
 }
