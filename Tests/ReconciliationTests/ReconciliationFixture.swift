@@ -2,7 +2,7 @@ import AcquirerContract
 import AtlasTestSupport
 import Auth
 import Bootstrap
-import EventLog
+@testable import EventLog
 import Foundation
 import Kernel
 import Postgres
@@ -12,7 +12,7 @@ import Transactions
 @testable import Reconciliation
 
 /// Auth + Transactions + Rounding + Reconciliation over a fresh database, assembled as the app wires
-/// them, with the event log's consumers running (fast polls), a manual clock and test/live keys.
+/// them, with the wired event consumers fed by a `ConsumerDriver`, a manual clock and test/live keys.
 struct ReconciliationFixture {
     let application: AtlasApplication
     let clock: ManualWallClock
@@ -20,6 +20,7 @@ struct ReconciliationFixture {
     let merchantId: String
     let testKey: String
     let liveKey: String
+    let driver: ConsumerDriver
     private let consumers: Task<Void, Never>
 
     var database: PostgresDatabase { application.database }
@@ -30,13 +31,10 @@ struct ReconciliationFixture {
                      directory: (any AcquirerDirectory)? = nil) async throws -> ReconciliationFixture {
         let clock = ManualWallClock(Date())
         let transactions = TransactionsModule(simulator: SimulatedAcquirer(slowDelayMilliseconds: slowDelayMilliseconds))
-        var limits = EventLogService.Limits()
-        limits.pollIntervalMilliseconds = 50
-        limits.leaseAcquireIntervalMilliseconds = 50
         let application = AtlasBootstrap.assemble(
             modules: [AuthModule(), transactions, ReconciliationModule(), RoundingModule()],
             database: try await TestDatabase.fresh(migrations: [], connectionsMax: 16), clock: clock,
-            logger: TestLogger.quiet, eventLogLimits: limits,
+            logger: TestLogger.quiet,
             overrides: { contracts in
                 if let directory { contracts.override(directory, as: (any AcquirerDirectory).self) }
             })
@@ -46,11 +44,11 @@ struct ReconciliationFixture {
         let merchantId = try await auth.createMerchant(organizationId: organization, name: "Shop")
         let testKey = try await auth.createSecretKey(merchantId: merchantId, mode: .test)
         let liveKey = try await auth.createSecretKey(merchantId: merchantId, mode: .live)
-        let service = application.eventLog
-        let consumers = Task { await service.run() }
+        let driver = ConsumerDriver(database: application.database, consumers: application.eventLog.consumers)
+        let consumers = Task { await driver.run() }
         return ReconciliationFixture(application: application, clock: clock, client: InProcessClient(application.router()),
                                      merchantId: merchantId, testKey: testKey.secret, liveKey: liveKey.secret,
-                                     consumers: consumers)
+                                     driver: driver, consumers: consumers)
     }
 
     func key(scopes: Set<String>, mode: Mode = .test, merchantId: String? = nil) async throws -> String {
@@ -105,6 +103,7 @@ struct ReconciliationFixture {
     func settle(timeoutSeconds: Double = 15) async throws {
         let deadline = ContinuousClock.now + .seconds(timeoutSeconds)
         while ContinuousClock.now < deadline {
+            if let failure = driver.failure { throw HarnessError("an event consumer failed: \(failure)") }
             let row = try await database.queryFirst("""
                 SELECT (SELECT count(*) FROM transactions WHERE merchant_id = \(merchantId) AND status IN ('APPROVED', 'VOIDED')
                         AND type IN ('SALE', 'PRE_AUTH', 'PRE_AUTH_COMPLETE', 'REFUND', 'VOID')) AS approved,
@@ -126,9 +125,15 @@ struct ReconciliationFixture {
         try await TotalsStore(database: database).mismatches()
     }
 
+    /// Stops the consumer driver, then closes the pool once it has stopped.
     func close() {
-        consumers.cancel()
-        database.close()
+        let consumers = consumers
+        let database = database
+        driver.stop()
+        Task {
+            await consumers.value
+            database.close()
+        }
     }
 }
 
@@ -179,5 +184,53 @@ extension JSONValue {
     func item(_ index: Int) -> JSONValue? {
         guard case .array(let items) = self, items.indices.contains(index) else { return nil }
         return items[index]
+    }
+}
+
+/// Feeds the wired consumers every event of the log in delivery order (the event log's own reader, below
+/// the running-transaction horizon), polling every `pollMilliseconds`, until `stop()`. WHY not the event
+/// log's service: it stops only by cancellation, mid-query, while the pool closes; the driver stops between
+/// pages, and checks that every page is in order (it caught pages sorted by the xid's text).
+final class ConsumerDriver: Sendable {
+    static let pollMilliseconds = 10
+
+    let reader: EventReadStore
+    let consumers: [EventConsumer]
+    private let state = Mutex<(cursors: [String: EventPosition], stopped: Bool, failure: String?)>(([:], false, nil))
+
+    init(database: any Database, consumers: [EventConsumer]) {
+        reader = EventReadStore(database: database)
+        self.consumers = consumers
+    }
+
+    var failure: String? { state.withLock { $0.failure } }
+
+    func stop() { state.withLock { $0.stopped = true } }
+
+    func run() async {
+        while !state.withLock({ $0.stopped }) {
+            do {
+                try await drainOnce()
+                try await Task.sleep(for: .milliseconds(Self.pollMilliseconds))
+            } catch {
+                state.withLock { $0.failure = String(describing: error) }
+                return
+            }
+        }
+    }
+
+    /// One page per consumer.
+    func drainOnce() async throws {
+        for consumer in consumers {
+            let cursor = state.withLock { $0.cursors[consumer.name] } ?? .start
+            let page = try await reader.events(after: cursor, limit: consumer.batchEventsMax)
+            guard let last = page.last else { continue }
+            guard zip(page, page.dropFirst()).allSatisfy({ $0.position < $1.position }), cursor < page[0].position else {
+                throw HarnessError("\(consumer.name): a page out of order after \(cursor): \(page.map(\.position))")
+            }
+            let wanted = page.filter { consumer.wants($0.event) }
+            if !wanted.isEmpty { try await consumer.handle(wanted) }
+            state.withLock { $0.cursors[consumer.name] = last.position }
+        }
     }
 }
