@@ -1,3 +1,4 @@
+import Bootstrap
 import Foundation
 import Kernel
 import Postgres
@@ -84,6 +85,21 @@ import Testing
         #expect(found.count == 1)
         #expect(found.first?.kept.saleAmount == 2501)
         #expect(found.first?.recomputed.saleAmount == 2500)
+    }
+
+    /// `atlas admin reconciliation-check`: quiet success when consistent, an error naming the count otherwise.
+    @Test func theAdminCommandFailsOnDrift() async throws {
+        let fixture = try await ReconciliationFixture.make()
+        defer { fixture.close() }
+        try await fixture.sale(2500)
+        try await fixture.settle()
+        let command = try #require(ReconciliationModule().adminCommands.first { $0.names == ["reconciliation-check"] })
+        let arguments = try CommandArguments(command: "reconciliation-check", options: ["--merchant", fixture.merchantId])
+        try await command.run(arguments, fixture.application.services)
+        try await fixture.database.execute("UPDATE reconciliation_totals SET sale_count = sale_count + 1")
+        await #expect(throws: ReconciliationCheckFailed.self) {
+            try await command.run(arguments, fixture.application.services)
+        }
     }
 
     static func loggedEvents(_ fixture: ReconciliationFixture, type: String) async throws -> [LoggedEvent] {
