@@ -169,6 +169,30 @@ import Transactions
         #expect(await fixture.closeDay().status == 200)
     }
 
+    /// A settlement the acquirer never answered stays PENDING and unsubmitted; the next close submits it
+    /// again under the same id (as after a crash between the claim and the answer).
+    @Test func anUnansweredSettlementIsSubmittedByTheNextClose() async throws {
+        let acquirer = ScriptedSettlement()
+        let fixture = try await ReconciliationFixture.make(directory: acquirer)
+        defer { fixture.close() }
+        try await fixture.sale(2500)
+        try await fixture.settle()
+        acquirer.failNext()
+        let first = await fixture.closeDay()
+        #expect(first.status == 200)
+        #expect(first.string("status") == "FAILED")
+        let id = first.json["settlements"]?.item(0)?["id"]?.stringValue ?? ""
+        #expect(await fixture.get("/v1/settlements/\(id)").string("status") == "PENDING")
+        fixture.clock.advance(seconds: 1)
+        let second = await fixture.closeDay()
+        #expect(second.string("status") == "SUCCESS")
+        #expect(second.json["settlements"]?.item(0)?["netAmount"] == 0)
+        let resubmitted = await fixture.get("/v1/settlements/\(id)")
+        #expect(resubmitted.string("status") == "SETTLED")
+        #expect(resubmitted.int("netAmount") == 2500)
+        #expect(acquirer.calls == 2)
+    }
+
     /// Two closes in parallel: each answers 200 or 409, and every transaction is in exactly one settlement.
     @Test func twoClosesInParallel() async throws {
         let fixture = try await ReconciliationFixture.make()

@@ -148,9 +148,15 @@ extension Response {
 /// or thrown.
 final class ScriptedSettlement: AcquirerDirectory, SettlementAcquirer {
     private let simulator = SimulatedAcquirer(slowDelayMilliseconds: 0)
-    private let gate = Mutex<(held: Bool, waiters: [CheckedContinuation<Void, Never>], calls: Int)>((false, [], 0))
+    private let gate = Mutex<(held: Bool, waiters: [CheckedContinuation<Void, Never>], calls: Int, failNext: Bool)>(
+        (false, [], 0, false))
+
+    struct Unreachable: Error {}
 
     func hold() { gate.withLock { $0.held = true } }
+
+    /// The next submission throws (the acquirer unreachable), as a crash between claim and answer would leave it.
+    func failNext() { gate.withLock { $0.failNext = true } }
 
     func release() {
         let waiters = gate.withLock { state -> [CheckedContinuation<Void, Never>] in
@@ -175,6 +181,11 @@ final class ScriptedSettlement: AcquirerDirectory, SettlementAcquirer {
             }
             if resumeNow { continuation.resume() }
         }
+        let fail = gate.withLock { state -> Bool in
+            defer { state.failNext = false }
+            return state.failNext
+        }
+        if fail { throw Unreachable() }
         return try await simulator.settle(submission)
     }
 }
