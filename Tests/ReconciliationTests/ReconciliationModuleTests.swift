@@ -11,18 +11,52 @@ import Transactions
         #expect(ReconciliationModule().name == "reconciliation")
     }
 
-    func settlement(_ status: SettlementStatus, submitted: Bool = true) -> SettlementRecord {
-        SettlementRecord(id: "stl_x", tenant: TenantContext(merchantId: "mer_x", mode: .test), terminalId: "ALL",
+    func settlement(_ status: SettlementStatus, submitted: Bool = true, id: String = "stl_x") -> SettlementRecord {
+        SettlementRecord(id: id, tenant: TenantContext(merchantId: "mer_x", mode: .test), terminalId: "ALL",
                          totals: TransactionTotals(currency: "NZD"), status: status, submitted: submitted, closedAt: Date())
     }
 
     @Test func closeStatusIsSuccessOnlyWhenEverySettlementWasAccepted() {
-        #expect(CloseDayService.closeStatus([settlement(.settled)]) == "SUCCESS")
-        #expect(CloseDayService.closeStatus([settlement(.pending), settlement(.settled)]) == "SUCCESS")
-        #expect(CloseDayService.closeStatus([settlement(.failed)]) == "FAILED")
-        #expect(CloseDayService.closeStatus([settlement(.pending, submitted: false)]) == "FAILED")
-        #expect(CloseDayService.closeStatus([settlement(.partial)]) == "PARTIAL")
-        #expect(CloseDayService.closeStatus([settlement(.failed), settlement(.settled)]) == "PARTIAL")
+        #expect(CloseDayRun.status([settlement(.settled)]) == "SUCCESS")
+        #expect(CloseDayRun.status([settlement(.pending), settlement(.settled)]) == "SUCCESS")
+        #expect(CloseDayRun.status([settlement(.failed)]) == "FAILED")
+        #expect(CloseDayRun.status([settlement(.pending, submitted: false)]) == "FAILED")
+        #expect(CloseDayRun.status([settlement(.partial)]) == "PARTIAL")
+        #expect(CloseDayRun.status([settlement(.failed), settlement(.settled)]) == "PARTIAL")
+    }
+
+    /// claim → submit this close's and a left-over settlement → answer with this close's only.
+    @Test func aCloseRunSubmitsEveryUnsubmittedSettlementThenAnswers() {
+        var run = CloseDayRun()
+        #expect(run.start() == .claim)
+        let created = settlement(.pending, submitted: false, id: "stl_new")
+        let leftOver = settlement(.pending, submitted: false, id: "stl_old")
+        #expect(run.claimed([created], unsubmitted: [leftOver, created]) == .submit(leftOver))
+        var settled = leftOver
+        settled.status = .settled
+        settled.submitted = true
+        #expect(run.submitted(settled) == .submit(created))
+        var partial = created
+        partial.status = .partial
+        partial.submitted = true
+        #expect(run.submitted(partial) == .answer(status: "PARTIAL", settlements: [partial]))
+    }
+
+    /// An acquirer that cannot be reached leaves the settlement unsubmitted: the close answers FAILED.
+    @Test func anUnreachableAcquirerMakesTheCloseFail() {
+        var run = CloseDayRun()
+        _ = run.start()
+        let created = settlement(.pending, submitted: false, id: "stl_new")
+        #expect(run.claimed([created], unsubmitted: [created]) == .submit(created))
+        #expect(run.submitted(nil) == .answer(status: "FAILED", settlements: [created]))
+    }
+
+    /// An empty close is already settled: nothing to submit.
+    @Test func anEmptyCloseAnswersAtOnce() {
+        var run = CloseDayRun()
+        _ = run.start()
+        let empty = settlement(.settled, id: "stl_empty")
+        #expect(run.claimed([empty], unsubmitted: []) == .answer(status: "SUCCESS", settlements: [empty]))
     }
 
     func submission(_ amounts: [Int64]) -> SettlementSubmission {

@@ -86,42 +86,42 @@ struct CloseDayService: Sendable {
                        now: Date) async throws -> Response {
         let emptyCurrency = try await resolve(currency, tenant: tenant)
         let clock = services.clock
-        let created = try await store.claim(tenant, currencies: currency.map { [$0] }, emptyCurrency: emptyCurrency,
-                                            terminalId: terminalId ?? ReconciliationSettings.merchantWideTerminalId,
-                                            now: now, newId: { TypedID.generate(prefix: .settlement, clock: clock).rawValue })
-        services.eventLog.appendCommitted()
-        var answered: [String: SettlementRecord] = [:]
-        // This close's settlements and any a crashed close left unsubmitted.
-        for settlement in try await store.unsubmitted(tenant) {
-            let lines = try await store.lines(of: settlement.id, tenant: tenant)
-            let submission = SettlementSubmission(settlementId: settlement.id, tenant: tenant, currency: settlement.currency,
-                                                  closedAt: settlement.closedAt, netAmountMinorUnits: settlement.netAmount,
-                                                  lines: lines)
-            let outcome: SettlementOutcome
-            do {
-                outcome = try await acquirer.settle(submission)
-            } catch {
-                // Left CLAIMED: the next close submits it again under the same settlement id.
-                services.logger.error("settlement submission failed",
-                                      ["settlementId": .string(settlement.id), "error": .string("\(type(of: error))")])
-                continue
+        var run = CloseDayRun()
+        var action = run.start()
+        while true {
+            switch action {
+            case .claim:
+                let created = try await store.claim(
+                    tenant, currencies: currency.map { [$0] }, emptyCurrency: emptyCurrency,
+                    terminalId: terminalId ?? ReconciliationSettings.merchantWideTerminalId, now: now,
+                    newId: { TypedID.generate(prefix: .settlement, clock: clock).rawValue })
+                services.eventLog.appendCommitted()
+                action = run.claimed(created, unsubmitted: try await store.unsubmitted(tenant))
+            case .submit(let settlement):
+                action = run.submitted(try await submit(settlement, acquirer: acquirer))
+            case .answer(let status, let settlements):
+                guard let first = settlements.first else { preconditionFailure("a close creates at least one settlement") }
+                return .json(["status": .string(status), "totals": first.totals.json,
+                              "timestamp": .string(Timestamp.iso8601(now)), "settlements": .array(settlements.map(\.json))])
             }
-            answered[settlement.id] = try await store.record(outcome, for: settlement)
         }
-        let final = created.map { answered[$0.id] ?? $0 }
-        let status = Self.closeStatus(final)
-        guard let first = final.first else { preconditionFailure("a close creates at least one settlement") }
-        return .json(["status": .string(status), "totals": first.totals.json, "timestamp": .string(Timestamp.iso8601(now)),
-                      "settlements": .array(final.map(\.json))])
     }
 
-    /// SUCCESS when every settlement was accepted (SETTLED or PENDING funding), FAILED when none was
-    /// (FAILED, or not answered), PARTIAL otherwise.
-    static func closeStatus(_ settlements: [SettlementRecord]) -> String {
-        let accepted = settlements.filter { $0.submitted && ($0.status == .settled || $0.status == .pending) }.count
-        let refused = settlements.filter { !$0.submitted || $0.status == .failed }.count
-        if accepted == settlements.count { return "SUCCESS" }
-        if refused == settlements.count { return "FAILED" }
-        return "PARTIAL"
+    /// Sends one settlement to the acquirer and stores its answer; nil when the acquirer could not be reached
+    /// (the settlement stays unsubmitted and the next close sends it again under the same id).
+    private func submit(_ settlement: SettlementRecord, acquirer: any SettlementAcquirer) async throws -> SettlementRecord? {
+        let lines = try await store.lines(of: settlement.id, tenant: settlement.tenant)
+        let submission = SettlementSubmission(settlementId: settlement.id, tenant: settlement.tenant,
+                                              currency: settlement.currency, closedAt: settlement.closedAt,
+                                              netAmountMinorUnits: settlement.netAmount, lines: lines)
+        let outcome: SettlementOutcome
+        do {
+            outcome = try await acquirer.settle(submission)
+        } catch {
+            services.logger.error("settlement submission failed",
+                                  ["settlementId": .string(settlement.id), "error": .string("\(type(of: error))")])
+            return nil
+        }
+        return try await store.record(outcome, for: settlement)
     }
 }
