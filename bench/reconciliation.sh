@@ -18,6 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/pg.sh
 source scripts/lib/deps.sh
+source scripts/lib/bench.sh
 atlas_apt_install wrk >&2
 
 sales="${SALES:-100000}"
@@ -29,21 +30,7 @@ pg_port="${PGPORT:-55461}"
 work_dir=".build/reconciliation-bench"
 mkdir -p "$work_dir"
 
-if [ -n "${ATLAS_BIN:-}" ]; then
-    atlas="$ATLAS_BIN"
-else
-    swift build -c release --product atlas >&2
-    atlas="$(swift build -c release --show-bin-path)/atlas"
-fi
-
-pg_local_start "$pg_dir" "$pg_port" >&2
-psql_admin() { "$ATLAS_TEST_PGBIN/psql" -h "$pg_dir" -p "$pg_port" -U atlas -d postgres -qtA "$@"; }
-server_pid=""
-cleanup() {
-    if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-    pg_local_stop "$pg_dir" >&2 || true
-}
-trap cleanup EXIT
+bench_setup "$pg_dir" "$pg_port"
 
 psql_admin -c "DROP DATABASE IF EXISTS atlas_reconciliation_bench" -c "CREATE DATABASE atlas_reconciliation_bench"
 app_url="postgresql://atlas@/atlas_reconciliation_bench?host=$(cd "$pg_dir" && pwd -P)&port=$pg_port"
