@@ -73,11 +73,18 @@ public protocol SettlementAcquirer: Sendable {
     func settle(_ submission: SettlementSubmission) async throws -> SettlementOutcome
 }
 
+/// The acquirer's own record of a settled batch: its settlement file, CSV with the header
+/// `transactionId,type,amount` (amount in minor units), for matching against ours.
+public protocol SettlementFileSource: Sendable {
+    func settlementFile(_ submission: SettlementSubmission) async throws -> String
+}
+
 /// Which acquirer serves a mode: test mode always the deterministic simulator, live mode the configured
 /// acquirer (nil when none is). Provided by the module that owns the acquirer wiring (Transactions).
 public protocol AcquirerDirectory: Sendable {
     func cardAcquirer(for mode: Mode) -> (any CardAcquirer)?
     func settlementAcquirer(for mode: Mode) -> (any SettlementAcquirer)?
+    func settlementFiles(for mode: Mode) -> (any SettlementFileSource)?
 }
 
 extension ModuleServices {

@@ -41,7 +41,8 @@ public struct ReconciliationModule: FeatureModule, AccessDeclaring {
             services: services, close: CloseDayService(services: services, settings: settings),
             settlements: SettlementHandlers(store: SettlementStore(database: services.database),
                                             limits: SettlementHandlers.Limits()),
-            totals: TotalsHandlers(store: TotalsStore(database: services.database), settings: settings))
+            totals: TotalsHandlers(store: TotalsStore(database: services.database), settings: settings),
+            matching: MatchingService(services: services))
         return [routes.group()]
     }
 
@@ -57,7 +58,13 @@ public struct ReconciliationModule: FeatureModule, AccessDeclaring {
                 throw ReconciliationCheckFailed(count: mismatches.count)
             }
             print("reconciliation totals: consistent with the open items")
-        }]
+        },
+         AdminCommand(name: "reconciliation-match",
+                      usage: "admin reconciliation-match --merchant ID --settlement ID [--mode test|live]") { arguments, services in
+             let tenant = TenantContext(merchantId: try arguments.required("merchant"), mode: try arguments.mode(default: .test))
+             let report = try await MatchingService(services: services).match(try arguments.required("settlement"), tenant: tenant)
+             print(report.json.serializedText)
+         }]
     }
 }
 

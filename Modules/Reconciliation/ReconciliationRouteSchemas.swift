@@ -71,6 +71,22 @@ enum ReconciliationRouteSchemas {
         responses: [.file(SettlementExport.Format.csv.contentType, "CSV export (format=csv)"),
                     .error(404, "Settlement not found")])
 
+    static let matching = RouteSchema(
+        "Our transactions of a settlement matched against the acquirer's settlement file", operationId: "matchSettlement",
+        tags: ["Reconciliation"], path: [.path("id", settlementId)],
+        responses: [
+            .ok(.openObject([
+                .required("matched", .integer(minimum: 0)),
+                .required("missingOnOurSide", Schema.array(of: .string()).described("In the acquirer's file only")),
+                .required("missingOnTheirSide", Schema.array(of: .string()).described("Among ours only")),
+                .required("amountMismatches", .array(of: .object([
+                    .required("transactionId", .string()), .required("ours", amount), .required("theirs", amount),
+                ]))),
+            ])),
+            .error(404, "Settlement not found"), .error(502, "ACQUIRER_FILE_INVALID: the acquirer's file is malformed"),
+            .error(503, "ACQUIRER_NOT_CONFIGURED: no acquirer reports this mode"),
+        ])
+
     static let components: [String: Schema] = [
         "TransactionTotals": .openObject([
             .required("saleCount", .integer(minimum: 0)), .required("saleAmount", amount),

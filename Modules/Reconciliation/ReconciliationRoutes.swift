@@ -12,6 +12,7 @@ struct ReconciliationRoutes: Sendable {
     let close: CloseDayService
     let settlements: SettlementHandlers
     let totals: TotalsHandlers
+    let matching: MatchingService
 
     func group() -> RouteGroup {
         var group = RouteGroup(prefix: Self.prefix, surface: .commerce)
@@ -31,6 +32,7 @@ struct ReconciliationRoutes: Sendable {
         group.get("/settlements/:id/transactions", middleware: readTransactions, schema: Schemas.transactions,
                   settlements.transactions)
         group.get("/settlements/:id/export", middleware: readTransactions, schema: Schemas.export, settlements.export)
+        group.get("/settlements/:id/matching", middleware: readTransactions, schema: Schemas.matching, matching.handle)
         return group
     }
 }

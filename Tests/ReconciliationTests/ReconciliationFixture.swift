@@ -171,6 +171,7 @@ final class ScriptedSettlement: AcquirerDirectory, SettlementAcquirer {
 
     func cardAcquirer(for mode: Mode) -> (any CardAcquirer)? { simulator }
     func settlementAcquirer(for mode: Mode) -> (any SettlementAcquirer)? { self }
+    func settlementFiles(for mode: Mode) -> (any SettlementFileSource)? { simulator }
 
     func settle(_ submission: SettlementSubmission) async throws -> SettlementOutcome {
         await withCheckedContinuation { continuation in

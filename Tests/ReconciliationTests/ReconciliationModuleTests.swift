@@ -84,6 +84,32 @@ import Transactions
         #expect(pending.fundingDate == nil)
     }
 
+    @Test func matchingSortsEveryLineIntoOneCategory() throws {
+        let ours = [SettlementLine(transactionId: "txn_a", type: "SALE", amountMinorUnits: 100, authorizationCode: nil),
+                    SettlementLine(transactionId: "txn_b", type: "SALE", amountMinorUnits: 200, authorizationCode: nil),
+                    SettlementLine(transactionId: "txn_c", type: "REFUND", amountMinorUnits: 50, authorizationCode: nil)]
+        let theirs = try SettlementMatcher.parse("transactionId,type,amount\ntxn_a,SALE,100\ntxn_b,SALE,201\nACQ-1,SALE,7\n")
+        let report = SettlementMatcher.match(ours: ours, theirs: theirs)
+        #expect(report.matched == 1)
+        #expect(report.amountMismatches == [.init(transactionId: "txn_b", ours: 200, theirs: 201)])
+        #expect(report.missingOnTheirSide == ["txn_c"])
+        #expect(report.missingOnOurSide == ["ACQ-1"])
+    }
+
+    @Test func aMalformedSettlementFileIsRefusedWhole() {
+        #expect(throws: SettlementMatcher.InvalidFile.self) { try SettlementMatcher.parse("id,amount\ntxn_a,1\n") }
+        #expect(throws: SettlementMatcher.InvalidFile.self) {
+            try SettlementMatcher.parse("transactionId,type,amount\ntxn_a,SALE,100\ntxn_b,SALE\n")
+        }
+        #expect(throws: SettlementMatcher.InvalidFile.self) {
+            try SettlementMatcher.parse("transactionId,type,amount\ntxn_a,SALE,-5\n")
+        }
+        #expect(throws: SettlementMatcher.InvalidFile.self) {
+            try SettlementMatcher.parse("transactionId,type,amount\ntxn_a,SALE,18446744073709551616\n")
+        }
+        #expect(throws: SettlementMatcher.InvalidFile.self) { try SettlementMatcher.parse("") }
+    }
+
     @Test func csvFieldsAreQuotedOnlyWhenNeeded() {
         #expect(SettlementExport.csvField("txn_01") == "txn_01")
         #expect(SettlementExport.csvField("a,b") == "\"a,b\"")

@@ -118,6 +118,31 @@ import Testing
         }
     }
 
+    /// Part 4: the simulator's settlement file differs from ours on purpose (9904 one unit more, 9905 left
+    /// out, a 9906 batch gains a line only the acquirer knows).
+    @Test func matchingReportsEveryKindOfDifference() async throws {
+        let fixture = try await ReconciliationFixture.make()
+        defer { fixture.close() }
+        try await fixture.sale(2500)
+        let mismatched = try await fixture.sale(9904)
+        let omitted = try await fixture.sale(9905)
+        try await fixture.sale(9906)
+        try await fixture.settle()
+        let close = await fixture.closeDay()
+        let id = close.json["settlements"]?.item(0)?["id"]?.stringValue ?? ""
+        let report = await fixture.get("/v1/settlements/\(id)/matching")
+        #expect(report.status == 200)
+        #expect(report.int("matched") == 2)
+        #expect(report.json["missingOnTheirSide"] == [.string(omitted)])
+        #expect(report.json["missingOnOurSide"] == [.string("ACQ-\(id)")])
+        #expect(report.json["amountMismatches"] == [["transactionId": .string(mismatched), "ours": 9904, "theirs": 9905]])
+        #expect(await fixture.get("/v1/settlements/stl_doesnotexist/matching").status == 404)
+        #expect(await fixture.get("/v1/settlements/\(id)/matching", key: try await fixture.otherMerchantKey()).status == 404)
+        #expect(await fixture.get("/v1/settlements/\(id)/matching", key: fixture.liveKey).status == 404)
+        let readOnly = try await fixture.key(scopes: ["reconciliation:read"])
+        #expect(await fixture.get("/v1/settlements/\(id)/matching", key: readOnly).errorCode == "FORBIDDEN")
+    }
+
     /// Every bad input answers its documented 400 in the Commerce envelope (with requestId), never a 500.
     @Test func badInputIsRefused() async throws {
         let fixture = try await ReconciliationFixture.make()

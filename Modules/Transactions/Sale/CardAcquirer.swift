@@ -50,7 +50,10 @@ public enum PAN {
 /// Settlement (`settle`), by the amounts of the batch's lines: a line of 9901 fails the whole batch,
 /// lines of 9902 are rejected (PARTIAL), a line of 9903 leaves it PENDING (funding not yet confirmed), a
 /// line of 7001 answers after `slowDelayMilliseconds`; otherwise SETTLED, funded two days after the close.
-public struct SimulatedAcquirer: CardAcquirer, SettlementAcquirer {
+/// Its settlement file (`settlementFile`) lists the submitted lines, except: 9904 is reported one unit
+/// higher (an amount mismatch), 9905 is left out (missing on the acquirer's side), and a batch holding a
+/// 9906 gains one line the acquirer alone knows (missing on ours).
+public struct SimulatedAcquirer: CardAcquirer, SettlementAcquirer, SettlementFileSource {
     public static let defaultCardNumber = "4242424242424242"
     public static let declineAmount: Int64 = 5105
     public static let insufficientFundsAmount: Int64 = 5151
@@ -61,6 +64,9 @@ public struct SimulatedAcquirer: CardAcquirer, SettlementAcquirer {
     public static let settlementFailAmount: Int64 = 9_901
     public static let settlementRejectAmount: Int64 = 9_902
     public static let settlementPendingAmount: Int64 = 9_903
+    public static let fileMismatchAmount: Int64 = 9_904
+    public static let fileOmittedAmount: Int64 = 9_905
+    public static let fileExtraLineAmount: Int64 = 9_906
     static let fundingDelaySeconds: TimeInterval = 2 * 86_400
     static let secondsPerDay: TimeInterval = 86_400
 
@@ -119,6 +125,18 @@ public struct SimulatedAcquirer: CardAcquirer, SettlementAcquirer {
             return SettlementOutcome(status: .pending, acquirerBatchRef: reference, fundingDate: nil)
         }
         return SettlementOutcome(status: .settled, acquirerBatchRef: reference, fundingDate: fundingDate)
+    }
+
+    public func settlementFile(_ submission: SettlementSubmission) async throws -> String {
+        var file = "transactionId,type,amount\n"
+        for line in submission.lines where line.amountMinorUnits != Self.fileOmittedAmount {
+            let reported = line.amountMinorUnits == Self.fileMismatchAmount ? line.amountMinorUnits + 1 : line.amountMinorUnits
+            file += "\(line.transactionId),\(line.type),\(reported)\n"
+        }
+        if submission.lines.contains(where: { $0.amountMinorUnits == Self.fileExtraLineAmount }) {
+            file += "ACQ-\(submission.settlementId),SALE,100\n"
+        }
+        return file
     }
 
     /// Six characters derived from the transaction id (FNV-1a), so a replay yields the same code.

@@ -11,4 +11,8 @@ struct ModeAcquirers: AcquirerDirectory {
     func settlementAcquirer(for mode: Mode) -> (any SettlementAcquirer)? {
         cardAcquirer(for: mode) as? any SettlementAcquirer
     }
+
+    func settlementFiles(for mode: Mode) -> (any SettlementFileSource)? {
+        cardAcquirer(for: mode) as? any SettlementFileSource
+    }
 }
