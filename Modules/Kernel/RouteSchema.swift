@@ -163,7 +163,7 @@ public struct SurfaceDocument: Sendable {
     public var title: String
     public var version: String
     public var description: String
-    /// The server URL the paths are relative to, e.g. `/api/v1`.
+    /// The server URL the paths are relative to, e.g. `/api/v1`; empty for absolute paths (server `/`).
     public var basePath: String
     public var securitySchemes: [String: SecurityScheme]
     /// The body every error of the surface has (its `ErrorRenderer`'s format).

@@ -132,7 +132,7 @@ struct DocumentBuilder {
             "openapi": .string(OpenAPIGenerator.openAPIVersion),
             "info": ["title": .string(surface.title), "version": .string(surface.version),
                      "description": .string(surface.description)],
-            "servers": [["url": .string(surface.basePath)]],
+            "servers": [["url": .string(surface.basePath.isEmpty ? "/" : surface.basePath)]],
             "paths": .object(paths.mapValues { .object($0) }),
             "components": [
                 "schemas": .object(schemas.mapValues(\.openAPIValue)),
