@@ -17,7 +17,8 @@ enum AuthRouteSchemas {
             .optional("scopes", Schema.array(of: .string()).described("Defaults to the creating key's scopes; never more")),
             .optional("terminalId", .string(lengthMin: 1, lengthMax: 64)), .optional("name", .string(lengthMax: 200)),
         ]), example: ["scopes": ["transactions:read", "transactions:write"], "name": "Lane 3"]),
-        responses: [.created(.ref("NewApiKey"))])
+        responses: [ResponseSchema.created(.ref("NewApiKey"))
+                        .linking(["rotateApiKey", "revokeApiKey"], path: "id", fromBodyMember: "id")])
     static let listKeys = RouteSchema(
         "API keys of the merchant and mode (prefix and last 4 only)", operationId: "listApiKeys", tags: ["API keys"],
         query: [limit(APIKeyRoutes.listLimitMax, APIKeyRoutes.listLimitDefault),
@@ -45,7 +46,7 @@ enum AuthRouteSchemas {
                 .optional("merchant_id", Schema.string().described("Defaults to the admin key's merchant")),
                 .required("role", .enumeration(roles)), .optional("name", .string()),
             ]), example: ["role": "merchant", "merchant_id": "MERCHANT-001"]),
-            responses: [.created(.ref("NewApiKey"))])
+            responses: [ResponseSchema.created(.ref("NewApiKey")).linking(["revokeRoleKey"], path: "id", fromBodyMember: "id")])
     }
     static let revokeRoleKey = RouteSchema(
         "Revoke a role key of any merchant in the admin's mode", operationId: "revokeRoleKey", tags: ["Admin"],

@@ -5,7 +5,12 @@ import Kernel
 extension AuthRouteSchemas {
     // MARK: OAuth (commerce)
 
-    static let token = RouteSchema(
+    static let token = { () -> RouteSchema in
+        var schema = tokenDeclaration
+        schema.errorBody = .ref("OAuthError")
+        return schema
+    }()
+    static let tokenDeclaration = RouteSchema(
         "Issue an RS256 access token for a client (client credentials)", operationId: "issueToken",
         description: "Client credentials in the body or as HTTP Basic (not both). Errors follow RFC 6749 §5.2.",
         tags: ["OAuth"],
@@ -20,10 +25,9 @@ extension AuthRouteSchemas {
                 .required("access_token", .string()), .required("token_type", .enumeration(["Bearer"])),
                 .required("expires_in", .integer(minimum: 1)), .required("scope", .string()), .required("terminal_id", .string()),
             ])),
-            ResponseSchema(status: 400, description: "invalid_request, unsupported_grant_type, invalid_scope", body: .ref("OAuthError")),
-            ResponseSchema(status: 401, description: "invalid_client", body: .ref("OAuthError")),
-            ResponseSchema(status: 403, description: "The client may not use this terminal", body: .ref("OAuthError")),
-            ResponseSchema(status: 429, description: "Too many tokens for this client", body: .ref("OAuthError")),
+            .error(400, "invalid_request, unsupported_grant_type, invalid_scope, or invalid_grant (the terminal)"),
+            .error(401, "invalid_client"), .error(429, "Too many tokens for this client (rate_limited)"),
+            .error(503, "temporarily_unavailable"),
         ],
         security: [])
     static let jwks = RouteSchema(

@@ -73,16 +73,29 @@ extension TransactionsRouteSchemas {
 
     static let nullableString = Schema.string().nullable()
 
-    static let saleRequest = Schema.object([
-        .required("type", enumeration(TransactionType.allCases)),
-        .required("amount", Schema.integer(minimum: 0).described("Minor units; 0 for CARD_READ and BALANCE_INQUIRY")),
-        .required("currency", currency),
+    /// One variant per kind of `type` (`SaleValidation`): new money (SALE, PRE_AUTH: amount > 0), follow-ups
+    /// (REFUND, VOID, PRE_AUTH_COMPLETE: an originalTransactionId; VOID may send 0 for the whole original) and
+    /// reads (CARD_READ, BALANCE_INQUIRY: amount 0).
+    static let saleRequest = Schema.oneOf([
+        saleVariant([.sale, .preAuth], amount: .integer(minimum: 1), original: nil),
+        saleVariant([.refund, .void, .preAuthComplete], amount: .integer(minimum: 0),
+                    original: .required("originalTransactionId", transactionId)),
+        saleVariant([.cardRead, .balanceInquiry], amount: .integer(minimum: 0, maximum: 0), original: nil),
+    ])
+
+    static func saleVariant(_ types: [TransactionType], amount: Schema, original: Schema.Property?) -> Schema {
+        .object([
+            .required("type", enumeration(types)), .required("amount", amount.described("Minor units")),
+            .required("currency", currency),
+        ] + (original.map { [$0] } ?? []) + saleOptions)
+    }
+
+    static let saleOptions: [Schema.Property] = [
         .optional("tender", Schema.enumeration(TenderType.commerceTenders.map(\.commerceCode))),
         .optional("cashbackAmount", Schema.integer(minimum: 0).described("SALE with a CARD tender only")),
         .optional("tipAmount", Schema.integer(minimum: 0).described("SALE and PRE_AUTH_COMPLETE only")),
         .optional("entryMode", enumeration(EntryMode.allCases)),
         .optional("referenceId", Schema.string(pattern: "^[^\\x00-\\x1F\\x7F]*$", lengthMax: SaleLimits.referenceIdLengthMax)),
-        .optional("originalTransactionId", transactionId.described("REFUND, VOID and PRE_AUTH_COMPLETE only (required there)")),
         .optional("metadata", metadata), .optional("terminalId", terminalId),
         .optional("card", .object([
             .required("number", cardNumber), .optional("expiryMonth", .integer(minimum: 1, maximum: 12)),
@@ -92,7 +105,7 @@ extension TransactionsRouteSchemas {
             .optional("zipCode", .string()), .optional("state", .string()), .optional("county", .string()),
             .optional("city", .string()),
         ])),
-    ])
+    ]
 
     static let transaction = Schema.object([
         .required("transactionId", transactionId), .required("object", .enumeration(["transaction"])),

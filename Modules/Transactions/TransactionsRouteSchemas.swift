@@ -12,13 +12,15 @@ enum TransactionsRouteSchemas {
 
     static let sale = RouteSchema(
         "Run a payment: SALE, PRE_AUTH, PRE_AUTH_COMPLETE, REFUND, VOID, CARD_READ or BALANCE_INQUIRY",
-        operationId: "createTransaction",
+        operationId: "createSale",
         description: "Answers 200 with the final transaction (APPROVED, DECLINED or ERROR: a decline is not an HTTP error).",
         tags: ["Transactions"],
         body: .json(.ref("SaleRequest"), example: [
             "type": "SALE", "amount": 1250, "currency": "USD", "tender": "CARD", "card": ["number": "4242424242424242"],
         ]),
-        responses: [.ok(.ref("Transaction")), .error(404, "originalTransactionId does not exist"),
+        responses: [ResponseSchema.ok(.ref("Transaction"))
+                        .linking(["getTransaction", "abortTransaction"], path: "id", fromBodyMember: "transactionId"),
+                    .error(404, "originalTransactionId does not exist"),
                     .error(409, "The original's state forbids it, or the terminal is busy"),
                     .error(503, "Live mode without a configured card acquirer")])
     static let get = RouteSchema(
@@ -61,7 +63,8 @@ enum TransactionsRouteSchemas {
         "Create a payment session (an existing external_id answers its session)", operationId: "createPaymentSession",
         tags: ["Payment sessions"],
         body: .json(.ref("CreatePaymentSession"), example: ["amount": 2000, "currency": "USD", "external_id": "order-1001"]),
-        responses: [.ok(.ref("PaymentSession"))])
+        responses: [ResponseSchema.ok(.ref("PaymentSession"))
+                        .linking(["getPaymentSession", "updatePaymentSession"], path: "id", fromBodyMember: "id")])
     static let getSession = RouteSchema(
         "A payment session", operationId: "getPaymentSession", tags: ["Payment sessions"],
         path: [.path("id", sessionId)], responses: [.ok(.ref("PaymentSession")), .error(404, "No such session")])
