@@ -86,6 +86,24 @@ import Testing
         }
     }
 
+    /// The written reference (`docs/api/<surface>.md`) shows every operation of its document in a curl example,
+    /// so a route cannot be added without its documentation.
+    @Test func everyOperationHasACurlExampleInItsReference() throws {
+        for document in try Self.application.apiDocuments() {
+            let page = Self.repositoryRoot.appendingPathComponent("docs/api/\(document.id).md")
+            let curlLines = try String(contentsOf: page, encoding: .utf8).split(separator: "\n").filter { $0.contains("curl ") }
+            guard case .object(let paths)? = document.json["paths"], case .array(let servers)? = document.json["servers"],
+                  let server = servers.first?["url"]?.stringValue else { Issue.record("\(document.id): no paths or server"); continue }
+            for path in paths.keys {
+                let full = (server == "/" ? "" : server) + path
+                let pattern = try Regex(full.split(separator: "/", omittingEmptySubsequences: false).map { segment in
+                    segment.hasPrefix("{") ? "[^/\\s\"'?]+" : NSRegularExpression.escapedPattern(for: String(segment))
+                }.joined(separator: "/"))
+                #expect(curlLines.contains { $0.contains(pattern) }, "docs/api/\(document.id).md has no curl example of \(full)")
+            }
+        }
+    }
+
     /// `atlas admin openapi-write` output is committed; a changed declaration must come with its documents.
     @Test func docsAPIHoldsTheCurrentDocuments() throws {
         for document in try Self.application.apiDocuments() {
