@@ -52,6 +52,14 @@ def call(base, path, body=None, form=None):
         return json.load(response)
 
 
+def fresh_database(base_url, prefix):
+    """A new database on the server of `base_url`: (its name, its URL)."""
+    name = "%s_%06x" % (prefix, random.randrange(1 << 24))
+    psql(base_url, "postgres", f"CREATE DATABASE {name}")
+    _, parsed = pg_args(base_url)
+    return name, urllib.parse.urlunparse(parsed._replace(path="/" + name))
+
+
 def provision(atlas, url):
     """The sandbox merchant and its credentials (the secrets each `atlas admin` command prints once)."""
     created = admin(atlas, url, "create-merchant", "--name", "Conformance", "--slug", "conformance")
@@ -108,10 +116,7 @@ def schemathesis(base, surface, header, *selection):
 def main():
     atlas = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, ".build/debug/atlas")
     base_url = os.environ.get("DATABASE_URL") or sys.exit("DATABASE_URL is required")
-    name = "atlas_conformance_%06x" % random.randrange(1 << 24)
-    psql(base_url, "postgres", f"CREATE DATABASE {name}")
-    _, parsed = pg_args(base_url)
-    url = urllib.parse.urlunparse(parsed._replace(path="/" + name))
+    name, url = fresh_database(base_url, "atlas_conformance")
     credentials = provision(atlas, url)
     port = free_port()
     with open(os.path.join(ROOT, ".build/api-conformance-server.log"), "w") as log:

@@ -39,14 +39,14 @@ extension TransactionsRouteSchemas {
         ])
     }
 
-    static let components: [String: Schema] = [
+    static let components: [String: Schema] = saleComponents.merging([
         "SaleRequest": saleRequest,
         "Transaction": transaction,
         "Rounding": .object([
             .required("ledgerTotal", .integer()), .required("cashTotal", .integer()), .required("roundingDelta", .integer()),
             .required("mode", .string()), .required("jurisdiction", .string()), .required("complianceStatus", .string()),
         ]).described("Cash rounding of a CASH tender"),
-    ]
+    ]) { first, _ in first }
 
     static let paymentComponents: [String: Schema] = [
         "CreatePaymentSession": .object([
@@ -76,12 +76,22 @@ extension TransactionsRouteSchemas {
     /// One variant per kind of `type` (`SaleValidation`): new money (SALE, PRE_AUTH: amount > 0), follow-ups
     /// (REFUND, VOID, PRE_AUTH_COMPLETE: an originalTransactionId; VOID may send 0 for the whole original) and
     /// reads (CARD_READ, BALANCE_INQUIRY: amount 0).
-    static let saleRequest = Schema.oneOf([
-        saleVariant([.sale, .preAuth], amount: .integer(minimum: 1), original: nil),
-        saleVariant([.refund, .void, .preAuthComplete], amount: .integer(minimum: 0),
-                    original: .required("originalTransactionId", transactionId)),
-        saleVariant([.cardRead, .balanceInquiry], amount: .integer(minimum: 0, maximum: 0), original: nil),
-    ])
+    /// Each variant and shared member is a named component, so generated clients get one model per shape.
+    static let saleRequest = Schema.oneOf([.ref("NewMoneyRequest"), .ref("FollowUpRequest"), .ref("ReadRequest")])
+    static let saleComponents: [String: Schema] = [
+        "NewMoneyRequest": saleVariant([.sale, .preAuth], amount: .integer(minimum: 1), original: nil),
+        "FollowUpRequest": saleVariant([.refund, .void, .preAuthComplete], amount: .integer(minimum: 0),
+                                       original: .required("originalTransactionId", transactionId)),
+        "ReadRequest": saleVariant([.cardRead, .balanceInquiry], amount: .integer(minimum: 0, maximum: 0), original: nil),
+        "Card": .object([
+            .required("number", cardNumber), .optional("expiryMonth", .integer(minimum: 1, maximum: 12)),
+            .optional("expiryYear", Schema.integer(minimum: 0, maximum: 2099).described("YY (0–99) or YYYY (2000–2099)")),
+        ]).described("Test mode: stands in for the card the terminal reads; never stored or echoed"),
+        "Location": .object([
+            .optional("zipCode", .string()), .optional("state", .string()), .optional("county", .string()),
+            .optional("city", .string()),
+        ]).described("Where a cash payment is rounded (defaults to the merchant's location)"),
+    ]
 
     static func saleVariant(_ types: [TransactionType], amount: Schema, original: Schema.Property?) -> Schema {
         .object([
@@ -97,14 +107,7 @@ extension TransactionsRouteSchemas {
         .optional("entryMode", enumeration(EntryMode.allCases)),
         .optional("referenceId", Schema.string(pattern: "^[^\\x00-\\x1F\\x7F]*$", lengthMax: SaleLimits.referenceIdLengthMax)),
         .optional("metadata", metadata), .optional("terminalId", terminalId),
-        .optional("card", .object([
-            .required("number", cardNumber), .optional("expiryMonth", .integer(minimum: 1, maximum: 12)),
-            .optional("expiryYear", Schema.integer(minimum: 0, maximum: 2099).described("YY (0–99) or YYYY (2000–2099)")),
-        ])),
-        .optional("location", .object([
-            .optional("zipCode", .string()), .optional("state", .string()), .optional("county", .string()),
-            .optional("city", .string()),
-        ])),
+        .optional("card", .ref("Card")), .optional("location", .ref("Location")),
     ]
 
     static let transaction = Schema.object([
