@@ -7,9 +7,12 @@ signed-in station device for the terminal backend). Each surface then runs schem
 positive and negative requests (examples, coverage, fuzzing and stateful phases) and the checks
 not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance and
 response_headers_conformance, with a fixed seed and EXAMPLES_PER_OPERATION examples per operation.
+schemathesis_hooks.py makes each valid Idempotency-Key unique (see there why).
 
 Order matters only where a surface can spend its own credential: payments runs before Commerce (whose key
 routes may revoke the payments key), and accounting's logout runs last, alone (it revokes the session).
+Commerce's payment routes run a second time with a transactions-only key bound to no terminal (it cannot
+manage keys, so it cannot revoke itself), because the OAuth token refuses every terminalId but its own.
 
 Usage: DATABASE_URL=... bench/api_conformance.py [path/to/atlas]. Exit status 0 = zero failures on every
 surface; one line per surface, then PASS or FAIL. ATLAS_API_CONFORMANCE_EXAMPLES overrides the budget.
@@ -72,7 +75,9 @@ def provision(atlas, url):
           "--mode", "test")
     admin(atlas, url, "create-terminal", "--merchant", merchant, "--terminal", TERMINAL_ID, "--mode", "test")
     client = admin(atlas, url, "create-oauth-client", "--merchant", merchant, "--mode", "test", "--terminals", TERMINAL_ID)
-    return {"secret_key": created["sandbox"], "role_key": role_key, "device": device["deviceId"],
+    payments_key = admin(atlas, url, "create-key", "--merchant", merchant, "--mode", "test",
+                         "--scopes", "transactions:read,transactions:write")["secret"]
+    return {"secret_key": created["sandbox"], "payments_key": payments_key, "role_key": role_key, "device": device["deviceId"],
             "device_secret": device["deviceSecret"], "client_id": client["client_id"], "client_secret": client["client_secret"]}
 
 
@@ -101,7 +106,11 @@ def schemathesis(base, surface, header, *selection):
     try:
         # In a scratch folder: schemathesis writes a cache where it runs, and the repository is no place for it.
         with tempfile.TemporaryDirectory() as scratch:
-            run = subprocess.run(command, capture_output=True, text=True, timeout=SURFACE_SECONDS_MAX, cwd=scratch)
+            hooks = dict(os.environ, SCHEMATHESIS_HOOKS="schemathesis_hooks",
+                         PYTHONPATH=os.pathsep.join(filter(None, [os.path.dirname(os.path.abspath(__file__)),
+                                                                  os.environ.get("PYTHONPATH")])))
+            run = subprocess.run(command, capture_output=True, text=True, timeout=SURFACE_SECONDS_MAX, cwd=scratch,
+                                 env=hooks)
         status, output = run.returncode, run.stdout + run.stderr
     except subprocess.TimeoutExpired as timeout:
         status, output = 124, f"timed out after {SURFACE_SECONDS_MAX} s\n{timeout.stdout or ''}"
@@ -130,6 +139,9 @@ def main():
             schemathesis(base, "accounting", f"Authorization: Bearer {tokens['accounting']}", "--exclude-operation-id", "logout"),
             schemathesis(base, "accounting", f"Authorization: Bearer {tokens['accounting']}", "--include-operation-id", "logout"),
             schemathesis(base, "commerce", f"Authorization: Bearer {tokens['commerce']}"),
+            # Payments again with a key bound to no terminal: the terminal-bound token refuses every other terminalId.
+            schemathesis(base, "commerce", f"X-Api-Key: {credentials['payments_key']}",
+                         "--include-tag", "Transactions", "--include-tag", "Stored value"),
         ]
         server.terminate()
         server.wait(timeout=30)

@@ -6,8 +6,10 @@ import Kernel
 /// (`PaymentSessions.json`).
 extension TransactionsRouteSchemas {
     static let dateTime = Schema.string(format: "date-time")
-    static let transactionId = Schema.string(pattern: "^txn_[0-9A-Za-z]+$").example("txn_01JRZ8Q0M5V8XK7J4W6H3T2B9C")
-    static let sessionId = Schema.string(pattern: "^sess_[0-9A-Za-z]+$")
+    /// `TypedID.matches(.transaction)`: `txn_` and a ULID (26 Crockford base-32 characters, the first 0–7).
+    static let ulid = "[0-7][0-9A-HJKMNP-TV-Z]{25}"
+    static let transactionId = Schema.string(pattern: "^txn_\(ulid)$").example("txn_01JRZ8Q0M5V8XK7J4W6H3T2B9C")
+    static let sessionId = Schema.string(pattern: "^sess_\(ulid)$")
     /// `SaleValidation.checkTerminal`: 1–64 printable ASCII characters without spaces.
     static let terminalId = Schema.string(pattern: "^[!-~]+$", lengthMin: 1, lengthMax: SaleLimits.terminalIdLengthMax)
     /// `PAN.isValid`: 12–19 digits passing the Luhn check (not expressible here: a failing one is INVALID_CARD_NUMBER).

@@ -39,7 +39,7 @@ enum TransactionsRouteSchemas {
         query: [
             .query("limit", .integer(minimum: 1, maximum: Int64(TransactionPaging.limitMax)),
                    "Page size (default \(TransactionPaging.limitDefault))"),
-            .query("cursor", .string(pattern: "^cursor_txn_[0-9A-Za-z]+$"), "nextCursor of the previous page"),
+            .query("cursor", .string(pattern: "^cursor_txn_\(ulid)$"), "nextCursor of the previous page"),
             .query("type", enumeration(TransactionType.allCases)),
             .query("status", .enumeration(TransactionStatus.allCases.filter { $0 != .inProgress }.map(\.rawValue))),
             .query("terminalId", terminalId), .query("from", dateTime), .query("to", dateTime),
