@@ -50,7 +50,7 @@ swift test --skip-build --skip "LeakTests|CrashTests|APIConformanceTests" 2>&1 |
 swift test --skip-build --filter LeakTests 2>&1 | tee "$log_dir/leak.log" || status=1
 # SIGKILL of the real `atlas serve` under load (issue 5's crash test): its own run, about a minute.
 ATLAS_CRASH_TEST=1 swift test --skip-build --filter CrashTests 2>&1 | tee "$log_dir/crash.log" || status=1
-# schemathesis against a real `atlas serve` on every surface (issue 15): its own run, about a minute and a half.
+# schemathesis against a real `atlas serve` on every surface (issue 15): its own run, about three minutes.
 swift test --skip-build --filter APIConformanceTests 2>&1 | tee "$log_dir/conformance.log" || status=1
 # One closing line for all runs, the two architecture checks and the release build: "tests: N passed, N failed".
 python3 - "$checks_passed" "$checks_failed" "$log_dir"/main.log "$log_dir"/leak.log "$log_dir"/crash.log "$log_dir"/conformance.log <<'PY'

@@ -5,7 +5,7 @@ import Testing
 /// generated valid and invalid requests with valid credentials, zero failures of not_a_server_error and the
 /// status-code, content-type, response-schema and response-header conformance checks. Needs the built
 /// `atlas` binary and schemathesis (scripts/test.sh installs it); scripts/test.sh runs it on its own after the
-/// main suites (about a minute and a half), and `scripts/test.sh --filter APIConformanceTests` alone.
+/// main suites (about three minutes on 2 cores), and `scripts/test.sh --filter APIConformanceTests` alone.
 @Suite struct APIConformanceTests {
     @Test(.timeLimit(.minutes(20)))
     func everySurfaceConformsToItsDocumentUnderSchemathesis() throws {
