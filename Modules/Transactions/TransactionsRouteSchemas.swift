@@ -55,7 +55,7 @@ enum TransactionsRouteSchemas {
             .required("object", .enumeration(["stored_value_card"])), .required("maskedPan", .string()),
             .required("balance", .integer()), .required("currency", .string()), .required("loadedAmount", .integer(minimum: 1)),
             .required("livemode", .boolean),
-        ]))])
+        ])), .error(409, "CURRENCY_MISMATCH: the card holds a balance in another currency")])
 
     // MARK: Payments
 
