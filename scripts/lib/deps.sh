@@ -43,6 +43,7 @@ atlas_install_test_deps() {
     python3 -c 'import requests' 2>/dev/null || want+=(requests)
     python3 -c 'import jwt' 2>/dev/null || want+=(pyjwt)
     python3 -c 'import cryptography' 2>/dev/null || want+=(cryptography)
+    python3 -c 'import standardwebhooks' 2>/dev/null || want+=(standardwebhooks)
     [ ${#want[@]} -eq 0 ] && return 0
     echo "atlas: pip installing ${want[*]}" >&2
     python3 -m pip install -q "${want[@]}" >&2 \
