@@ -8,7 +8,7 @@ import PackageDescription
 let featureModules = ["Auth", "Transactions", "Reconciliation", "Rounding", "Accounting", "Webhooks"]
 
 /// Cross-module contracts: protocols and value types only, depending on Kernel only.
-let contractTargets = ["AccessContract", "CashRoundingContract", "IdempotencyContract"]
+let contractTargets = ["AccessContract", "AcquirerContract", "CashRoundingContract", "IdempotencyContract"]
 
 /// Swift 6 language mode plus the upcoming features the toolchain supports: `any` spelled out on every
 /// existential (an error, not the toolchain's default warning), members visible only through the file's
@@ -57,10 +57,14 @@ var targets: [Target] = [
     .target(name: "EventLog", dependencies: ["Kernel"], path: "Modules/EventLog", swiftSettings: strict),
     .testTarget(name: "EventLogTests", dependencies: ["EventLog", "Kernel", "Postgres", "AtlasTestSupport"],
                 path: "Tests/EventLogTests", swiftSettings: strict),
+    // Platform module: OpenAPI 3.1 documents generated from the routes' declared schemas (served and written).
+    .target(name: "OpenAPI", dependencies: ["Kernel"], path: "Modules/OpenAPI", swiftSettings: strict),
+    .testTarget(name: "OpenAPITests", dependencies: ["OpenAPI", "Kernel", "AccessContract", "Bootstrap", "AtlasTestSupport"],
+                path: "Tests/OpenAPITests", swiftSettings: strict),
     // The composition root: configuration from the environment, the module list, the contract registry,
     // the event log, the router and the background services. The app and the test fixtures assemble Atlas
     // only through it.
-    .target(name: "Bootstrap", dependencies: ["Kernel", "Crypto", "HTTPServer", "HTTPClient", "Postgres", "EventLog", "Idempotency"]
+    .target(name: "Bootstrap", dependencies: ["Kernel", "Crypto", "HTTPServer", "HTTPClient", "Postgres", "EventLog", "Idempotency", "OpenAPI"]
                 + contractTargets.map { .target(name: $0) } + featureModules.map { .target(name: $0) },
             path: "Modules/Bootstrap", swiftSettings: strict),
     .executableTarget(name: "atlas", dependencies: ["Bootstrap", "Kernel", "HTTPServer", "Postgres", "EventLog"],
@@ -93,6 +97,7 @@ var targets: [Target] = [
 let extraTestDependencies: [String: [Target.Dependency]] = [
     "Transactions": ["Auth", "Rounding"],
     "Rounding": ["Auth"],
+    "Reconciliation": ["Auth", "Transactions", "Rounding"],
     "Webhooks": ["Auth", "HTTPClient"],
 ]
 
@@ -101,8 +106,8 @@ let extraTestDependencies: [String: [Target.Dependency]] = [
 /// (run by scripts/test.sh) fails on anything else.
 let featureDependencies: [String: [Target.Dependency]] = [
     "Auth": ["AccessContract"],
-    "Transactions": ["AccessContract", "CashRoundingContract", "IdempotencyContract"],
-    "Reconciliation": ["AccessContract"],
+    "Transactions": ["AccessContract", "AcquirerContract", "CashRoundingContract", "IdempotencyContract"],
+    "Reconciliation": ["AccessContract", "AcquirerContract", "IdempotencyContract"],
     "Rounding": ["AccessContract", "CashRoundingContract", "IdempotencyContract", "RoundingZipData"],
     "Accounting": [],
     "Webhooks": ["AccessContract", "IdempotencyContract"],

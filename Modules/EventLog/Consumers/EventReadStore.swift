@@ -12,12 +12,14 @@ struct EventReadStore: Sendable {
         """
 
     /// Up to `limit` events after `position`, oldest first; none that a running transaction may still commit.
+    /// The ORDER BY names the table: bare `writer_xid` would be the text output column of the same name, and
+    /// "1008" sorts before "996" (a page out of order trips `DeliveryStateMachine`'s precondition).
     func events(after position: EventPosition, limit: Int) async throws -> [LoggedEvent] {
         let rows = try await database.query("""
             SELECT \(literal: EventReadStore.columns) FROM event_log
             WHERE (writer_xid, seq) > (\(String(position.writerTransactionId))::xid8, \(position.sequence))
               AND writer_xid < pg_snapshot_xmin(pg_current_snapshot())
-            ORDER BY writer_xid, seq LIMIT \(limit)
+            ORDER BY event_log.writer_xid, event_log.seq LIMIT \(limit)
             """)
         return try rows.map(Self.decode)
     }
