@@ -57,8 +57,9 @@ public final class WebhookReceiver: @unchecked Sendable {
         "\(scheme)://\(host):\(port)\(path)"
     }
 
-    /// Ends the receiver. WHY no `waitUntilExit`: it spins a run loop and hung the cooperative threads
-    /// of parallel async tests; the receiver's socket closes with the SIGTERM, Foundation reaps it.
+    /// Ends the receiver. WHY no `waitUntilExit`: a child of `Process` inherits the spawning thread's blocked
+    /// signals, so SIGTERM never arrived (receiver.py now unblocks it) and the wait blocked a cooperative
+    /// thread for good; not waiting keeps a stuck child from stalling the suite, and Foundation reaps it.
     public func stop() {
         if process.isRunning { process.terminate() }
     }

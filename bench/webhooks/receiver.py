@@ -12,6 +12,7 @@ import base64
 import http.server
 import json
 import os
+import signal
 import socketserver
 import ssl
 import sys
@@ -21,6 +22,9 @@ import urllib.parse
 
 log_path = sys.argv[1]
 lock = threading.Lock()
+# A child spawned by Swift's Foundation.Process inherits the spawning thread's blocked signals, SIGTERM
+# included; unblock it so Process.terminate() ends the receiver.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT])
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
