@@ -36,6 +36,12 @@ var targets: [Target] = [
             swiftSettings: strict),
     .target(name: "HTTPServer", dependencies: ["Kernel", "COpenSSL", "COpenSSLShims", "CLinuxSockets"],
             path: "Modules/HTTPServer", swiftSettings: strict),
+    // Outgoing HTTP/1.1 (webhook deliveries) over HTTPServer's socket transport and OpenSSL: verified TLS,
+    // the SSRF guard, keep-alive reuse; features see it only as Kernel's `OutboundHTTPClient`.
+    .target(name: "HTTPClient", dependencies: ["Kernel", "HTTPServer", "COpenSSL", "COpenSSLShims", "CLinuxSockets"],
+            path: "Modules/HTTPClient", swiftSettings: strict),
+    .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "Kernel", "AtlasTestSupport"], path: "Tests/HTTPClientTests",
+                swiftSettings: strict),
     // The generated US ZIP table (scripts/generate-zip-table.py) in its own small target, so its 42,000
     // lines are not recompiled with every change to Rounding; a dependency of Rounding only.
     .target(name: "RoundingZipData", path: "Modules/RoundingZipData", swiftSettings: strict),
@@ -58,7 +64,7 @@ var targets: [Target] = [
     // The composition root: configuration from the environment, the module list, the contract registry,
     // the event log, the router and the background services. The app and the test fixtures assemble Atlas
     // only through it.
-    .target(name: "Bootstrap", dependencies: ["Kernel", "Crypto", "HTTPServer", "Postgres", "EventLog", "Idempotency", "OpenAPI"]
+    .target(name: "Bootstrap", dependencies: ["Kernel", "Crypto", "HTTPServer", "HTTPClient", "Postgres", "EventLog", "Idempotency", "OpenAPI"]
                 + contractTargets.map { .target(name: $0) } + featureModules.map { .target(name: $0) },
             path: "Modules/Bootstrap", swiftSettings: strict),
     .executableTarget(name: "atlas", dependencies: ["Bootstrap", "Kernel", "HTTPServer", "Postgres", "EventLog"],
@@ -92,6 +98,7 @@ let extraTestDependencies: [String: [Target.Dependency]] = [
     "Transactions": ["Auth", "Rounding"],
     "Rounding": ["Auth"],
     "Reconciliation": ["Auth", "Transactions", "Rounding"],
+    "Webhooks": ["Auth", "HTTPClient"],
 ]
 
 /// What a feature module depends on besides Kernel: the contract targets (`…Contract`) it uses or implements
@@ -103,7 +110,7 @@ let featureDependencies: [String: [Target.Dependency]] = [
     "Reconciliation": ["AccessContract", "AcquirerContract", "IdempotencyContract"],
     "Rounding": ["AccessContract", "CashRoundingContract", "IdempotencyContract", "RoundingZipData"],
     "Accounting": [],
-    "Webhooks": ["AccessContract"],
+    "Webhooks": ["AccessContract", "IdempotencyContract"],
 ]
 
 for name in contractTargets {

@@ -1,6 +1,7 @@
 public import Auth
 public import EventLog
 public import Foundation
+public import HTTPClient
 public import HTTPServer
 public import Kernel
 import Postgres
@@ -43,6 +44,10 @@ public struct AtlasConfiguration: Sendable {
     public var idempotencyBatching: Bool = true
     public var auth = AuthSettings()
     public var transactions = TransactionsSettings()
+    /// Address ranges webhook deliveries may reach despite the SSRF guard (`ATLAS_WEBHOOK_ALLOWED_NETWORKS`,
+    /// comma-separated CIDRs: local receivers in tests and development) and an extra trusted CA bundle
+    /// (`ATLAS_WEBHOOK_EXTRA_CA_FILE`, e.g. a test's self-signed receiver); both unset in production.
+    public var webhookClient = HTTPClientConfiguration()
 
     public init() {}
 
@@ -90,6 +95,15 @@ public struct AtlasConfiguration: Sendable {
         configuration.idempotencyBatching = !reader.isSwitchedOff("ATLAS_IDEMPOTENCY_BATCHING")
         configuration.transactions.batching = !reader.isSwitchedOff("ATLAS_TXN_BATCHING")
         configuration.transactions.deferredIdempotencyClaims = !reader.isSwitchedOff("ATLAS_IDEMPOTENCY_DEFERRED")
+        if let networks = reader.string("ATLAS_WEBHOOK_ALLOWED_NETWORKS") {
+            configuration.webhookClient.allowedNetworks = try networks.split(separator: ",").map { text in
+                guard let range = CIDR(String(text).trimmingCharacters(in: .whitespaces)) else {
+                    throw Invalid(variable: "ATLAS_WEBHOOK_ALLOWED_NETWORKS", reason: "expected comma-separated CIDRs such as 127.0.0.0/8")
+                }
+                return range
+            }
+        }
+        configuration.webhookClient.extraTrustedCertificatesPath = reader.string("ATLAS_WEBHOOK_EXTRA_CA_FILE")
         return configuration
     }
 

@@ -1,6 +1,8 @@
 import Accounting
 import Auth
 import EventLog
+import Foundation
+import HTTPClient
 public import Kernel
 import Reconciliation
 import Rounding
@@ -13,8 +15,20 @@ public enum AtlasModules {
     public static func all(_ configuration: AtlasConfiguration = AtlasConfiguration()) -> [any FeatureModule] {
         [
             AuthModule(settings: configuration.auth), TransactionsModule(settings: configuration.transactions),
-            ReconciliationModule(), RoundingModule(), AccountingModule(), WebhooksModule(),
+            ReconciliationModule(), RoundingModule(), AccountingModule(),
+            WebhooksModule(client: webhookClient(configuration.webhookClient)),
         ]
+    }
+
+    /// The outgoing HTTP client of webhook deliveries; nil (webhooks answer 503, nothing is sent) when
+    /// OpenSSL cannot build its TLS context, which is reported rather than stopping the other surfaces.
+    static func webhookClient(_ configuration: HTTPClientConfiguration) -> (any OutboundHTTPClient)? {
+        do {
+            return try HTTPClient(configuration: configuration)
+        } catch {
+            FileHandle.standardError.write(Data("atlas: webhook deliveries are off: \(error)\n".utf8))
+            return nil
+        }
     }
 
     /// Every module's admin commands, then the event log's and the API documents', as `atlas help` lists them;

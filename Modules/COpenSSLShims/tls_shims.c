@@ -10,3 +10,7 @@ long atlas_ssl_ctx_set_min_tls12(SSL_CTX *context) {
 long atlas_ssl_ctx_set_nonblocking_modes(SSL_CTX *context) {
     return SSL_CTX_set_mode(context, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 }
+
+long atlas_ssl_set_server_name(SSL *ssl, const char *name) {
+    return SSL_set_tlsext_host_name(ssl, name);
+}

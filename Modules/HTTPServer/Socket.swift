@@ -128,7 +128,7 @@ enum Socket {
 
 /// Monotonic time in nanoseconds (timeouts must not jump with the wall clock).
 @inline(__always)
-func monotonicNanos() -> UInt64 {
+package func monotonicNanos() -> UInt64 {
     var spec = timespec()
     clock_gettime(CLOCK_MONOTONIC, &spec)
     return UInt64(spec.tv_sec) &* 1_000_000_000 &+ UInt64(spec.tv_nsec)

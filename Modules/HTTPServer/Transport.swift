@@ -6,8 +6,8 @@ import CLinuxSockets
 import Glibc
 #endif
 
-/// Outcome of one non-blocking read or write.
-enum IOResult {
+/// Outcome of one non-blocking read or write (`package`: the HTTPClient module drives the same transport).
+package enum IOResult {
     case transferred(Int)
     /// Try again when the socket is readable (or writable when `wantsWrite`).
     case wouldBlock(wantsWrite: Bool)
@@ -45,12 +45,13 @@ final class TLSServerContext: @unchecked Sendable {
     }
 }
 
-/// Plain TCP or a TLS session over the socket; the event loop sees the same non-blocking API.
-enum Transport {
+/// Plain TCP or a TLS session over the socket; the event loop (and the HTTPClient module's connections) see
+/// the same non-blocking API.
+package enum Transport {
     case plain
     case tls(OpaquePointer)
 
-    func read(fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> IOResult {
+    package func read(fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> IOResult {
         switch self {
         case .plain:
             let count = Glibc.read(fd, buffer.baseAddress, buffer.count)
@@ -65,7 +66,7 @@ enum Transport {
         }
     }
 
-    func write(fd: Int32, from buffer: UnsafeRawBufferPointer) -> IOResult {
+    package func write(fd: Int32, from buffer: UnsafeRawBufferPointer) -> IOResult {
         switch self {
         case .plain:
             let count = send(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL))
@@ -93,7 +94,7 @@ enum Transport {
     }
 
     /// Sends close_notify (best effort) and frees the session.
-    func close() {
+    package func close() {
         if case .tls(let ssl) = self {
             ERR_clear_error()
             SSL_shutdown(ssl)

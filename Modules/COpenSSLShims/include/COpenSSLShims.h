@@ -13,4 +13,6 @@ long atlas_ssl_ctx_set_min_tls12(SSL_CTX *context);
 /* HTTPServer: SSL_CTX_set_mode is a macro; enables partial writes and moving write buffers
    so non-blocking SSL_write works with epoll. */
 long atlas_ssl_ctx_set_nonblocking_modes(SSL_CTX *context);
+/* HTTPClient: SSL_set_tlsext_host_name is a macro; sends the server name (SNI) in the ClientHello. */
+long atlas_ssl_set_server_name(SSL *ssl, const char *name);
 #endif
