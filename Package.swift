@@ -87,6 +87,7 @@ var targets: [Target] = [
 let extraTestDependencies: [String: [Target.Dependency]] = [
     "Transactions": ["Auth", "Rounding"],
     "Rounding": ["Auth"],
+    "Accounting": ["Auth"],
 ]
 
 /// What a feature module depends on besides Kernel: the contract targets (`…Contract`) it uses or implements
@@ -97,7 +98,7 @@ let featureDependencies: [String: [Target.Dependency]] = [
     "Transactions": ["AccessContract", "CashRoundingContract", "IdempotencyContract"],
     "Reconciliation": ["AccessContract"],
     "Rounding": ["AccessContract", "CashRoundingContract", "IdempotencyContract", "RoundingZipData"],
-    "Accounting": [],
+    "Accounting": ["AccessContract"],
     "Webhooks": ["AccessContract"],
 ]
 
