@@ -26,4 +26,10 @@ public struct AccountingModule: FeatureModule, AccessDeclaring {
     }
 
     public var adminCommands: [AdminCommand] { [BalanceCheck.adminCommand] }
+
+    /// The path prefixes of the accounting surface's collections (`/api/v1/companies`, …), each its own route
+    /// group; the rest of `/api/v1` belongs to the cash-rounding API.
+    public static var pathPrefixes: [String] {
+        (AccountingRoutes.servedCollections + AccountingRoutes.pendingCollections).map { AccountingRoutes.prefix + "/" + $0 }
+    }
 }

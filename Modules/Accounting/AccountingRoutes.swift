@@ -8,6 +8,7 @@ import Kernel
 /// served yet keep their prefix (signed-in callers get 404) so their errors are accounting errors too.
 struct AccountingRoutes: Sendable {
     static let prefix = "/api/v1"
+    static let servedCollections = ["companies", "accounts", "journal-entries", "reports"]
     static let pendingCollections = ["customers", "vendors", "invoices", "bills", "payments", "payments-made",
                                      "currencies", "exchange-rates", "periods"]
 
