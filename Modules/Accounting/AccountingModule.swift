@@ -25,7 +25,7 @@ public struct AccountingModule: FeatureModule, AccessDeclaring {
         [LedgerPostingConsumer(database: services.database, clock: services.clock, logger: services.logger).consumer]
     }
 
-    public var adminCommands: [AdminCommand] { [BalanceCheck.adminCommand] }
+    public var adminCommands: [AdminCommand] { [BalanceCheck.adminCommand, PeriodHandlers.adminCommand] }
 
     /// The path prefixes of the accounting surface's collections (`/api/v1/companies`, …), each its own route
     /// group; the rest of `/api/v1` belongs to the cash-rounding API.

@@ -73,6 +73,20 @@ enum AccountingInput {
         return String(format: "%04lld-%02lld-%02lld", civil.year, civil.month, civil.day)
     }
 
+    /// The calendar day after `day` ("2026-01-31" → "2026-02-01"); `day` is a valid date.
+    static func nextDay(_ day: String) -> String {
+        let parts = day.split(separator: "-").compactMap { Int64($0) }
+        precondition(parts.count == 3, "nextDay takes a YYYY-MM-DD date")
+        // Howard Hinnant's days_from_civil, then one day on.
+        let year = parts[1] <= 2 ? parts[0] - 1 : parts[0]
+        let era = (year >= 0 ? year : year - 399) / 400
+        let yearOfEra = year - era * 400
+        let dayOfYear = (153 * (parts[1] > 2 ? parts[1] - 3 : parts[1] + 9) + 2) / 5 + parts[2] - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let civil = GregorianDays.civil(daysSinceEpoch: era * 146_097 + dayOfEra - 719_468 + 1)
+        return String(format: "%04lld-%02lld-%02lld", civil.year, civil.month, civil.day)
+    }
+
     static func requiredDate(_ value: String?, field: String) throws(AtlasError) -> String {
         guard let value else { throw AtlasError.missingField(field) }
         guard let date = date(value) else { throw invalid(field, "\(field) must be a date YYYY-MM-DD") }

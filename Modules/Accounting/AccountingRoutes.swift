@@ -8,9 +8,9 @@ import Kernel
 /// served yet keep their prefix (signed-in callers get 404) so their errors are accounting errors too.
 struct AccountingRoutes: Sendable {
     static let prefix = "/api/v1"
-    static let servedCollections = ["companies", "accounts", "journal-entries", "reports"]
+    static let servedCollections = ["companies", "accounts", "journal-entries", "reports", "periods"]
     static let pendingCollections = ["customers", "vendors", "invoices", "bills", "payments", "payments-made",
-                                     "currencies", "exchange-rates", "periods"]
+                                     "currencies", "exchange-rates"]
 
     let services: ModuleServices
 
@@ -32,6 +32,8 @@ struct AccountingRoutes: Sendable {
         let journal = JournalEntryHandlers(store: JournalStore(database: services.database), accounts: accountStore,
                                            scope: scope, clock: clock)
         let report = ReportHandlers(store: ReportStore(database: services.database), scope: scope, clock: clock)
+        let period = PeriodHandlers(store: PeriodStore(database: services.database, crypto: services.crypto,
+                                                       eventLog: services.eventLog), scope: scope, clock: clock)
 
         var companies = group("companies")
         companies.get("/", middleware: read, company.list)
@@ -65,6 +67,12 @@ struct AccountingRoutes: Sendable {
         statements.get("/profit-loss", middleware: reports, report.profitAndLoss)
         statements.get("/balance-sheet", middleware: reports, report.balanceSheet)
 
+        var periods = group("periods")
+        periods.get("/", middleware: read, period.list)
+        periods.post("/close", middleware: accounting, period.close)
+        periods.get("/verify-chain", middleware: reports, period.verify)
+        periods.post("/:id/reopen", middleware: accounting, period.reopen)
+
         let pending = Self.pendingCollections.map { name in
             var pending = group(name)
             let notYet: Handler = { _, _ in throw AtlasError.notFound("/\(name) is not available on this server yet") }
@@ -72,7 +80,7 @@ struct AccountingRoutes: Sendable {
             pending.post("/", middleware: read, notYet)
             return pending
         }
-        return [companies, accounts, entries, statements] + pending
+        return [companies, accounts, entries, statements, periods] + pending
     }
 
     private func group(_ collection: String) -> RouteGroup {

@@ -231,5 +231,49 @@ enum AccountingSchema {
             CREATE CONSTRAINT TRIGGER accounting_entry_balanced AFTER INSERT OR UPDATE ON accounting_journal_entries
                 DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION accounting_entry_balanced();
             """),
+        // Period close: the closed periods of each ledger, chained by SHA-256; nothing posts into a closed period.
+        // The day balances keep closing entries' amounts apart, so a closed period's P&L still shows its activity.
+        Migration(namespace: namespace, version: 2, name: "periods, period lock, closing amounts", sql: """
+            CREATE TABLE accounting_periods (
+                id text PRIMARY KEY,
+                company_id text NOT NULL REFERENCES accounting_companies (id),
+                mode text NOT NULL CHECK (mode IN ('live', 'test')),
+                sequence bigint NOT NULL CHECK (sequence > 0),
+                period_start date NOT NULL,
+                period_end date NOT NULL,
+                status text NOT NULL CHECK (status IN ('closed', 'reopened')),
+                entries_count bigint NOT NULL,
+                entries_hash text NOT NULL,
+                previous_hash text NOT NULL,
+                chain_hash text NOT NULL,
+                closing_entry_id text,
+                closed_at timestamptz NOT NULL,
+                closed_by text NOT NULL,
+                reopened_at timestamptz,
+                reopened_by text,
+                reopen_reason text,
+                UNIQUE (company_id, mode, sequence),
+                CHECK (period_end >= period_start)
+            );
+            CREATE INDEX accounting_periods_end ON accounting_periods (company_id, mode, period_end);
+
+            ALTER TABLE accounting_account_days
+                ADD COLUMN closing_debit_minor bigint NOT NULL DEFAULT 0 CHECK (closing_debit_minor >= 0),
+                ADD COLUMN closing_credit_minor bigint NOT NULL DEFAULT 0 CHECK (closing_credit_minor >= 0);
+
+            CREATE FUNCTION accounting_period_lock() RETURNS trigger LANGUAGE plpgsql AS $lock$
+            BEGIN
+                IF NEW.status <> 'draft' AND (TG_OP = 'INSERT' OR OLD.status = 'draft') AND EXISTS (
+                    SELECT 1 FROM accounting_periods p
+                    WHERE p.company_id = NEW.company_id AND p.mode = NEW.mode AND p.status = 'closed'
+                      AND NEW.posting_date BETWEEN p.period_start AND p.period_end) THEN
+                    RAISE EXCEPTION 'accounting: % falls in a closed period', NEW.posting_date USING ERRCODE = 'check_violation';
+                END IF;
+                RETURN NEW;
+            END
+            $lock$;
+            CREATE TRIGGER accounting_period_lock BEFORE INSERT OR UPDATE ON accounting_journal_entries
+                FOR EACH ROW EXECUTE FUNCTION accounting_period_lock();
+            """),
     ]
 }

@@ -22,7 +22,11 @@ struct BalanceCheck: Sendable {
             WITH from_lines AS (
                 SELECT l.company_id, l.mode, l.account_id, e.posting_date AS day,
                        sum(CASE WHEN l.side = 'debit' THEN l.base_amount_minor ELSE 0 END)::bigint AS debit,
-                       sum(CASE WHEN l.side = 'credit' THEN l.base_amount_minor ELSE 0 END)::bigint AS credit
+                       sum(CASE WHEN l.side = 'credit' THEN l.base_amount_minor ELSE 0 END)::bigint AS credit,
+                       sum(CASE WHEN l.side = 'debit' AND e.entry_type = 'closing' THEN l.base_amount_minor ELSE 0 END)::bigint
+                           AS closing_debit,
+                       sum(CASE WHEN l.side = 'credit' AND e.entry_type = 'closing' THEN l.base_amount_minor ELSE 0 END)::bigint
+                           AS closing_credit
                 FROM accounting_journal_lines l JOIN accounting_journal_entries e ON e.id = l.entry_id
                 WHERE e.status IN ('posted', 'void')
                 GROUP BY l.company_id, l.mode, l.account_id, e.posting_date)
@@ -33,6 +37,8 @@ struct BalanceCheck: Sendable {
             FROM from_lines f FULL JOIN accounting_account_days d
               ON d.company_id = f.company_id AND d.mode = f.mode AND d.account_id = f.account_id AND d.day = f.day
             WHERE coalesce(d.debit_minor, 0) <> coalesce(f.debit, 0) OR coalesce(d.credit_minor, 0) <> coalesce(f.credit, 0)
+               OR coalesce(d.closing_debit_minor, 0) <> coalesce(f.closing_debit, 0)
+               OR coalesce(d.closing_credit_minor, 0) <> coalesce(f.closing_credit, 0)
             ORDER BY 1, 2, 3, 4
             """)
         return try rows.map { row in

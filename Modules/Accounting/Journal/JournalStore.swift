@@ -197,16 +197,21 @@ struct JournalStore: Sendable {
     static func addToDayBalances(entryIds: [String], executor: any SQLExecutor) async throws {
         guard !entryIds.isEmpty else { return }
         try await executor.execute("""
-            INSERT INTO accounting_account_days AS d (company_id, mode, account_id, day, debit_minor, credit_minor)
+            INSERT INTO accounting_account_days AS d (company_id, mode, account_id, day, debit_minor, credit_minor,
+                closing_debit_minor, closing_credit_minor)
             SELECT l.company_id, l.mode, l.account_id, e.posting_date,
                    sum(CASE WHEN l.side = 'debit' THEN l.base_amount_minor ELSE 0 END)::bigint,
-                   sum(CASE WHEN l.side = 'credit' THEN l.base_amount_minor ELSE 0 END)::bigint
+                   sum(CASE WHEN l.side = 'credit' THEN l.base_amount_minor ELSE 0 END)::bigint,
+                   sum(CASE WHEN l.side = 'debit' AND e.entry_type = 'closing' THEN l.base_amount_minor ELSE 0 END)::bigint,
+                   sum(CASE WHEN l.side = 'credit' AND e.entry_type = 'closing' THEN l.base_amount_minor ELSE 0 END)::bigint
             FROM accounting_journal_lines l JOIN accounting_journal_entries e ON e.id = l.entry_id
             WHERE l.entry_id = ANY(string_to_array(\(entryIds.joined(separator: ",")), ','))
             GROUP BY l.company_id, l.mode, l.account_id, e.posting_date
             ORDER BY l.account_id, e.posting_date
             ON CONFLICT (company_id, mode, account_id, day) DO UPDATE
-                SET debit_minor = d.debit_minor + EXCLUDED.debit_minor, credit_minor = d.credit_minor + EXCLUDED.credit_minor
+                SET debit_minor = d.debit_minor + EXCLUDED.debit_minor, credit_minor = d.credit_minor + EXCLUDED.credit_minor,
+                    closing_debit_minor = d.closing_debit_minor + EXCLUDED.closing_debit_minor,
+                    closing_credit_minor = d.closing_credit_minor + EXCLUDED.closing_credit_minor
             """)
     }
 
@@ -291,6 +296,7 @@ struct JournalStore: Sendable {
             guard entry.lines.count >= JournalLineRules.linesMin, debits == credits, debits > 0 else {
                 throw AtlasError.invalidField("lines", "The entry is unbalanced and cannot be posted")
             }
+            try await Self.requireOpen(date, companyId: entry.companyId, mode: mode, field: "posting_date", executor: tx)
             try await tx.execute("""
                 UPDATE accounting_journal_entries SET status = 'posted', posting_date = \(date)::date, posted_at = \(at),
                     posted_by = \(userId), total_base_minor = \(debits), updated_at = \(at)
@@ -319,33 +325,65 @@ struct JournalStore: Sendable {
             guard case .reverse(_, let at) = try lifecycle.reverse(reason: reason, clock: clock) else {
                 preconditionFailure("reverse returns a reverse action")
             }
-            let postingDate = entry.postingDate ?? entry.entryDate
-            let reversal = NewEntry(companyId: entry.companyId, mode: mode, status: .posted, entryType: entry.entryType,
-                                    sourceType: entry.sourceType, sourceId: entry.sourceId, entryDate: postingDate,
-                                    postingDate: postingDate, description: "Reversal of \(entry.entryNumber): \(reason)",
-                                    reference: entry.reference, currency: entry.currency, postedAt: at, postedBy: userId,
-                                    reversesEntry: entry.id, createdBy: userId, lines: entry.ledgerLines.map(\.reversed))
-            var written = [reversal]
-            var corrected: NewEntry?
+            try await Self.requireOpen(entry.postingDate ?? entry.entryDate, companyId: entry.companyId, mode: mode,
+                                       field: "entry_date", executor: tx)
             if let correction {
-                let date = correction.entryDate ?? entry.entryDate
-                let new = NewEntry(companyId: entry.companyId, mode: mode, status: .posted, entryType: entry.entryType,
-                                   sourceType: entry.sourceType, sourceId: entry.sourceId, entryDate: date, postingDate: date,
-                                   description: correction.description ?? entry.description, reference: entry.reference,
-                                   currency: entry.currency, version: entry.version + 1, postedAt: at, postedBy: userId,
-                                   correctsEntry: entry.id, createdBy: userId, lines: correction.lines)
-                written.append(new)
-                corrected = new
+                try await Self.requireOpen(correction.entryDate ?? entry.entryDate, companyId: entry.companyId, mode: mode,
+                                           field: "entry_date", executor: tx)
             }
-            let first = try await Self.reserveNumbers(companyId: entry.companyId, mode: mode, count: written.count, executor: tx)
-            try await Self.insert(written, firstNumber: first, now: at, executor: tx)
-            try await tx.execute("""
-                UPDATE accounting_journal_entries SET status = 'void', voided_at = \(at), voided_by = \(userId),
-                    void_reason = \(reason), reversed_by = \(reversal.id), superseded_by = \(corrected?.id), updated_at = \(at)
-                WHERE id = \(id)
-                """)
-            try await Self.addToDayBalances(entryIds: written.map(\.id), executor: tx)
-            return corrected?.id ?? reversal.id
+            let written = try await Self.reverseLocked(entry, mode: mode, reason: reason, correction: correction, userId: userId,
+                                                       at: at, executor: tx)
+            return written.corrected ?? written.reversal
         }
+    }
+
+    /// Writes the reversal (and correction) of `entry`, read under `FOR UPDATE` by the caller's transaction, and
+    /// marks it void. The caller has checked the transition and the periods.
+    static func reverseLocked(_ entry: JournalEntry, mode: Mode, reason: String, correction: Correction?, userId: String,
+                              at: Date, executor tx: any SQLExecutor) async throws -> (reversal: String, corrected: String?) {
+        let postingDate = entry.postingDate ?? entry.entryDate
+        let reversal = NewEntry(companyId: entry.companyId, mode: mode, status: .posted, entryType: entry.entryType,
+                                sourceType: entry.sourceType, sourceId: entry.sourceId, entryDate: postingDate,
+                                postingDate: postingDate, description: "Reversal of \(entry.entryNumber): \(reason)",
+                                reference: entry.reference, currency: entry.currency, postedAt: at, postedBy: userId,
+                                reversesEntry: entry.id, createdBy: userId, lines: entry.ledgerLines.map(\.reversed))
+        var written = [reversal]
+        var corrected: NewEntry?
+        if let correction {
+            let date = correction.entryDate ?? entry.entryDate
+            let new = NewEntry(companyId: entry.companyId, mode: mode, status: .posted, entryType: entry.entryType,
+                               sourceType: entry.sourceType, sourceId: entry.sourceId, entryDate: date, postingDate: date,
+                               description: correction.description ?? entry.description, reference: entry.reference,
+                               currency: entry.currency, version: entry.version + 1, postedAt: at, postedBy: userId,
+                               correctsEntry: entry.id, createdBy: userId, lines: correction.lines)
+            written.append(new)
+            corrected = new
+        }
+        let first = try await reserveNumbers(companyId: entry.companyId, mode: mode, count: written.count, executor: tx)
+        try await insert(written, firstNumber: first, now: at, executor: tx)
+        try await tx.execute("""
+            UPDATE accounting_journal_entries SET status = 'void', voided_at = \(at), voided_by = \(userId),
+                void_reason = \(reason), reversed_by = \(reversal.id), superseded_by = \(corrected?.id), updated_at = \(at)
+            WHERE id = \(entry.id)
+            """)
+        try await addToDayBalances(entryIds: written.map(\.id), executor: tx)
+        return (reversal.id, corrected?.id)
+    }
+
+    /// 409 naming `field` when `day` falls in a closed period of the ledger. Takes a share lock on the company
+    /// row first, so a concurrent period close (which locks it for update) either precedes this check or waits.
+    static func requireOpen(_ day: String, companyId: String, mode: Mode, field: String, executor: any SQLExecutor) async throws {
+        try await executor.execute("SELECT id FROM accounting_companies WHERE id = \(companyId) FOR SHARE")
+        guard let row = try await executor.queryFirst("""
+            SELECT period_start::text AS period_start, period_end::text AS period_end FROM accounting_periods
+            WHERE company_id = \(companyId) AND mode = \(mode) AND status = 'closed'
+              AND \(day)::date BETWEEN period_start AND period_end
+            LIMIT 1
+            """) else { return }
+        let start: String = try row.decode("period_start")
+        let end: String = try row.decode("period_end")
+        throw AtlasError(kind: .conflict, status: 409, code: "PERIOD_CLOSED",
+                         message: "\(field) \(day) falls in the closed period \(start) to \(end); reopen it or post into an open period",
+                         details: ErrorDetails(field: field))
     }
 }

@@ -82,6 +82,7 @@ struct LedgerPostingConsumer: Sendable {
             return id
         }
         var stored = try await originals(companyIds: companyIds, transactionIds: voided)
+        let closed = try await closedPeriods(companyIds: companyIds)
         let now = clock.now()
 
         var entries: [JournalStore.NewEntry] = []
@@ -92,7 +93,7 @@ struct LedgerPostingConsumer: Sendable {
             guard movement.currency == company.base.code else {
                 throw PostingError.currencyMismatch(eventId: event.id.rawValue, currency: movement.currency, base: company.base.code)
             }
-            let day = AccountingInput.day(of: event.occurredAt)
+            let day = Self.firstOpenDay(AccountingInput.day(of: event.occurredAt), closed: closed[key] ?? [])
             var entry = JournalStore.NewEntry(companyId: company.id, mode: event.tenant.mode, status: .posted,
                                               entryType: "payment", sourceType: "transaction", sourceId: movement.transactionId,
                                               sourceEventId: event.id.rawValue, entryDate: day, postingDate: day,
@@ -160,7 +161,33 @@ struct LedgerPostingConsumer: Sendable {
         }
     }
 
+    /// `day`, or the first day after the closed period that contains it: a payment made while its period was
+    /// being closed posts into the next open period (spec B.2 rule 25), never into a closed one.
+    static func firstOpenDay(_ day: String, closed: [(start: String, end: String)]) -> String {
+        var current = day
+        while let period = closed.first(where: { $0.start <= current && current <= $0.end }) {
+            current = AccountingInput.nextDay(period.end)
+        }
+        return current
+    }
+
     // MARK: Reads
+
+    /// Closed periods per ledger. A close that commits after this read makes the batch's insert fail in the
+    /// database (the period lock trigger); the event log then redelivers and this read sees it.
+    private func closedPeriods(companyIds: [String]) async throws -> [LedgerKey: [(start: String, end: String)]] {
+        let rows = try await database.query("""
+            SELECT company_id, mode, period_start::text AS period_start, period_end::text AS period_end FROM accounting_periods
+            WHERE company_id = ANY(string_to_array(\(companyIds.joined(separator: ",")), ',')) AND status = 'closed'
+            """)
+        var result: [LedgerKey: [(start: String, end: String)]] = [:]
+        for row in rows {
+            guard let mode = Mode(rawValue: try row.decode("mode")) else { continue }
+            result[LedgerKey(companyId: try row.decode("company_id"), mode: mode), default: []]
+                .append((start: try row.decode("period_start"), end: try row.decode("period_end")))
+        }
+        return result
+    }
 
     /// Companies linked to `merchants` that have a chart of accounts.
     private func companies(for merchants: Set<String>) async throws -> [String: LedgerCompany] {

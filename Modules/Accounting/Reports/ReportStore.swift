@@ -5,10 +5,14 @@ import Kernel
 struct ReportStore: Sendable {
     let database: any Database
 
-    func totals(companyId: String, mode: Mode, from: String?, to: String) async throws -> [ReportBuilder.AccountTotals] {
-        let rows = try await database.query("""
+    /// `excludingClosing`: leave out closing entries (a P&L shows the period's activity, not its close).
+    func totals(companyId: String, mode: Mode, from: String?, to: String,
+                excludingClosing: Bool = false, executor: (any SQLExecutor)? = nil) async throws -> [ReportBuilder.AccountTotals] {
+        let closing: Int64 = excludingClosing ? 1 : 0
+        let rows = try await (executor ?? database).query("""
             SELECT a.id, a.account_number, a.name, a.account_type, a.normal_balance, a.account_subtype,
-                   coalesce(sum(d.debit_minor), 0)::bigint AS debit, coalesce(sum(d.credit_minor), 0)::bigint AS credit
+                   coalesce(sum(d.debit_minor - \(closing) * d.closing_debit_minor), 0)::bigint AS debit,
+                   coalesce(sum(d.credit_minor - \(closing) * d.closing_credit_minor), 0)::bigint AS credit
             FROM accounting_accounts a
             LEFT JOIN accounting_account_days d ON d.company_id = a.company_id AND d.mode = a.mode AND d.account_id = a.id
                 AND d.day <= \(to)::date\(and: "d.day >= ?::date", from)
@@ -60,7 +64,8 @@ struct ReportHandlers: Sendable {
         let comparison = try comparisonRange(query)
         let company = try await scope.resolve(request, caller)
         let currency = company.baseCurrency
-        let report = ReportBuilder.profitAndLoss(try await store.totals(companyId: company.id, mode: caller.mode, from: start, to: end))
+        let report = ReportBuilder.profitAndLoss(try await store.totals(companyId: company.id, mode: caller.mode, from: start, to: end,
+                                                                             excludingClosing: true))
         var body = Self.json(report, currency)
         body["company_id"] = .string(company.id)
         body["period_start"] = .string(start)
@@ -68,7 +73,8 @@ struct ReportHandlers: Sendable {
         body["currency"] = .string(currency.code)
         if let range = comparison {
             let previous = ReportBuilder.profitAndLoss(try await store.totals(companyId: company.id, mode: caller.mode,
-                                                                               from: range.from, to: range.to))
+                                                                               from: range.from, to: range.to,
+                                                                               excludingClosing: true))
             var compared = Self.json(previous, currency)
             compared["period_start"] = .string(range.from)
             compared["period_end"] = .string(range.to)
