@@ -195,6 +195,19 @@ extension Request {
     }
 }
 
+extension Request {
+    /// The required `reason` of a void or reopen: in the JSON body or the query (spec B.4 rule 5), 1…`lengthMax`.
+    func actionReason(lengthMax: Int) throws(AtlasError) -> String {
+        let body = try optionalJSONObject()
+        if let value = body["reason"], value != .null, value.stringValue == nil {
+            throw AtlasError.invalidField("reason", "reason must be a string")
+        }
+        guard let reason = body["reason"]?.stringValue ?? queryParameters["reason"] else { throw AtlasError.missingField("reason") }
+        try AccountingInput.text(reason, field: "reason", max: lengthMax)
+        return reason
+    }
+}
+
 extension JSONValue {
     static func text(_ value: String?) -> JSONValue { value.map { .string($0) } ?? .null }
     static func timestamp(_ value: Date?) -> JSONValue { value.map { .string(Timestamp.iso8601($0)) } ?? .null }

@@ -322,9 +322,7 @@ import Testing
         defer { fixture.close() }
         let company = try await fixture.company()
         let accounts = try await fixture.accounts(company)
-        let draft = await fixture.send(.post, "/api/v1/journal-entries/",
-                                       fixture.entryBody(company, debit: try #require(accounts["6100"]), credit: try #require(accounts["2100"])))
-        let entryId = try #require(draft.json["id"]?.stringValue)
+        let entryId = try await fixture.entry(company, accounts, debit: "6100", credit: "2100", post: false)
 
         let auth = fixture.harness.auth
         let otherOrg = try await auth.createOrganization(name: "Other org")

@@ -69,6 +69,22 @@ struct AccountingFixture {
          "lines": [Self.line(debit, "debit", amount), Self.line(credit, "credit", amount)]]
     }
 
+    /// A draft DR `debit` / CR `credit` by account number, posted unless told; returns its id.
+    func entry(_ companyId: String, _ accounts: [String: String], debit: String, credit: String, amount: String = "500.00",
+               date: String = "2026-01-15", post: Bool = true) async throws -> String {
+        guard let debitId = accounts[debit], let creditId = accounts[credit] else { throw HarnessError("no such account number") }
+        let draft = await send(.post, "/api/v1/journal-entries/", entryBody(companyId, debit: debitId, credit: creditId,
+                                                                             amount: .string(amount), date: date))
+        guard draft.status == 201, let id = draft.json["id"]?.stringValue else {
+            throw HarnessError("draft failed: \(draft.status) \(draft.bodyText)")
+        }
+        if post {
+            let posted = await send(.post, "/api/v1/journal-entries/\(id)/post")
+            guard posted.status == 200 else { throw HarnessError("post failed: \(posted.status) \(posted.bodyText)") }
+        }
+        return id
+    }
+
     /// The live balance of an account on its normal side, as the API reports it.
     func balance(_ accountId: String) async -> String? {
         await send(.get, "/api/v1/accounts/\(accountId)/balance").json["balance"]?.stringValue

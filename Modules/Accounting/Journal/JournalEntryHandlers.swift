@@ -146,14 +146,7 @@ struct JournalEntryHandlers: Sendable {
     func void(_ request: Request, _ context: RequestContext) async throws -> Response {
         let caller = try AccountingCaller(context)
         let id = try Self.id(request)
-        let body = try request.optionalJSONObject()
-        if let value = body["reason"], value != .null, value.stringValue == nil {
-            throw AtlasError.invalidField("reason", "reason must be a string")
-        }
-        guard let reason = body["reason"]?.stringValue ?? request.queryParameters["reason"] else {
-            throw AtlasError.missingField("reason")
-        }
-        try AccountingInput.text(reason, field: "reason", max: Self.reasonLengthMax)
+        let reason = try request.actionReason(lengthMax: Self.reasonLengthMax)
         guard try await store.reverse(id, organizationId: caller.organizationId, mode: caller.mode, reason: reason,
                                       correction: nil, userId: caller.userId, clock: clock) != nil else {
             throw AccountingInput.notFound("Journal entry")

@@ -42,14 +42,7 @@ struct PeriodHandlers: Sendable {
     func reopen(_ request: Request, _ context: RequestContext) async throws -> Response {
         let caller = try AccountingCaller(context)
         guard let id = AccountingInput.uuid(request.pathParameter("id")) else { throw AccountingInput.notFound("Period") }
-        let body = try request.optionalJSONObject()
-        if let value = body["reason"], value != .null, value.stringValue == nil {
-            throw AtlasError.invalidField("reason", "reason must be a string")
-        }
-        guard let reason = body["reason"]?.stringValue ?? request.queryParameters["reason"] else {
-            throw AtlasError.missingField("reason")
-        }
-        try AccountingInput.text(reason, field: "reason", max: Self.reasonLengthMax)
+        let reason = try request.actionReason(lengthMax: Self.reasonLengthMax)
         switch try await store.reopen(id, organizationId: caller.organizationId, mode: caller.mode, reason: reason,
                                       userId: caller.userId, now: clock.now()) {
         case .notFound: throw AccountingInput.notFound("Period")
