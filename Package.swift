@@ -51,10 +51,14 @@ var targets: [Target] = [
     .target(name: "EventLog", dependencies: ["Kernel"], path: "Modules/EventLog", swiftSettings: strict),
     .testTarget(name: "EventLogTests", dependencies: ["EventLog", "Kernel", "Postgres", "AtlasTestSupport"],
                 path: "Tests/EventLogTests", swiftSettings: strict),
+    // Platform module: OpenAPI 3.1 documents generated from the routes' declared schemas (served and written).
+    .target(name: "OpenAPI", dependencies: ["Kernel"], path: "Modules/OpenAPI", swiftSettings: strict),
+    .testTarget(name: "OpenAPITests", dependencies: ["OpenAPI", "Kernel", "AccessContract", "Bootstrap", "AtlasTestSupport"],
+                path: "Tests/OpenAPITests", swiftSettings: strict),
     // The composition root: configuration from the environment, the module list, the contract registry,
     // the event log, the router and the background services. The app and the test fixtures assemble Atlas
     // only through it.
-    .target(name: "Bootstrap", dependencies: ["Kernel", "Crypto", "HTTPServer", "Postgres", "EventLog", "Idempotency"]
+    .target(name: "Bootstrap", dependencies: ["Kernel", "Crypto", "HTTPServer", "Postgres", "EventLog", "Idempotency", "OpenAPI"]
                 + contractTargets.map { .target(name: $0) } + featureModules.map { .target(name: $0) },
             path: "Modules/Bootstrap", swiftSettings: strict),
     .executableTarget(name: "atlas", dependencies: ["Bootstrap", "Kernel", "HTTPServer", "Postgres", "EventLog"],

@@ -70,10 +70,11 @@ enum MigrateCommand {
 enum AdminCommandLine {
     static func run(_ arguments: [String]) async throws {
         guard let name = arguments.first else { throw CommandUsageError(Usage.text) }
-        let parsed = try CommandArguments(command: name, options: Array(arguments.dropFirst()))
         guard let command = AtlasModules.adminCommands.first(where: { $0.names.contains(name) }) else {
             throw CommandUsageError("unknown admin command \(name)\n\n\(Usage.text)")
         }
+        let parsed = try CommandArguments(command: name, options: Array(arguments.dropFirst()),
+                                          positionalsMax: command.positionalsMax)
         let application = try await AtlasBootstrap.open(try AtlasConfiguration.fromEnvironment())
         defer { application.close() }
         try await application.migrate()

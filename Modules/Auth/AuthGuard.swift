@@ -45,9 +45,12 @@ final class AuthGuard: AccessGuard {
     }
 }
 
-struct AccessMiddleware: Middleware {
+struct AccessMiddleware: Middleware, RouteSchemaContributor {
     let `guard`: AuthGuard
     let requirement: AccessRequirement
+
+    /// The route's credentials and rate-limit headers in its API document.
+    func contribute(to schema: inout RouteSchema) { requirement.contribute(to: &schema) }
 
     func respond(to request: Request, context: RequestContext, next: Handler) async throws -> Response {
         let principal: Principal

@@ -2,6 +2,7 @@ public import Auth
 public import EventLog
 public import Idempotency
 public import Kernel
+public import OpenAPI
 public import Postgres
 
 /// One assembled Atlas: its modules wired over one database. Built only by `AtlasBootstrap`; the app
@@ -38,9 +39,24 @@ public struct AtlasApplication: Sendable {
         return report
     }
 
-    /// The router over every module's routes, then `extraGroups` (the app's operational endpoints, a test's probes).
+    /// The router over every module's routes, the API documents (`GET /openapi/<surface>.json`), then
+    /// `extraGroups` (the app's operational endpoints, a test's probes).
     public func router(adding extraGroups: [RouteGroup] = [], observer: (any RequestObserver)? = nil) -> Router {
-        Router(groups: routeGroups + extraGroups, observer: observer)
+        Router(groups: routeGroups + [OpenAPIPublishing.group(servedDocuments())] + extraGroups, observer: observer)
+    }
+
+    /// Every surface's OpenAPI document, generated from the module routes' declarations.
+    public func apiDocuments() throws(OpenAPIError) -> [GeneratedDocument] { try AtlasAPIDocuments.generate(routeGroups) }
+
+    /// Invalid declarations must not stop the server: they are logged, and the documents are not served
+    /// (`OpenAPITests` fails on them first).
+    private func servedDocuments() -> [GeneratedDocument] {
+        do {
+            return try apiDocuments()
+        } catch {
+            logger.error("OpenAPI documents not generated", ["problems": .array(error.problems.map(JSONValue.string))])
+            return []
+        }
     }
 
     /// Starts every background service; `serve` stops them once the server has drained.

@@ -17,6 +17,9 @@ public enum AtlasModules {
         ]
     }
 
-    /// Every module's admin commands, then the event log's, as `atlas help` lists them; needs no database.
-    public static var adminCommands: [AdminCommand] { all().flatMap(\.adminCommands) + ParkedEventsAdminCommands.all }
+    /// Every module's admin commands, then the event log's and the API documents', as `atlas help` lists them;
+    /// needs no database.
+    public static var adminCommands: [AdminCommand] {
+        all().flatMap(\.adminCommands) + ParkedEventsAdminCommands.all + [AtlasAPIDocuments.writeCommand]
+    }
 }

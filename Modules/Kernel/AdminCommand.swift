@@ -5,19 +5,22 @@ public struct AdminCommand: Sendable {
     public let names: [String]
     /// Its line in `atlas help`, without the leading indentation, e.g. "admin create-key --merchant ID".
     public let usage: String
+    /// Bare words accepted before the options (`admin openapi-write [folder]`); most commands take none.
+    public let positionalsMax: Int
     /// Runs against the migrated database with the process's wired modules; prints its own results.
     public let run: @Sendable (CommandArguments, ModuleServices) async throws -> Void
 
-    public init(names: [String], usage: String,
+    public init(names: [String], usage: String, positionalsMax: Int = 0,
                 run: @escaping @Sendable (CommandArguments, ModuleServices) async throws -> Void) {
         self.names = names
         self.usage = usage
+        self.positionalsMax = positionalsMax
         self.run = run
     }
 
-    public init(name: String, usage: String,
+    public init(name: String, usage: String, positionalsMax: Int = 0,
                 run: @escaping @Sendable (CommandArguments, ModuleServices) async throws -> Void) {
-        self.init(names: [name], usage: usage, run: run)
+        self.init(names: [name], usage: usage, positionalsMax: positionalsMax, run: run)
     }
 }
 
@@ -28,10 +31,13 @@ public struct CommandArguments: Sendable {
     public let command: String
     private var values: [String: String] = [:]
     public private(set) var flags: Set<String> = []
+    /// The bare words before the first option, at most `positionalsMax` of them.
+    public private(set) var positionals: [String] = []
 
-    public init(command: String, options arguments: [String]) throws(CommandUsageError) {
+    public init(command: String, options arguments: [String], positionalsMax: Int = 0) throws(CommandUsageError) {
         self.command = command
-        var index = 0
+        positionals = Array(arguments.prefix { !$0.hasPrefix("--") }.prefix(positionalsMax))
+        var index = positionals.count
         while index < arguments.count {
             let argument = arguments[index]
             guard argument.hasPrefix("--") else { throw CommandUsageError("unexpected argument \(argument)") }

@@ -57,55 +57,71 @@ public protocol HTTPResponder: Sendable {
     func respond(to request: Request) async -> Response
 }
 
-/// One route: a method, a pattern with `:name` segments, and a handler.
+/// One route: a method, a pattern with `:name` segments, a handler, and its declared contract (nil when
+/// the route declares none: the OpenAPI check lists it).
 public struct Route: Sendable {
     public let method: HTTPMethod
     public let pattern: String
     public let handler: Handler
+    /// With the route's own middleware's contributions already applied (the group's are applied by the generator).
+    public let schema: RouteSchema?
 
-    public init(method: HTTPMethod, pattern: String, handler: @escaping Handler) {
+    public init(method: HTTPMethod, pattern: String, schema: RouteSchema? = nil, handler: @escaping Handler) {
         self.method = method
         self.pattern = pattern
+        self.schema = schema
         self.handler = handler
     }
 }
 
-/// Routes under one path prefix that share middleware and an error body format.
+/// Routes under one path prefix that share middleware, an error body format and the API document
+/// their declared schemas are published in.
 public struct RouteGroup: Sendable {
     public let prefix: String
     public let errorRenderer: any ErrorRenderer
     public private(set) var middleware: [any Middleware]
     public private(set) var routes: [Route] = []
+    /// The document (surface) these routes belong to; nil for routes no API document describes.
+    public var document: SurfaceDocument?
+    /// Component schemas this group's declarations refer to (`JSONSchema.ref`), merged into its document.
+    public var schemas: [String: JSONSchema] = [:]
 
     public init(prefix: String, errorRenderer: any ErrorRenderer = EnvelopeErrorRenderer(),
-                middleware: [any Middleware] = []) {
+                middleware: [any Middleware] = [], document: SurfaceDocument? = nil) {
         self.prefix = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
         self.errorRenderer = errorRenderer
         self.middleware = middleware
+        self.document = document
     }
 
     /// Adds a route; `middleware` wraps this route only, inside the group's middleware
-    /// (for example a per-route scope requirement).
+    /// (for example a per-route scope requirement). `schema` is its contract for the API document.
     public mutating func add(_ method: HTTPMethod, _ path: String, middleware: [any Middleware] = [],
-                             _ handler: @escaping Handler) {
+                             schema: RouteSchema? = nil, _ handler: @escaping Handler) {
         let full = path.isEmpty || path == "/" ? (prefix.isEmpty ? "/" : prefix) : prefix + path
-        routes.append(Route(method: method, pattern: full, handler: Router.compose(handler, middleware: middleware)))
+        routes.append(Route(method: method, pattern: full, schema: schema?.contributed(by: middleware),
+                            handler: Router.compose(handler, middleware: middleware)))
     }
 
-    public mutating func get(_ path: String, middleware: [any Middleware] = [], _ handler: @escaping Handler) {
-        add(.get, path, middleware: middleware, handler)
+    public mutating func get(_ path: String, middleware: [any Middleware] = [], schema: RouteSchema? = nil,
+                             _ handler: @escaping Handler) {
+        add(.get, path, middleware: middleware, schema: schema, handler)
     }
-    public mutating func post(_ path: String, middleware: [any Middleware] = [], _ handler: @escaping Handler) {
-        add(.post, path, middleware: middleware, handler)
+    public mutating func post(_ path: String, middleware: [any Middleware] = [], schema: RouteSchema? = nil,
+                              _ handler: @escaping Handler) {
+        add(.post, path, middleware: middleware, schema: schema, handler)
     }
-    public mutating func put(_ path: String, middleware: [any Middleware] = [], _ handler: @escaping Handler) {
-        add(.put, path, middleware: middleware, handler)
+    public mutating func put(_ path: String, middleware: [any Middleware] = [], schema: RouteSchema? = nil,
+                             _ handler: @escaping Handler) {
+        add(.put, path, middleware: middleware, schema: schema, handler)
     }
-    public mutating func patch(_ path: String, middleware: [any Middleware] = [], _ handler: @escaping Handler) {
-        add(.patch, path, middleware: middleware, handler)
+    public mutating func patch(_ path: String, middleware: [any Middleware] = [], schema: RouteSchema? = nil,
+                               _ handler: @escaping Handler) {
+        add(.patch, path, middleware: middleware, schema: schema, handler)
     }
-    public mutating func delete(_ path: String, middleware: [any Middleware] = [], _ handler: @escaping Handler) {
-        add(.delete, path, middleware: middleware, handler)
+    public mutating func delete(_ path: String, middleware: [any Middleware] = [], schema: RouteSchema? = nil,
+                                _ handler: @escaping Handler) {
+        add(.delete, path, middleware: middleware, schema: schema, handler)
     }
 
     public mutating func use(_ middleware: any Middleware) { self.middleware.append(middleware) }

@@ -6,7 +6,8 @@ import Kernel
 /// The `/api/v1` cash-rounding surface (spec §1). Every route except health and version needs an
 /// `x-api-key` role key; POSTs pass through the idempotency middleware after the access guard. The
 /// handlers live in the sub-feature folders (Transactions/, Receipts/, Jurisdictions/, Tips/, Compliance/,
-/// Fraud/); health and version in `RoundingStatusHandlers`.
+/// Fraud/); health and version in `RoundingStatusHandlers`. Each route's contract for the OpenAPI document is in
+/// `RoundingRouteSchemas`.
 struct RoundingRoutes: Sendable {
     static let prefix = "/api/v1"
 
@@ -14,7 +15,9 @@ struct RoundingRoutes: Sendable {
     let service: RoundingService
 
     func group() -> RouteGroup {
-        var group = RouteGroup(prefix: RoundingRoutes.prefix, errorRenderer: SurfaceErrors.renderer(for: .rounding))
+        var group = RouteGroup(prefix: RoundingRoutes.prefix, surface: .rounding)
+        group.schemas = RoundingRouteSchemas.components
+        typealias Schemas = RoundingRouteSchemas
         let guardFor = { (roles: Set<String>) in
             services.accessGuard.require(AccessRequirement(surface: .rounding, roles: roles))
         }
@@ -31,36 +34,37 @@ struct RoundingRoutes: Sendable {
         let export = ComplianceExport(service: service)
         let database = services.database
 
-        group.get("/health") { _, _ in await RoundingStatusHandlers.health(database) }
-        group.get("/version") { _, _ in RoundingStatusHandlers.version() }
+        group.get("/health", schema: Schemas.health) { _, _ in await RoundingStatusHandlers.health(database) }
+        group.get("/version", schema: Schemas.version) { _, _ in RoundingStatusHandlers.version() }
 
-        group.post("/transaction", middleware: transact, transactions.sale)
-        group.post("/transaction/void", middleware: transact, transactions.void)
-        group.post("/transaction/refund", middleware: transact, transactions.refund)
-        group.post("/transaction/override", middleware: transact, transactions.override)
-        group.get("/transaction/:id/receipt", middleware: read, receipts.receipt)
+        group.post("/transaction", middleware: transact, schema: Schemas.sale, transactions.sale)
+        group.post("/transaction/void", middleware: transact, schema: Schemas.void, transactions.void)
+        group.post("/transaction/refund", middleware: transact, schema: Schemas.refund, transactions.refund)
+        group.post("/transaction/override", middleware: transact, schema: Schemas.override, transactions.override)
+        group.get("/transaction/:id/receipt", middleware: read, schema: Schemas.receipt, receipts.receipt)
 
-        group.get("/jurisdiction/zip/:zip_code", middleware: read) { request, _ in
+        group.get("/jurisdiction/zip/:zip_code", middleware: read, schema: Schemas.zip) { request, _ in
             try JurisdictionHandlers.zip(request, resolver: service.engine.resolver, now: service.clock.now())
         }
-        group.get("/jurisdictions", middleware: read) { _, _ in JurisdictionHandlers.list() }
+        group.get("/jurisdictions", middleware: read, schema: Schemas.jurisdictions) { _, _ in JurisdictionHandlers.list() }
 
-        group.post("/tip/cash", middleware: transact) { try await tips.tip($0, $1, cash: true) }
-        group.post("/tip/credit-card", middleware: transact) { try await tips.tip($0, $1, cash: false) }
-        group.post("/tip/adjust", middleware: transact, tips.adjust)
-        group.post("/tip/pool/create", middleware: transact, tips.createPool)
-        group.post("/tip/pool/distribute", middleware: transact, tips.distributePool)
+        group.post("/tip/cash", middleware: transact, schema: Schemas.tip(cash: true)) { try await tips.tip($0, $1, cash: true) }
+        group.post("/tip/credit-card", middleware: transact, schema: Schemas.tip(cash: false)) { try await tips.tip($0, $1, cash: false) }
+        group.post("/tip/adjust", middleware: transact, schema: Schemas.tipAdjust, tips.adjust)
+        group.post("/tip/pool/create", middleware: transact, schema: Schemas.poolCreate, tips.createPool)
+        group.post("/tip/pool/distribute", middleware: transact, schema: Schemas.poolDistribute, tips.distributePool)
 
-        group.post("/export", middleware: [guardFor(RoundingRoleSets.read), idempotency], export.export)
-        group.get("/admin/audit-logs", middleware: audit, compliance.auditLogs)
-        group.get("/admin/verify-hash-chain", middleware: audit, compliance.verifyChain)
-        group.get("/merchant/:merchant_id/risk-profile", middleware: admin, fraud.riskProfile)
-        group.get("/admin/fraud-overview", middleware: admin, fraud.fraudOverview)
+        group.post("/export", middleware: [guardFor(RoundingRoleSets.read), idempotency], schema: Schemas.export,
+                   export.export)
+        group.get("/admin/audit-logs", middleware: audit, schema: Schemas.auditLogs, compliance.auditLogs)
+        group.get("/admin/verify-hash-chain", middleware: audit, schema: Schemas.verifyChain, compliance.verifyChain)
+        group.get("/merchant/:merchant_id/risk-profile", middleware: admin, schema: Schemas.riskProfile, fraud.riskProfile)
+        group.get("/admin/fraud-overview", middleware: admin, schema: Schemas.fraudOverview, fraud.fraudOverview)
         group.post("/admin/merchant/:merchant_id/indiana-method", middleware: admin + [idempotency],
-                   compliance.setIndianaMethod)
-        group.get("/analytics/voids", middleware: read, compliance.voidAnalytics)
-        group.get("/analytics/void-abuse", middleware: audit, compliance.voidAbuse)
-        group.get("/overrides/report", middleware: read, compliance.overridesReport)
+                   schema: Schemas.setIndianaMethod, compliance.setIndianaMethod)
+        group.get("/analytics/voids", middleware: read, schema: Schemas.voidAnalytics, compliance.voidAnalytics)
+        group.get("/analytics/void-abuse", middleware: audit, schema: Schemas.voidAbuse, compliance.voidAbuse)
+        group.get("/overrides/report", middleware: read, schema: Schemas.overridesReport, compliance.overridesReport)
         return group
     }
 }

@@ -30,6 +30,8 @@ enum FuzzSurface: String, Sendable, CaseIterable {
 
     static func of(_ pattern: String) -> FuzzSurface {
         if pattern.hasPrefix("/v1/token") { return .oauth }
+        // The platform's API documents (`/openapi/<surface>.json`) answer in the default envelope.
+        if pattern.hasPrefix("/openapi/") { return .commerce }
         if pattern.hasPrefix("/v1/") || pattern.hasPrefix("/.well-known") { return .commerce }
         if pattern.hasPrefix("/functions/v1") { return .payments }
         if pattern.hasPrefix("/api/v1/auth") { return .accounting }

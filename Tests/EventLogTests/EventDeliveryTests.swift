@@ -152,18 +152,8 @@ import Testing
     @Test func pruningKeepsWhatAConsumerStillNeeds() async throws {
         let fixture = try await EventLogFixture.make()
         defer { fixture.close() }
-        try await fixture.append((1...4).map { EventLogFixture.event(resource: "old\($0)") })
-        let deliveries = Deliveries()
-        var limits = EventLogFixture.fastLimits
-        limits.retention = EventRetentionLimits(retentionSeconds: 0, batchRowsMax: 3, batchesPerRunMax: 10)
-        limits.pruneIntervalSeconds = 3600
-        let service = fixture.service([EventConsumer(name: "test.prune") { deliveries.record($0) }], limits: limits)
-        try await fixture.running(service) {
-            try await eventually("consumption") { deliveries.all.count == 4 }
-            try await eventually("the cursor stored") {
-                try await count(fixture, "SELECT cursor_seq AS n FROM event_log_consumers WHERE name = 'test.prune'") == 4
-            }
-        }
+        let limits = Self.pruningLimits(batchRowsMax: 3)
+        let service = try await Self.consumedLog(fixture, events: 4, consumer: "test.prune", limits: limits)
         // A lagging consumer (declared, never run) holds everything back.
         let lagging = fixture.service([EventConsumer(name: "test.prune") { _ in }, EventConsumer(name: "test.never") { _ in }],
                                       limits: limits)
@@ -171,6 +161,61 @@ import Testing
         try await fixture.append([EventLogFixture.event(resource: "new")])
         #expect(try await service.pruneOnce() == 4)
         #expect(try await count(fixture, "SELECT count(*) AS n FROM event_log") == 1)
+    }
+
+    /// Parked events at the head of the log do not stall pruning: each window moves past them, and they
+    /// stay until retried or skipped.
+    @Test func pruningMovesPastParkedEventsAtTheHead() async throws {
+        let fixture = try await EventLogFixture.make()
+        defer { fixture.close() }
+        let service = try await Self.consumedLog(fixture, events: 6, consumer: "test.prune.parked",
+                                                 limits: Self.pruningLimits(batchRowsMax: 2))
+        try await fixture.database.execute("""
+            INSERT INTO event_log_parked (consumer, event_id, writer_xid, seq, merchant_id, mode, event_type, state,
+                                          attempts, error)
+            SELECT 'test.prune.parked', event_id, writer_xid, seq, merchant_id, mode, event_type, 'parked', 3, 'test'
+            FROM event_log ORDER BY writer_xid, seq LIMIT 3
+            """)
+        #expect(try await service.pruneOnce() == 3)
+        #expect(try await count(fixture, "SELECT count(*) AS n FROM event_log") == 3)
+        #expect(try await count(fixture, """
+            SELECT count(*) AS n FROM event_log e JOIN event_log_parked p USING (event_id)
+            """) == 3)
+    }
+
+    /// Retention 0 (every event is old enough), pruning only when a test calls `pruneOnce`.
+    private static func pruningLimits(batchRowsMax: Int) -> EventLogService.Limits {
+        var limits = EventLogFixture.fastLimits
+        limits.retention = EventRetentionLimits(retentionSeconds: 0, batchRowsMax: batchRowsMax, batchesPerRunMax: 10)
+        limits.pruneIntervalSeconds = 3600
+        return limits
+    }
+
+    /// `events` appended and consumed by `consumer`, its cursor stored; returns its (stopped) service.
+    private static func consumedLog(_ fixture: EventLogFixture, events: Int, consumer: String,
+                                    limits: EventLogService.Limits) async throws -> EventLogService {
+        try await fixture.append((1...events).map { EventLogFixture.event(resource: "e\($0)") })
+        let deliveries = Deliveries()
+        let service = fixture.service([EventConsumer(name: consumer) { deliveries.record($0) }], limits: limits)
+        try await fixture.running(service) {
+            try await eventually("consumption") { deliveries.all.count == events }
+            try await eventually("the cursor stored") {
+                try await count(fixture, "SELECT cursor_seq AS n FROM event_log_consumers WHERE name = \(consumer)") == Int64(events)
+            }
+        }
+        return service
+    }
+
+    /// Events younger than the retention stay; one run reads one window and stops.
+    @Test func pruningKeepsYoungEvents() async throws {
+        let fixture = try await EventLogFixture.make()
+        defer { fixture.close() }
+        try await fixture.append((1...5).map { EventLogFixture.event(resource: "y\($0)") })
+        var limits = EventLogFixture.fastLimits
+        limits.retention = EventRetentionLimits(retentionSeconds: 3600, batchRowsMax: 2, batchesPerRunMax: 10)
+        let service = fixture.service([], limits: limits)
+        #expect(try await service.pruneOnce() == 0)
+        #expect(try await count(fixture, "SELECT count(*) AS n FROM event_log") == 5)
     }
 
     /// Lag per declared consumer: events after its cursor and the oldest one's age.

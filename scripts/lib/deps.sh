@@ -34,7 +34,8 @@ atlas_install_runtime_deps() {
     atlas_apt_install libpq-dev libssl-dev pkg-config postgresql ca-certificates
 }
 
-# Extra tools the test suite drives as real clients (curl, Python h11/requests/pyjwt, openssl).
+# Extra tools the test suite drives as real clients (curl, Python h11/requests/pyjwt, openssl), and
+# openapi-spec-validator, which OpenAPITests runs on every generated document.
 atlas_install_test_deps() {
     atlas_install_runtime_deps || return 1
     atlas_apt_install curl python3 python3-pip openssl || return 1
@@ -43,6 +44,7 @@ atlas_install_test_deps() {
     python3 -c 'import requests' 2>/dev/null || want+=(requests)
     python3 -c 'import jwt' 2>/dev/null || want+=(pyjwt)
     python3 -c 'import cryptography' 2>/dev/null || want+=(cryptography)
+    python3 -c 'import openapi_spec_validator' 2>/dev/null || want+=(openapi-spec-validator)
     [ ${#want[@]} -eq 0 ] && return 0
     echo "atlas: pip installing ${want[*]}" >&2
     python3 -m pip install -q "${want[@]}" >&2 \

@@ -14,7 +14,7 @@ public import Kernel
 /// EXECUTE up to that write, but only one commits; the others roll back and answer with the winner's
 /// response. A handler whose work must not run twice (a live card charge) claims first with
 /// `claimBeforeSideEffects()`.
-public struct IdempotencyMiddleware: Middleware {
+public struct IdempotencyMiddleware: Middleware, RouteSchemaContributor {
     public static let keyLengthMax = 255
     let store: any IdempotencyStore
     let waiting: KeyWaiting
@@ -29,6 +29,9 @@ public struct IdempotencyMiddleware: Middleware {
         self.waiting = waiting
         self.deferredClaim = deferredClaim
     }
+
+    /// The route's API document lists the optional Idempotency-Key header and its replay and conflict answers.
+    public func contribute(to schema: inout RouteSchema) { schema.acceptsIdempotencyKey = true }
 
     public func respond(to request: Request, context: RequestContext, next: Handler) async throws -> Response {
         guard request.method == .post, let key = request.headers["Idempotency-Key"] else {
