@@ -5,7 +5,7 @@ import Kernel
 /// WHY one route group per collection: the router answers an unknown path in the format of the group
 /// whose prefix matches longest, so `/api/v1/companies/...` must be a group of its own to answer in the
 /// accounting format (`{detail, status_code, errors}`) rather than the rounding one. Collections not
-/// served yet keep their prefix (signed-in callers get 404) so their errors are accounting errors too.
+/// served yet keep their prefix (a group without routes) so their 404s are accounting errors too.
 struct AccountingRoutes: Sendable {
     static let prefix = "/api/v1"
     static let servedCollections = ["companies", "accounts", "journal-entries", "reports", "periods"]
@@ -35,55 +35,53 @@ struct AccountingRoutes: Sendable {
         let period = PeriodHandlers(store: PeriodStore(database: services.database, crypto: services.crypto,
                                                        eventLog: services.eventLog), scope: scope, clock: clock)
 
+        typealias Declared = AccountingRouteSchemas
         var companies = group("companies")
-        companies.get("/", middleware: read, company.list)
-        companies.post("/", middleware: administration, company.create)
-        companies.get("/:id", middleware: read, company.get)
-        companies.patch("/:id", middleware: administration, company.update)
-        companies.delete("/:id", middleware: administration, company.delete)
+        companies.get("/", middleware: read, schema: Declared.listCompanies, company.list)
+        companies.post("/", middleware: administration, schema: Declared.createCompany, company.create)
+        companies.get("/:id", middleware: read, schema: Declared.getCompany, company.get)
+        companies.patch("/:id", middleware: administration, schema: Declared.updateCompany, company.update)
+        companies.delete("/:id", middleware: administration, schema: Declared.deleteCompany, company.delete)
 
         var accounts = group("accounts")
-        accounts.get("/", middleware: read, account.list)
-        accounts.post("/", middleware: accounting, account.create)
-        accounts.get("/hierarchy", middleware: read, account.hierarchy)
-        accounts.post("/setup-coa", middleware: accounting, account.setupChart)
-        accounts.get("/:id", middleware: read, account.get)
-        accounts.patch("/:id", middleware: accounting, account.update)
-        accounts.delete("/:id", middleware: accounting, account.delete)
-        accounts.get("/:id/balance", middleware: read, account.balance)
+        accounts.get("/", middleware: read, schema: Declared.listAccounts, account.list)
+        accounts.post("/", middleware: accounting, schema: Declared.createAccount, account.create)
+        accounts.get("/hierarchy", middleware: read, schema: Declared.hierarchy, account.hierarchy)
+        accounts.post("/setup-coa", middleware: accounting, schema: Declared.setupChart, account.setupChart)
+        accounts.get("/:id", middleware: read, schema: Declared.getAccount, account.get)
+        accounts.patch("/:id", middleware: accounting, schema: Declared.updateAccount, account.update)
+        accounts.delete("/:id", middleware: accounting, schema: Declared.deleteAccount, account.delete)
+        accounts.get("/:id/balance", middleware: read, schema: Declared.accountBalance, account.balance)
 
         var entries = group("journal-entries")
-        entries.get("/", middleware: read, journal.list)
-        entries.post("/", middleware: bookkeeping, journal.create)
-        entries.get("/:id", middleware: read, journal.get)
-        entries.patch("/:id", middleware: bookkeeping, journal.update)
-        entries.delete("/:id", middleware: bookkeeping, journal.delete)
-        entries.post("/:id/post", middleware: accounting, journal.post)
-        entries.post("/:id/void", middleware: accounting, journal.void)
-        entries.post("/:id/correct", middleware: accounting, journal.correct)
+        entries.get("/", middleware: read, schema: Declared.listEntries, journal.list)
+        entries.post("/", middleware: bookkeeping, schema: Declared.createEntry, journal.create)
+        entries.get("/:id", middleware: read, schema: Declared.getEntry, journal.get)
+        entries.patch("/:id", middleware: bookkeeping, schema: Declared.updateEntry, journal.update)
+        entries.delete("/:id", middleware: bookkeeping, schema: Declared.deleteEntry, journal.delete)
+        entries.post("/:id/post", middleware: accounting, schema: Declared.postEntry, journal.post)
+        entries.post("/:id/void", middleware: accounting, schema: Declared.voidEntry, journal.void)
+        entries.post("/:id/correct", middleware: accounting, schema: Declared.correctEntry, journal.correct)
 
         var statements = group("reports")
-        statements.get("/trial-balance", middleware: reports, report.trialBalance)
-        statements.get("/profit-loss", middleware: reports, report.profitAndLoss)
-        statements.get("/balance-sheet", middleware: reports, report.balanceSheet)
+        statements.get("/trial-balance", middleware: reports, schema: Declared.trialBalance, report.trialBalance)
+        statements.get("/profit-loss", middleware: reports, schema: Declared.profitAndLoss, report.profitAndLoss)
+        statements.get("/balance-sheet", middleware: reports, schema: Declared.balanceSheet, report.balanceSheet)
 
         var periods = group("periods")
-        periods.get("/", middleware: read, period.list)
-        periods.post("/close", middleware: accounting, period.close)
-        periods.get("/verify-chain", middleware: reports, period.verify)
-        periods.post("/:id/reopen", middleware: accounting, period.reopen)
+        periods.get("/", middleware: read, schema: Declared.listPeriods, period.list)
+        periods.post("/close", middleware: accounting, schema: Declared.closePeriod, period.close)
+        periods.get("/verify-chain", middleware: reports, schema: Declared.verifyChain, period.verify)
+        periods.post("/:id/reopen", middleware: accounting, schema: Declared.reopenPeriod, period.reopen)
 
-        let pending = Self.pendingCollections.map { name in
-            var pending = group(name)
-            let notYet: Handler = { _, _ in throw AtlasError.notFound("/\(name) is not available on this server yet") }
-            pending.get("/", middleware: read, notYet)
-            pending.post("/", middleware: read, notYet)
-            return pending
-        }
+        // Collections not served yet: a prefix without routes, so their unknown paths answer in this format.
+        let pending = Self.pendingCollections.map(group)
         return [companies, accounts, entries, statements, periods] + pending
     }
 
     private func group(_ collection: String) -> RouteGroup {
-        RouteGroup(prefix: Self.prefix + "/" + collection, errorRenderer: SurfaceErrors.renderer(for: .accounting))
+        var group = RouteGroup(prefix: Self.prefix + "/" + collection, surface: .accounting)
+        group.schemas = AccountingRouteSchemas.components
+        return group
     }
 }

@@ -1,0 +1,274 @@
+import Kernel
+
+/// The accounting contract of every route in `AccountingRoutes` (spec B.1), for the generated OpenAPI
+/// document. Enum values and limits come from the constants the handlers validate with. Credentials and
+/// rate-limit headers are added by the access guard; the surface adds its 422 and error bodies.
+enum AccountingRouteSchemas {
+    typealias Schema = JSONSchema
+    typealias Parameter = RouteSchema.Parameter
+
+    static let uuid = Schema.string(format: "uuid")
+    static let date = Schema.string(format: "date")
+    static let dateTime = Schema.string(format: "date-time")
+    static let money = Schema.string(pattern: "^-?[0-9]+(\\.[0-9]+)?$")
+        .described("Decimal amount with the currency's decimals, e.g. \"330.00\" (from integer minor units)")
+    static let amountInput = Schema.oneOf([.string(pattern: "^[0-9]+(\\.[0-9]+)?$"), .integer(minimum: 0), .number(minimum: 0)])
+        .described("A decimal string (\"100.00\"), or a JSON number read exactly; no more decimals than the currency has")
+    static let currency = Schema.string(pattern: "^[A-Z]{3}$").described("ISO 4217 code")
+    static let side = Schema.enumeration(["debit", "credit"])
+
+    static let companyQuery = Parameter.query("company_id", uuid, "The company; the caller's current company when absent")
+    static let pageQuery: [Parameter] = [
+        .query("page", .integer(minimum: 1), "Page number (default 1)"),
+        .query("page_size", .integer(minimum: 1, maximum: Int64(AccountingPage.pageSizeMax)), "Items per page (default 20)"),
+        .query("limit", .integer(minimum: 1, maximum: Int64(AccountingPage.limitMax)), "With offset: wins over page/page_size"),
+        .query("offset", .integer(minimum: 0)),
+    ]
+    static func id(_ what: String) -> [Parameter] { [.path("id", uuid, "The \(what)'s id")] }
+
+    static func page(of component: String) -> Schema {
+        .openObject([
+            .required("items", .array(of: .ref(component))), .required("total", .integer(minimum: 0)),
+            .required("page", .integer(minimum: 1)), .required("page_size", .integer(minimum: 1)),
+            .required("has_next", .boolean), .required("has_more", .boolean),
+        ])
+    }
+
+    // MARK: Components
+
+    static let components: [String: Schema] = [
+        "Company": .openObject([
+            .required("id", uuid), .required("org_id", .string()), .required("merchant_id", Schema.string().nullable()),
+            .required("name", .string()), .required("base_currency", currency), .required("fiscal_year_start_date", date),
+            .required("fiscal_year", .integer()), .required("accounting_method", .enumeration(CompanyHandlers.methods)),
+            .required("is_active", .boolean), .required("created_at", dateTime),
+        ]),
+        "Account": .openObject([
+            .required("id", uuid), .required("company_id", uuid), .required("account_number", .string(lengthMax: 20)),
+            .required("name", .string()), .required("account_type", .enumeration(Account.types)),
+            .required("normal_balance", side), .required("account_subtype", Schema.string().nullable()),
+            .required("parent_id", uuid.nullable()), .required("is_system", .boolean), .required("is_active", .boolean),
+        ]),
+        "JournalLine": .openObject([
+            .required("id", uuid), .required("line_number", .integer(minimum: 1)), .required("account_id", uuid),
+            .required("entry_type", side), .required("amount", money), .required("currency", currency),
+            .required("exchange_rate", .string()), .required("base_amount", money),
+        ]),
+        "JournalEntry": .openObject([
+            .required("id", uuid), .required("company_id", uuid), .required("entry_number", .string()),
+            .required("status", .enumeration(["draft", "posted", "void"])), .required("entry_type", .string()),
+            .required("entry_date", date), .required("posting_date", date.nullable()), .required("description", .string()),
+            .required("total_debit", money), .required("total_credit", money), .required("version", .integer(minimum: 1)),
+            .required("posted_at", dateTime.nullable()), .required("posted_by", Schema.string().nullable()),
+            .required("voided_at", dateTime.nullable()), .required("void_reason", Schema.string().nullable()),
+            .required("superseded_by", uuid.nullable()), .required("corrects_entry", uuid.nullable()),
+            .required("reverses_entry", uuid.nullable()), .required("reversed_by", uuid.nullable()),
+            .required("lines", .array(of: .ref("JournalLine"))),
+        ]),
+        "ReportCategory": .openObject([
+            .required("name", .string()), .required("total", money),
+            .required("sections", .array(of: .openObject([
+                .required("name", .string()), .required("subtotal", money),
+                .required("items", .array(of: .openObject([
+                    .required("account_id", uuid.nullable()), .required("account_number", Schema.string().nullable()),
+                    .required("account_name", .string()), .required("amount", money),
+                ]))),
+            ]))),
+        ]),
+        "Period": .openObject([
+            .required("id", uuid), .required("company_id", uuid), .required("sequence", .integer(minimum: 1)),
+            .required("period_start", date), .required("period_end", date), .required("status", .enumeration(["closed", "reopened"])),
+            .required("entries_hash", .string()), .required("previous_hash", .string()), .required("chain_hash", .string()),
+            .required("closing_entry_id", uuid.nullable()), .required("closed_at", dateTime), .required("closed_by", .string()),
+            .required("reopened_at", dateTime.nullable()), .required("reopen_reason", Schema.string().nullable()),
+        ]),
+    ]
+
+    // MARK: Companies
+
+    static let address: [Schema.Property] = Company.addressFields.map {
+        .optional($0, .string(lengthMax: CompanyHandlers.addressFieldLengthMax))
+    }
+    static let listCompanies = RouteSchema("Companies of the caller's organization", operationId: "listCompanies",
+                                           tags: ["Companies"], query: pageQuery, responses: [.ok(page(of: "Company"))])
+    static let createCompany = RouteSchema(
+        "Create a company (linked to the caller's merchant when it has none)", operationId: "createCompany", tags: ["Companies"],
+        body: .json(.openObject([
+            .required("name", .string(lengthMin: 1, lengthMax: CompanyHandlers.nameLengthMax)),
+            .required("fiscal_year_start_date", date), .optional("base_currency", currency),
+            .optional("accounting_method", .enumeration(CompanyHandlers.methods)),
+        ] + address), example: ["name": "Acme Books", "fiscal_year_start_date": "2026-01-01"]),
+        responses: [.created(.ref("Company"))])
+    static let getCompany = RouteSchema("A company", operationId: "getCompany", tags: ["Companies"], path: id("company"),
+                                        responses: [.ok(.ref("Company")), .error(404, "Company not found")])
+    static let updateCompany = RouteSchema(
+        "Update a company (base currency is fixed)", operationId: "updateCompany", tags: ["Companies"], path: id("company"),
+        body: .json(.openObject([
+            .optional("name", .string(lengthMin: 1, lengthMax: CompanyHandlers.nameLengthMax)),
+            .optional("fiscal_year_start_date", date), .optional("accounting_method", .enumeration(CompanyHandlers.methods)),
+        ] + address)),
+        responses: [.ok(.ref("Company")), .error(404, "Company not found")])
+    static let deleteCompany = RouteSchema(
+        "Delete a company without posted entries", operationId: "deleteCompany", tags: ["Companies"], path: id("company"),
+        responses: [.noContent(), .error(404, "Company not found"), .error(409, "The company has posted journal entries")])
+
+    // MARK: Accounts
+
+    static let listAccounts = RouteSchema(
+        "The chart of accounts, by number", operationId: "listAccounts", tags: ["Accounts"],
+        query: [companyQuery, .query("account_type", .enumeration(Account.types)), .query("is_active", .boolean)] + pageQuery,
+        responses: [.ok(page(of: "Account"))])
+    static let createAccount = RouteSchema(
+        "Add an account", operationId: "createAccount", tags: ["Accounts"],
+        body: .json(.openObject([
+            .required("account_number", .string(lengthMin: 1, lengthMax: AccountHandlers.numberLengthMax)),
+            .required("name", .string(lengthMin: 1, lengthMax: AccountHandlers.nameLengthMax)),
+            .required("account_type", .enumeration(Account.types)), .required("normal_balance", side),
+            .optional("account_subtype", .string(lengthMax: AccountHandlers.subtypeLengthMax)),
+            .optional("description", .string(lengthMax: AccountHandlers.descriptionLengthMax)),
+            .optional("parent_id", uuid), .optional("is_system", .boolean), .optional("company_id", uuid),
+        ])),
+        responses: [.created(.ref("Account")), .error(409, "The account number exists in this company")])
+    static let hierarchy = RouteSchema("The chart as a tree", operationId: "getAccountHierarchy", tags: ["Accounts"],
+                                       query: [companyQuery], responses: [.ok(.openObject([.required("items", .array(of: .any))]))])
+    static let setupChart = RouteSchema(
+        "Create the chart of accounts from a template", operationId: "setupChartOfAccounts", tags: ["Accounts"],
+        query: [companyQuery], body: .json(.openObject([
+            .optional("template_name", .enumeration(ChartTemplates.standards)),
+            .optional("industry", .enumeration(ChartTemplates.industries)), .optional("company_id", uuid),
+        ]), required: false),
+        responses: [.created(.openObject([.required("accounts_created", .integer(minimum: 0)),
+                                          .required("items", .array(of: .ref("Account")))])),
+                    .error(409, "The company already has a chart of accounts")])
+    static let getAccount = RouteSchema("An account", operationId: "getAccount", tags: ["Accounts"], path: id("account"),
+                                        responses: [.ok(.ref("Account")), .error(404, "Account not found")])
+    static let updateAccount = RouteSchema(
+        "Rename or describe an account (number and type are fixed)", operationId: "updateAccount", tags: ["Accounts"],
+        path: id("account"), body: .json(.openObject([
+            .optional("name", .string(lengthMin: 1, lengthMax: AccountHandlers.nameLengthMax)),
+            .optional("description", .string(lengthMax: AccountHandlers.descriptionLengthMax)),
+            .optional("account_subtype", .string(lengthMax: AccountHandlers.subtypeLengthMax)),
+        ])),
+        responses: [.ok(.ref("Account")), .error(404, "Account not found")])
+    static let deleteAccount = RouteSchema(
+        "Deactivate an account", operationId: "deleteAccount", tags: ["Accounts"], path: id("account"),
+        responses: [.noContent(), .error(404, "Account not found"), .error(409, "A system account, or a non-zero balance")])
+    static let accountBalance = RouteSchema(
+        "An account's balance as of a date", operationId: "getAccountBalance", tags: ["Accounts"], path: id("account"),
+        query: [.query("as_of_date", date, "Default: today")],
+        responses: [.ok(.openObject([.required("account_id", uuid), .required("as_of_date", date),
+                                     .required("debit_total", money), .required("credit_total", money),
+                                     .required("balance", money), .required("currency", currency)])),
+                    .error(404, "Account not found")])
+
+    // MARK: Journal entries
+
+    static let lineInput = Schema.openObject([
+        .required("account_id", uuid), .required("entry_type", side), .required("amount", amountInput),
+        .optional("currency", currency), .optional("exchange_rate", amountInput),
+        .optional("description", .string(lengthMax: JournalLineRules.descriptionLengthMax)),
+    ])
+    static let lines = Schema.array(of: lineInput, itemsMax: JournalLineRules.linesMax)
+        .described("At least 2 lines; debits equal credits in the base currency")
+    static let listEntries = RouteSchema(
+        "Journal entries", operationId: "listJournalEntries", tags: ["Journal entries"],
+        query: [companyQuery, .query("status", .enumeration(["draft", "posted", "void"])),
+                .query("entry_type", .enumeration(JournalEntry.entryTypes)), .query("start_date", date), .query("end_date", date),
+                .query("sort_by", .enumeration(JournalStore.Sort.allCases.map(\.rawValue))),
+                .query("sort_order", .enumeration(["asc", "desc"]))] + pageQuery,
+        responses: [.ok(page(of: "JournalEntry"))])
+    static let createEntry = RouteSchema(
+        "Draft a journal entry", operationId: "createJournalEntry", tags: ["Journal entries"],
+        body: .json(.openObject([
+            .required("entry_date", date),
+            .required("description", .string(lengthMin: 1, lengthMax: JournalEntryHandlers.descriptionLengthMax)),
+            .required("lines", lines), .optional("entry_type", .enumeration(JournalEntry.entryTypes)),
+            .optional("source_type", .enumeration(JournalEntry.sourceTypes)),
+            .optional("reference", .string(lengthMax: JournalEntryHandlers.referenceLengthMax)), .optional("company_id", uuid),
+        ])),
+        responses: [.created(.ref("JournalEntry"))])
+    static let getEntry = RouteSchema("A journal entry", operationId: "getJournalEntry", tags: ["Journal entries"],
+                                      path: id("entry"), responses: [.ok(.ref("JournalEntry")), .error(404, "Journal entry not found")])
+    static let updateEntry = RouteSchema(
+        "Change a draft", operationId: "updateJournalEntry", tags: ["Journal entries"], path: id("entry"),
+        body: .json(.openObject([
+            .optional("entry_date", date),
+            .optional("description", .string(lengthMin: 1, lengthMax: JournalEntryHandlers.descriptionLengthMax)),
+            .optional("lines", lines), .optional("entry_type", .enumeration(JournalEntry.entryTypes)),
+            .optional("reference", .string(lengthMax: JournalEntryHandlers.referenceLengthMax)),
+        ])),
+        responses: [.ok(.ref("JournalEntry")), .error(404, "Journal entry not found"), .error(409, "Only drafts can be updated")])
+    static let deleteEntry = RouteSchema(
+        "Delete a draft", operationId: "deleteJournalEntry", tags: ["Journal entries"], path: id("entry"),
+        responses: [.noContent(), .error(404, "Journal entry not found"), .error(409, "Only drafts can be deleted")])
+    static let postEntry = RouteSchema(
+        "Post a draft", operationId: "postJournalEntry", tags: ["Journal entries"], path: id("entry"),
+        query: [.query("posting_date", date, "Default: the entry date")],
+        body: .json(.openObject([.optional("posting_date", date)]), required: false),
+        responses: [.ok(.ref("JournalEntry")), .error(404, "Journal entry not found"),
+                    .error(409, "Not a draft, or the posting date falls in a closed period")])
+    static let reason = Schema.string(lengthMin: 1, lengthMax: JournalEntryHandlers.reasonLengthMax)
+    static let voidEntry = RouteSchema(
+        "Void a posted entry (posts its reversal)", operationId: "voidJournalEntry", tags: ["Journal entries"], path: id("entry"),
+        query: [.query("reason", reason)], body: .json(.openObject([.required("reason", reason)]), required: false),
+        responses: [.ok(.ref("JournalEntry")), .error(404, "Journal entry not found"),
+                    .error(409, "Not posted, or dated in a closed period")])
+    static let correctEntry = RouteSchema(
+        "Correct a posted entry (reversal + a new version)", operationId: "correctJournalEntry", tags: ["Journal entries"],
+        path: id("entry"),
+        body: .json(.openObject([.required("reason", reason), .required("lines", lines), .optional("entry_date", date),
+                                 .optional("description", .string(lengthMin: 1, lengthMax: JournalEntryHandlers.descriptionLengthMax))])),
+        responses: [.ok(.ref("JournalEntry").described("The new entry")), .error(404, "Journal entry not found"),
+                    .error(409, "Not posted, or dated in a closed period")])
+
+    // MARK: Reports
+
+    static let trialBalance = RouteSchema(
+        "Trial balance", operationId: "getTrialBalance", tags: ["Reports"],
+        query: [companyQuery, .query("as_of_date", date, "Default: today")],
+        responses: [.ok(.openObject([
+            .required("as_of_date", date), .required("currency", currency),
+            .required("rows", .array(of: .openObject([.required("account_id", uuid), .required("account_type", .string()),
+                                                      .required("debit", money), .required("credit", money)]))),
+            .required("total_debits", money), .required("total_credits", money), .required("is_balanced", .boolean),
+        ]))])
+    static let profitAndLoss = RouteSchema(
+        "Profit and loss for a period, optionally with a comparison period", operationId: "getProfitAndLoss", tags: ["Reports"],
+        query: [companyQuery, .query("period_start", date, required: true), .query("period_end", date, required: true),
+                .query("include_comparison", .boolean), .query("comparison_start", date), .query("comparison_end", date)],
+        responses: [.ok(.openObject([
+            .required("revenue", .ref("ReportCategory")), .required("cost_of_goods_sold", .ref("ReportCategory")),
+            .required("gross_profit", money), .required("operating_expenses", .ref("ReportCategory")),
+            .required("operating_income", money), .required("other_income_expense", .ref("ReportCategory")),
+            .required("net_income", money),
+        ]))])
+    static let balanceSheet = RouteSchema(
+        "Balance sheet as of a date, optionally with a comparison date", operationId: "getBalanceSheet", tags: ["Reports"],
+        query: [companyQuery, .query("as_of_date", date, "Default: today"), .query("include_comparison", .boolean),
+                .query("comparison_date", date)],
+        responses: [.ok(.openObject([
+            .required("assets", .ref("ReportCategory")), .required("liabilities", .ref("ReportCategory")),
+            .required("equity", .ref("ReportCategory")), .required("total_assets", money),
+            .required("total_liabilities_and_equity", money), .required("is_balanced", .boolean),
+        ]))])
+
+    // MARK: Periods
+
+    static let listPeriods = RouteSchema("Closed and reopened periods", operationId: "listPeriods", tags: ["Periods"],
+                                         query: [companyQuery] + pageQuery, responses: [.ok(page(of: "Period"))])
+    static let closePeriod = RouteSchema(
+        "Close a period: closing entry, lock, hash chain, period.closed", operationId: "closePeriod", tags: ["Periods"],
+        query: [companyQuery, .query("period_start", date), .query("period_end", date)],
+        body: .json(.openObject([.required("period_start", date), .required("period_end", date)]), required: false),
+        responses: [.created(.ref("Period")),
+                    .error(409, "Overlaps a closed period, or the trial balance does not balance")])
+    static let reopenPeriod = RouteSchema(
+        "Reopen the latest closed period (audited)", operationId: "reopenPeriod", tags: ["Periods"], path: id("period"),
+        query: [.query("reason", reason)], body: .json(.openObject([.required("reason", reason)]), required: false),
+        responses: [.ok(.ref("Period")), .error(404, "Period not found"), .error(409, "Not the latest closed period")])
+    static let verifyChain = RouteSchema(
+        "Recompute the closed periods' hash chain", operationId: "verifyPeriodChain", tags: ["Periods"], query: [companyQuery],
+        responses: [.ok(.openObject([.required("periods_checked", .integer(minimum: 0)), .required("is_valid", .boolean),
+                                     .required("breaks", .array(of: .openObject([.required("period_id", uuid),
+                                                                                 .required("reason", .string())])))]))])
+}
