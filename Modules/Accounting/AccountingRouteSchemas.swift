@@ -252,6 +252,71 @@ enum AccountingRouteSchemas {
             .required("total_liabilities_and_equity", money), .required("is_balanced", .boolean),
         ]))])
 
+    // MARK: Customers and vendors
+
+    /// The same seven routes for customers and vendors.
+    struct Contacts {
+        let kind: ContactKind
+
+        var tag: String { kind == .customer ? "Customers" : "Vendors" }
+        var name: String { kind == .customer ? "Customer" : "Vendor" }
+        var body: Schema {
+            var properties: [Schema.Property] = [
+                .optional("email", .string(lengthMax: ContactHandlers.emailLengthMax)), .optional("currency", currency),
+                .optional("payment_terms", .enumeration(Contact.paymentTerms)), .optional("billing_address", .openObject([])),
+            ]
+            properties.append(kind == .customer ? .optional("credit_limit", amountInput) : .optional("default_expense_account_id", uuid))
+            return .openObject(properties)
+        }
+
+        var list: RouteSchema {
+            RouteSchema("\(tag)", operationId: "list\(tag)", tags: [tag],
+                        query: [companyQuery, .query("is_active", .boolean)] + pageQuery, responses: [.ok(page(of: name))])
+        }
+        var create: RouteSchema {
+            var schema = body
+            if case .object(let properties, let additional) = schema.kind {
+                schema.kind = .object(properties: [.required("display_name", .string(lengthMin: 1,
+                                                                                      lengthMax: ContactHandlers.displayNameLengthMax)),
+                                                   .optional("company_id", uuid)] + properties, additional: additional)
+            }
+            return RouteSchema("Create a \(kind.rawValue) (numbered \(kind.numberPrefix)00001…)", operationId: "create\(name)",
+                               tags: [tag], body: .json(schema), responses: [.created(.ref(name))])
+        }
+        var get: RouteSchema {
+            RouteSchema("A \(kind.rawValue)", operationId: "get\(name)", tags: [tag], path: id(kind.rawValue),
+                        responses: [.ok(.ref(name)), .error(404, "\(name) not found")])
+        }
+        var update: RouteSchema {
+            RouteSchema("Update a \(kind.rawValue)", operationId: "update\(name)", tags: [tag], path: id(kind.rawValue),
+                        body: .json(body), responses: [.ok(.ref(name)), .error(404, "\(name) not found")])
+        }
+        func setActive(_ active: Bool) -> RouteSchema {
+            RouteSchema("\(active ? "Activate" : "Deactivate") a \(kind.rawValue)",
+                        operationId: "\(active ? "activate" : "deactivate")\(name)", tags: [tag], path: id(kind.rawValue),
+                        responses: [.ok(.ref(name)), .error(404, "\(name) not found")])
+        }
+        var balance: RouteSchema {
+            RouteSchema("A \(kind.rawValue)'s open balance", operationId: "get\(name)Balance", tags: [tag], path: id(kind.rawValue),
+                        responses: [.ok(.openObject([.required("current_balance", money), .required("total_open_amount", money)])),
+                                    .error(404, "\(name) not found")])
+        }
+    }
+
+    static let contactComponents: [String: Schema] = [
+        "Customer": .openObject([
+            .required("id", uuid), .required("customer_number", .string()), .required("display_name", .string()),
+            .required("currency", currency), .required("payment_terms", .enumeration(Contact.paymentTerms)),
+            .required("credit_limit", money.nullable()), .required("current_balance", money), .required("is_active", .boolean),
+        ]),
+        "Vendor": .openObject([
+            .required("id", uuid), .required("vendor_number", .string()), .required("display_name", .string()),
+            .required("currency", currency), .required("payment_terms", .enumeration(Contact.paymentTerms)),
+            .required("default_expense_account_id", uuid.nullable()), .required("current_balance", money),
+            .required("is_active", .boolean),
+        ]),
+    ]
+
     // MARK: Periods
 
     static let listPeriods = RouteSchema("Closed and reopened periods", operationId: "listPeriods", tags: ["Periods"],

@@ -8,8 +8,8 @@ import Kernel
 /// served yet keep their prefix (a group without routes) so their 404s are accounting errors too.
 struct AccountingRoutes: Sendable {
     static let prefix = "/api/v1"
-    static let servedCollections = ["companies", "accounts", "journal-entries", "reports", "periods"]
-    static let pendingCollections = ["customers", "vendors", "invoices", "bills", "payments", "payments-made",
+    static let servedCollections = ["companies", "accounts", "journal-entries", "reports", "periods", "customers", "vendors"]
+    static let pendingCollections = ["invoices", "bills", "payments", "payments-made",
                                      "currencies", "exchange-rates"]
 
     let services: ModuleServices
@@ -74,14 +74,29 @@ struct AccountingRoutes: Sendable {
         periods.get("/verify-chain", middleware: reports, schema: Declared.verifyChain, period.verify)
         periods.post("/:id/reopen", middleware: accounting, schema: Declared.reopenPeriod, period.reopen)
 
+        let contacts = [ContactKind.customer, .vendor].map { kind in
+            let handlers = ContactHandlers(kind: kind, store: ContactStore(database: services.database), accounts: accountStore,
+                                           scope: scope, clock: clock)
+            let declared = AccountingRouteSchemas.Contacts(kind: kind)
+            var contacts = group(kind == .customer ? "customers" : "vendors")
+            contacts.get("/", middleware: read, schema: declared.list, handlers.list)
+            contacts.post("/", middleware: bookkeeping, schema: declared.create, handlers.create)
+            contacts.get("/:id", middleware: read, schema: declared.get, handlers.get)
+            contacts.patch("/:id", middleware: bookkeeping, schema: declared.update, handlers.update)
+            contacts.post("/:id/deactivate", middleware: bookkeeping, schema: declared.setActive(false), handlers.setActive(false))
+            contacts.post("/:id/activate", middleware: bookkeeping, schema: declared.setActive(true), handlers.setActive(true))
+            contacts.get("/:id/balance", middleware: read, schema: declared.balance, handlers.balance)
+            return contacts
+        }
+
         // Collections not served yet: a prefix without routes, so their unknown paths answer in this format.
         let pending = Self.pendingCollections.map(group)
-        return [companies, accounts, entries, statements, periods] + pending
+        return [companies, accounts, entries, statements, periods] + contacts + pending
     }
 
     private func group(_ collection: String) -> RouteGroup {
         var group = RouteGroup(prefix: Self.prefix + "/" + collection, surface: .accounting)
-        group.schemas = AccountingRouteSchemas.components
+        group.schemas = AccountingRouteSchemas.components.merging(AccountingRouteSchemas.contactComponents) { first, _ in first }
         return group
     }
 }

@@ -275,5 +275,29 @@ enum AccountingSchema {
             CREATE TRIGGER accounting_period_lock BEFORE INSERT OR UPDATE ON accounting_journal_entries
                 FOR EACH ROW EXECUTE FUNCTION accounting_period_lock();
             """),
+        // Customers and vendors: one table, `kind` apart (the same fields but for the credit limit and the
+        // default expense account), numbered per company, ledger and kind.
+        Migration(namespace: namespace, version: 3, name: "customers and vendors", sql: """
+            CREATE TABLE accounting_contacts (
+                id text PRIMARY KEY,
+                company_id text NOT NULL REFERENCES accounting_companies (id),
+                mode text NOT NULL CHECK (mode IN ('live', 'test')),
+                kind text NOT NULL CHECK (kind IN ('customer', 'vendor')),
+                contact_number text NOT NULL,
+                display_name text NOT NULL,
+                email text,
+                currency text NOT NULL,
+                payment_terms text NOT NULL CHECK (payment_terms IN ('due_on_receipt', 'net_15', 'net_30', 'net_60', 'net_90')),
+                credit_limit_minor bigint CHECK (credit_limit_minor >= 0),
+                default_expense_account_id text,
+                billing_address jsonb NOT NULL DEFAULT '{}',
+                is_active boolean NOT NULL DEFAULT true,
+                created_at timestamptz NOT NULL,
+                updated_at timestamptz NOT NULL,
+                UNIQUE (company_id, mode, kind, contact_number),
+                FOREIGN KEY (default_expense_account_id, company_id, mode) REFERENCES accounting_accounts (id, company_id, mode)
+            );
+            CREATE INDEX accounting_contacts_list ON accounting_contacts (company_id, mode, kind, contact_number);
+            """),
     ]
 }

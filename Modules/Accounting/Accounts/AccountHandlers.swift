@@ -77,10 +77,7 @@ struct AccountHandlers: Sendable {
             }
             filter.type = type
         }
-        if let active = query["is_active"] {
-            guard let value = Bool(active.lowercased()) else { throw AtlasError.invalidField("is_active", "is_active must be true or false") }
-            filter.isActive = value
-        }
+        filter.isActive = try ReportHandlers.optionalFlag(query["is_active"], field: "is_active")
         let company = try await scope.resolve(request, caller)
         let (items, total) = try await store.list(companyId: company.id, mode: caller.mode, filter: filter, page: page)
         return .json(page.envelope(items.map(\.json), total: total))

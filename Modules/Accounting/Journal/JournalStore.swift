@@ -132,11 +132,13 @@ struct JournalStore: Sendable {
     // MARK: Writes
 
     /// Reserves `count` consecutive entry numbers of a ledger; returns the first.
-    static func reserveNumbers(companyId: String, mode: Mode, count: Int, executor: any SQLExecutor) async throws -> Int64 {
+    /// `kind` names the sequence: journal entries, customers, vendors (each numbered on its own).
+    static func reserveNumbers(companyId: String, mode: Mode, count: Int, kind: String = "journal_entry",
+                               executor: any SQLExecutor) async throws -> Int64 {
         precondition(count > 0, "reserve at least one number")
         let row = try await executor.queryFirst("""
             INSERT INTO accounting_sequences AS s (company_id, mode, kind, last_value)
-            VALUES (\(companyId), \(mode), 'journal_entry', \(count))
+            VALUES (\(companyId), \(mode), \(kind), \(count))
             ON CONFLICT (company_id, mode, kind) DO UPDATE SET last_value = s.last_value + EXCLUDED.last_value
             RETURNING last_value
             """)

@@ -118,7 +118,12 @@ struct ReportHandlers: Sendable {
     }
 
     static func flag(_ text: String?, field: String) throws(AtlasError) -> Bool {
-        guard let text else { return false }
+        try optionalFlag(text, field: field) ?? false
+    }
+
+    /// `true`/`false` in a query string; nil when absent.
+    static func optionalFlag(_ text: String?, field: String) throws(AtlasError) -> Bool? {
+        guard let text else { return nil }
         guard let value = Bool(text.lowercased()) else { throw AtlasError.invalidField(field, "\(field) must be true or false") }
         return value
     }
