@@ -304,6 +304,7 @@ enum AccountingRouteSchemas {
     }
 
     static let contactComponents: [String: Schema] = [
+        "Invoice": invoiceComponent,
         "Customer": .openObject([
             .required("id", uuid), .required("customer_number", .string()), .required("display_name", .string()),
             .required("currency", currency), .required("payment_terms", .enumeration(Contact.paymentTerms)),
@@ -316,6 +317,62 @@ enum AccountingRouteSchemas {
             .required("is_active", .boolean),
         ]),
     ]
+
+    // MARK: Invoices
+
+    static let invoiceLine = Schema.openObject([
+        .required("description", .string(lengthMin: 1, lengthMax: InvoiceMath.descriptionLengthMax)),
+        .required("unit_price", amountInput), .required("revenue_account_id", uuid),
+        .optional("quantity", amountInput.described("Greater than 0 (default 1)")),
+        .optional("tax_rate", amountInput.described("A percentage: 10 is 10 %")),
+    ])
+    static func invoiceBody(creating: Bool) -> Schema {
+        let required: [Schema.Property] = creating
+            ? [.required("customer_id", uuid), .required("invoice_date", date),
+               .required("lines", .array(of: invoiceLine, itemsMax: InvoiceMath.linesMax)), .optional("company_id", uuid)]
+            : [.optional("customer_id", uuid), .optional("invoice_date", date),
+               .optional("lines", .array(of: invoiceLine, itemsMax: InvoiceMath.linesMax))]
+        return .openObject(required + [
+            .optional("due_date", date.described("Default: invoice_date + the customer's payment terms")),
+            .optional("notes", .string(lengthMax: InvoiceHandlers.notesLengthMax)),
+            .optional("terms", .string(lengthMax: InvoiceHandlers.termsLengthMax)),
+        ])
+    }
+    static let invoiceComponent = Schema.openObject([
+        .required("id", uuid), .required("invoice_number", .string(pattern: "^INV-[0-9]{4}-[0-9]{4,}$")),
+        .required("customer_id", uuid), .required("status", .enumeration(InvoiceLifecycle.Status.allCases.map(\.rawValue) + ["overdue"])),
+        .required("invoice_date", date), .required("due_date", date), .required("subtotal", money), .required("tax_amount", money),
+        .required("total_amount", money), .required("amount_paid", money), .required("amount_due", money),
+        .required("sent_at", dateTime.nullable()), .required("viewed_at", dateTime.nullable()),
+        .required("journal_entry_id", uuid.nullable()), .required("lines", .array(of: .openObject([]))),
+    ])
+    static let listInvoices = RouteSchema(
+        "Invoices", operationId: "listInvoices", tags: ["Invoices"],
+        query: [companyQuery, .query("status", .enumeration(InvoiceLifecycle.Status.allCases.map(\.rawValue))),
+                .query("customer_id", uuid)] + pageQuery,
+        responses: [.ok(page(of: "Invoice"))])
+    static let createInvoice = RouteSchema("Draft an invoice (numbered INV-YYYY-NNNN; invoice.created)", operationId: "createInvoice",
+                                           tags: ["Invoices"], body: .json(invoiceBody(creating: true)),
+                                           responses: [.created(.ref("Invoice"))])
+    static let getInvoice = RouteSchema("An invoice", operationId: "getInvoice", tags: ["Invoices"], path: id("invoice"),
+                                        responses: [.ok(.ref("Invoice")), .error(404, "Invoice not found")])
+    static let updateInvoice = RouteSchema(
+        "Change a draft invoice", operationId: "updateInvoice", tags: ["Invoices"], path: id("invoice"),
+        body: .json(invoiceBody(creating: false)),
+        responses: [.ok(.ref("Invoice")), .error(404, "Invoice not found"), .error(409, "Only draft invoices can be updated")])
+    static let sendInvoice = RouteSchema(
+        "Send a draft: posts DR receivable / CR revenue and tax (invoice.sent)", operationId: "sendInvoice", tags: ["Invoices"],
+        path: id("invoice"), query: [.query("ar_account_id", uuid, "Default: the accounts_receivable posting rule's account")],
+        body: .json(.openObject([.optional("ar_account_id", uuid)]), required: false),
+        responses: [.ok(.ref("Invoice")), .error(404, "Invoice not found"), .error(409, "Not a draft, or dated in a closed period")])
+    static let markInvoiceViewed = RouteSchema(
+        "Mark a sent invoice viewed", operationId: "markInvoiceViewed", tags: ["Invoices"], path: id("invoice"),
+        responses: [.ok(.ref("Invoice")), .error(404, "Invoice not found"), .error(409, "Not sent")])
+    static let voidInvoice = RouteSchema(
+        "Void a sent invoice without payments (reverses its entry)", operationId: "voidInvoice", tags: ["Invoices"],
+        path: id("invoice"), query: [.query("reason", reason)],
+        body: .json(.openObject([.required("reason", reason)]), required: false),
+        responses: [.ok(.ref("Invoice")), .error(404, "Invoice not found"), .error(409, "A draft, paid, or already void")])
 
     // MARK: Periods
 

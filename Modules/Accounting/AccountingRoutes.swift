@@ -8,8 +8,9 @@ import Kernel
 /// served yet keep their prefix (a group without routes) so their 404s are accounting errors too.
 struct AccountingRoutes: Sendable {
     static let prefix = "/api/v1"
-    static let servedCollections = ["companies", "accounts", "journal-entries", "reports", "periods", "customers", "vendors"]
-    static let pendingCollections = ["invoices", "bills", "payments", "payments-made",
+    static let servedCollections = ["companies", "accounts", "journal-entries", "reports", "periods", "customers", "vendors",
+                                    "invoices"]
+    static let pendingCollections = ["bills", "payments", "payments-made",
                                      "currencies", "exchange-rates"]
 
     let services: ModuleServices
@@ -89,9 +90,21 @@ struct AccountingRoutes: Sendable {
             return contacts
         }
 
+        let invoice = InvoiceHandlers(store: InvoiceStore(database: services.database, eventLog: services.eventLog),
+                                      contacts: ContactStore(database: services.database), accounts: accountStore, scope: scope,
+                                      clock: clock)
+        var invoices = group("invoices")
+        invoices.get("/", middleware: read, schema: Declared.listInvoices, invoice.list)
+        invoices.post("/", middleware: bookkeeping, schema: Declared.createInvoice, invoice.create)
+        invoices.get("/:id", middleware: read, schema: Declared.getInvoice, invoice.get)
+        invoices.patch("/:id", middleware: bookkeeping, schema: Declared.updateInvoice, invoice.update)
+        invoices.post("/:id/send", middleware: bookkeeping, schema: Declared.sendInvoice, invoice.send)
+        invoices.post("/:id/mark-viewed", middleware: bookkeeping, schema: Declared.markInvoiceViewed, invoice.markViewed)
+        invoices.post("/:id/void", middleware: bookkeeping, schema: Declared.voidInvoice, invoice.void)
+
         // Collections not served yet: a prefix without routes, so their unknown paths answer in this format.
         let pending = Self.pendingCollections.map(group)
-        return [companies, accounts, entries, statements, periods] + contacts + pending
+        return [companies, accounts, entries, statements, periods, invoices] + contacts + pending
     }
 
     private func group(_ collection: String) -> RouteGroup {

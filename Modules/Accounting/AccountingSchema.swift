@@ -299,5 +299,55 @@ enum AccountingSchema {
             );
             CREATE INDEX accounting_contacts_list ON accounting_contacts (company_id, mode, kind, contact_number);
             """),
+        // Invoices: amounts in integer minor units; total = subtotal + tax and 0 ≤ paid ≤ total held by CHECKs.
+        Migration(namespace: namespace, version: 4, name: "invoices", sql: """
+            CREATE TABLE accounting_invoices (
+                id text PRIMARY KEY,
+                company_id text NOT NULL REFERENCES accounting_companies (id),
+                mode text NOT NULL CHECK (mode IN ('live', 'test')),
+                invoice_number text NOT NULL,
+                customer_id text NOT NULL REFERENCES accounting_contacts (id),
+                status text NOT NULL CHECK (status IN ('draft', 'sent', 'viewed', 'partial', 'paid', 'voided')),
+                invoice_date date NOT NULL,
+                due_date date NOT NULL,
+                notes text,
+                terms text,
+                currency text NOT NULL,
+                subtotal_minor bigint NOT NULL CHECK (subtotal_minor >= 0),
+                tax_minor bigint NOT NULL CHECK (tax_minor >= 0),
+                total_minor bigint NOT NULL,
+                amount_paid_minor bigint NOT NULL DEFAULT 0,
+                sent_at timestamptz,
+                viewed_at timestamptz,
+                voided_at timestamptz,
+                void_reason text,
+                journal_entry_id text,
+                void_entry_id text,
+                created_by text,
+                created_at timestamptz NOT NULL,
+                updated_at timestamptz NOT NULL,
+                UNIQUE (company_id, mode, invoice_number),
+                CHECK (total_minor = subtotal_minor + tax_minor),
+                CHECK (amount_paid_minor >= 0 AND amount_paid_minor <= total_minor),
+                CHECK (status = 'draft' OR status = 'voided' OR journal_entry_id IS NOT NULL)
+            );
+            CREATE INDEX accounting_invoices_list ON accounting_invoices (company_id, mode, invoice_date, invoice_number);
+            CREATE TABLE accounting_invoice_lines (
+                id text PRIMARY KEY,
+                invoice_id text NOT NULL REFERENCES accounting_invoices (id),
+                company_id text NOT NULL,
+                mode text NOT NULL CHECK (mode IN ('live', 'test')),
+                line_number integer NOT NULL,
+                description text NOT NULL,
+                quantity numeric NOT NULL CHECK (quantity > 0),
+                unit_price_minor bigint NOT NULL CHECK (unit_price_minor >= 0),
+                tax_rate numeric NOT NULL CHECK (tax_rate >= 0),
+                revenue_account_id text NOT NULL,
+                subtotal_minor bigint NOT NULL CHECK (subtotal_minor >= 0),
+                tax_minor bigint NOT NULL CHECK (tax_minor >= 0),
+                UNIQUE (invoice_id, line_number),
+                FOREIGN KEY (revenue_account_id, company_id, mode) REFERENCES accounting_accounts (id, company_id, mode)
+            );
+            """),
     ]
 }

@@ -56,11 +56,11 @@ enum DecimalAmount {
     }
 }
 
-/// An exchange rate as exact decimal: `mantissa / 10^scale` units of the base currency per unit of the
-/// line's currency (spec: units of `to` per 1 `from`).
-struct ExchangeRate: Sendable, Hashable {
+/// A positive exact decimal factor, `mantissa / 10^scale`: an exchange rate (units of the base currency per
+/// unit of the line's currency; spec: units of `to` per 1 `from`), an invoice line's quantity or tax rate.
+struct DecimalFactor: Sendable, Hashable {
     static let scaleMax = 10
-    static let one = ExchangeRate(mantissa: 1, scale: 0)
+    static let one = DecimalFactor(mantissa: 1, scale: 0)
 
     let mantissa: Int64
     let scale: Int
@@ -91,6 +91,11 @@ struct ExchangeRate: Sendable, Hashable {
         while digits.count <= scale { digits = "0" + digits }
         let split = digits.index(digits.endIndex, offsetBy: -scale)
         return String(digits[..<split]) + "." + String(digits[split...])
+    }
+
+    /// This factor as a percentage of `minorUnits` (10 → 10 %), rounded half away from zero.
+    func percentOf(_ minorUnits: Int64) -> Int64? {
+        convert(minorUnits, fromExponent: 2, toExponent: 0)
     }
 
     /// `minorUnits` of a currency with `fromExponent` decimals in minor units of a currency with `toExponent`

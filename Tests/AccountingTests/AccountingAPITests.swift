@@ -352,10 +352,11 @@ import Testing
         #expect(await fixture.send(.get, "/api/v1/journal-entries/\(entryId)").json["status"] == "draft")
 
         // A collection not served yet answers in the accounting format (not the rounding one, as before).
-        let pending = await fixture.client.send(.get, "/api/v1/invoices/")
+        let pending = await fixture.client.send(.get, "/api/v1/bills/")
         #expect(pending.status == 404)
         #expect(pending.json["detail"] != nil && pending.json["status_code"]?.intValue == 404)
-        let anonymous = await fixture.client.send(.get, "/api/v1/journal-entries/")
+        // B5: no bearer → 401.
+        let anonymous = await fixture.client.send(.get, "/api/v1/invoices/")
         #expect(anonymous.status == 401)
         #expect(anonymous.json["detail"] != nil && anonymous.json["status_code"]?.intValue == 401)
         let unknown = await fixture.send(.get, "/api/v1/companies/\(company)/nothing/here")

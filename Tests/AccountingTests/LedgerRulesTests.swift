@@ -30,16 +30,16 @@ import Testing
     }
 
     @Test func exchangeRatesConvertExactlyAndRoundHalfAwayFromZero() throws {
-        let rate = try #require(ExchangeRate("1.0825"))
+        let rate = try #require(DecimalFactor("1.0825"))
         #expect(rate.text == "1.0825")
         #expect(rate.convert(10_000, fromExponent: 2, toExponent: 2) == 10_825)
-        #expect(try #require(ExchangeRate("0.0067")).convert(1_000, fromExponent: 0, toExponent: 2) == 670)
+        #expect(try #require(DecimalFactor("0.0067")).convert(1_000, fromExponent: 0, toExponent: 2) == 670)
         // 0.05 × 0.5 = 0.025 → 0.03 (half away from zero); 0.04 × 0.5 = 0.02 exactly.
-        #expect(try #require(ExchangeRate("0.5")).convert(5, fromExponent: 2, toExponent: 2) == 3)
-        #expect(try #require(ExchangeRate("0.5")).convert(4, fromExponent: 2, toExponent: 2) == 2)
-        #expect(ExchangeRate("1.50") == ExchangeRate("1.5"))
-        for text in ["0", "0.0", "-1", "abc", "1.12345678901", ""] { #expect(ExchangeRate(text) == nil, "\(text)") }
-        #expect(try #require(ExchangeRate("99999999")).convert(DecimalAmount.minorUnitsMax, fromExponent: 2, toExponent: 2) == nil)
+        #expect(try #require(DecimalFactor("0.5")).convert(5, fromExponent: 2, toExponent: 2) == 3)
+        #expect(try #require(DecimalFactor("0.5")).convert(4, fromExponent: 2, toExponent: 2) == 2)
+        #expect(DecimalFactor("1.50") == DecimalFactor("1.5"))
+        for text in ["0", "0.0", "-1", "abc", "1.12345678901", ""] { #expect(DecimalFactor(text) == nil, "\(text)") }
+        #expect(try #require(DecimalFactor("99999999")).convert(DecimalAmount.minorUnitsMax, fromExponent: 2, toExponent: 2) == nil)
     }
 }
 

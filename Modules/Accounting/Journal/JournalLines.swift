@@ -13,7 +13,7 @@ struct LedgerLine: Sendable, Hashable {
     var side: Side
     var amountMinor: Int64
     var currency: Currency
-    var exchangeRate: ExchangeRate
+    var exchangeRate: DecimalFactor
     var baseAmountMinor: Int64
     var description: String?
 
@@ -67,9 +67,9 @@ enum JournalLineRules {
             }
             guard let amountText = input.amount else { throw AtlasError.missingField(field + ".amount") }
             let amount = try amountText.positiveMinorUnits(currency, field: field + ".amount")
-            var rate = ExchangeRate.one
+            var rate = DecimalFactor.one
             if let rateText = input.exchange_rate {
-                guard let parsed = ExchangeRate(rateText.text) else {
+                guard let parsed = DecimalFactor(rateText.text) else {
                     throw AtlasError.invalidField(field + ".exchange_rate",
                                                   "\(field).exchange_rate must be a decimal greater than 0 with at most 10 decimals")
                 }

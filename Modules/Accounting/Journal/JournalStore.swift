@@ -81,7 +81,7 @@ struct JournalStore: Sendable {
         for row in rows {
             guard let side = LedgerLine.Side(rawValue: try row.decode("side")),
                   let currency = Currency(code: try row.decode("currency")),
-                  let rate = ExchangeRate(try row.decode("exchange_rate", as: String.self)) else {
+                  let rate = DecimalFactor(try row.decode("exchange_rate", as: String.self)) else {
                 throw DatabaseError(kind: .decoding, message: "unexpected line values in accounting_journal_lines")
             }
             let line = LedgerLine(accountId: try row.decode("account_id"), side: side, amountMinor: try row.decode("amount_minor"),
