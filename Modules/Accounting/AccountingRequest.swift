@@ -196,13 +196,16 @@ extension Request {
 }
 
 extension Request {
-    /// The required `reason` of a void or reopen: in the JSON body or the query (spec B.4 rule 5), 1…`lengthMax`.
-    func actionReason(lengthMax: Int) throws(AtlasError) -> String {
+    /// The `reason` of a void or reopen: in the JSON body or the query (spec B.4 rule 5), 1…`lengthMax`;
+    /// required unless a `fallback` is given (a payment's void documents no reason).
+    func actionReason(lengthMax: Int, fallback: String? = nil) throws(AtlasError) -> String {
         let body = try optionalJSONObject()
         if let value = body["reason"], value != .null, value.stringValue == nil {
             throw AtlasError.invalidField("reason", "reason must be a string")
         }
-        guard let reason = body["reason"]?.stringValue ?? queryParameters["reason"] else { throw AtlasError.missingField("reason") }
+        guard let reason = body["reason"]?.stringValue ?? queryParameters["reason"] ?? fallback else {
+            throw AtlasError.missingField("reason")
+        }
         try AccountingInput.text(reason, field: "reason", max: lengthMax)
         return reason
     }

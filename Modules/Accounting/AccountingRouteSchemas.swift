@@ -305,6 +305,7 @@ enum AccountingRouteSchemas {
 
     static let contactComponents: [String: Schema] = [
         "Invoice": invoiceComponent,
+        "Payment": paymentComponent,
         "Customer": .openObject([
             .required("id", uuid), .required("customer_number", .string()), .required("display_name", .string()),
             .required("currency", currency), .required("payment_terms", .enumeration(Contact.paymentTerms)),
@@ -373,6 +374,54 @@ enum AccountingRouteSchemas {
         path: id("invoice"), query: [.query("reason", reason)],
         body: .json(.openObject([.required("reason", reason)]), required: false),
         responses: [.ok(.ref("Invoice")), .error(404, "Invoice not found"), .error(409, "A draft, paid, or already void")])
+
+    // MARK: Payments received
+
+    static let applicationInput = Schema.openObject([
+        .required("invoice_id", uuid), .optional("amount_applied", amountInput), .optional("amount", amountInput.described("Same as amount_applied")),
+    ])
+    static let applications = Schema.array(of: applicationInput, itemsMax: PaymentHandlers.applicationsMax)
+    static let paymentComponent = Schema.openObject([
+        .required("id", uuid), .required("payment_number", .string(pattern: "^PMT-[0-9]{4}-[0-9]{4,}$")),
+        .required("customer_id", uuid), .required("payment_date", date), .required("amount", money),
+        .required("unapplied_amount", money), .required("payment_method", .enumeration(Payment.methods)),
+        .required("status", .enumeration(["completed", "voided"])), .required("journal_entry_id", uuid),
+        .required("applications", .array(of: .openObject([.required("id", uuid), .required("invoice_id", uuid),
+                                                          .required("amount_applied", money)]))),
+    ])
+    static let listPayments = RouteSchema("Payments received", operationId: "listPayments", tags: ["Payments"],
+                                          query: [companyQuery, .query("customer_id", uuid)] + pageQuery,
+                                          responses: [.ok(page(of: "Payment"))])
+    static let createPayment = RouteSchema(
+        "Record a payment (DR deposit / CR receivable; payment.received), optionally applied", operationId: "createPayment",
+        tags: ["Payments"],
+        body: .json(.openObject([
+            .required("customer_id", uuid), .required("payment_date", date), .required("amount", amountInput),
+            .required("payment_method", .enumeration(Payment.methods)), .required("deposit_account_id", uuid),
+            .optional("applications", applications), .optional("reference_number", .string(lengthMax: PaymentHandlers.referenceLengthMax)),
+            .optional("company_id", uuid),
+        ])),
+        responses: [.created(.ref("Payment")), .error(409, "An application exceeds the amount due or the unapplied amount")])
+    static let getPayment = RouteSchema("A payment", operationId: "getPayment", tags: ["Payments"], path: id("payment"),
+                                        responses: [.ok(.ref("Payment")), .error(404, "Payment not found")])
+    static let applyPayment = RouteSchema(
+        "Apply a payment to invoices (invoice.paid when one is paid off)", operationId: "applyPayment", tags: ["Payments"],
+        path: id("payment"),
+        body: .json(.openObject([.optional("applications", applications), .optional("invoice_id", uuid),
+                                 .optional("amount_applied", amountInput), .optional("amount", amountInput)])),
+        responses: [.ok(.ref("Payment")), .error(404, "Payment not found"),
+                    .error(409, "Exceeds the amount due or the unapplied amount, or the invoice is not open")])
+    static let autoApplyPayment = RouteSchema(
+        "Apply to the customer's open invoices, oldest due date first", operationId: "autoApplyPayment", tags: ["Payments"],
+        path: id("payment"), responses: [.ok(.ref("Payment")), .error(404, "Payment not found")])
+    static let unapplyPayment = RouteSchema(
+        "Delete an application (restores both amounts)", operationId: "deletePaymentApplication", tags: ["Payments"],
+        path: id("payment") + [.path("application_id", uuid)],
+        responses: [.noContent(), .error(404, "Payment or application not found")])
+    static let voidPayment = RouteSchema(
+        "Void a fully unapplied payment (reverses its entry)", operationId: "voidPayment", tags: ["Payments"], path: id("payment"),
+        query: [.query("reason", reason)], body: .json(.openObject([.optional("reason", reason)]), required: false),
+        responses: [.ok(.ref("Payment")), .error(404, "Payment not found"), .error(409, "Applied, or already voided")])
 
     // MARK: Periods
 

@@ -9,8 +9,8 @@ import Kernel
 struct AccountingRoutes: Sendable {
     static let prefix = "/api/v1"
     static let servedCollections = ["companies", "accounts", "journal-entries", "reports", "periods", "customers", "vendors",
-                                    "invoices"]
-    static let pendingCollections = ["bills", "payments", "payments-made",
+                                    "invoices", "payments"]
+    static let pendingCollections = ["bills", "payments-made",
                                      "currencies", "exchange-rates"]
 
     let services: ModuleServices
@@ -102,9 +102,22 @@ struct AccountingRoutes: Sendable {
         invoices.post("/:id/mark-viewed", middleware: bookkeeping, schema: Declared.markInvoiceViewed, invoice.markViewed)
         invoices.post("/:id/void", middleware: bookkeeping, schema: Declared.voidInvoice, invoice.void)
 
+        let payment = PaymentHandlers(store: PaymentStore(database: services.database, eventLog: services.eventLog),
+                                      contacts: ContactStore(database: services.database), accounts: accountStore, scope: scope,
+                                      clock: clock)
+        var payments = group("payments")
+        payments.get("/", middleware: read, schema: Declared.listPayments, payment.list)
+        payments.post("/", middleware: bookkeeping, schema: Declared.createPayment, payment.create)
+        payments.get("/:id", middleware: read, schema: Declared.getPayment, payment.get)
+        payments.post("/:id/apply", middleware: bookkeeping, schema: Declared.applyPayment, payment.apply)
+        payments.post("/:id/auto-apply", middleware: bookkeeping, schema: Declared.autoApplyPayment, payment.autoApply)
+        payments.delete("/:id/applications/:application_id", middleware: bookkeeping, schema: Declared.unapplyPayment,
+                        payment.unapply)
+        payments.post("/:id/void", middleware: bookkeeping, schema: Declared.voidPayment, payment.void)
+
         // Collections not served yet: a prefix without routes, so their unknown paths answer in this format.
         let pending = Self.pendingCollections.map(group)
-        return [companies, accounts, entries, statements, periods, invoices] + contacts + pending
+        return [companies, accounts, entries, statements, periods, invoices, payments] + contacts + pending
     }
 
     private func group(_ collection: String) -> RouteGroup {

@@ -349,5 +349,45 @@ enum AccountingSchema {
                 FOREIGN KEY (revenue_account_id, company_id, mode) REFERENCES accounting_accounts (id, company_id, mode)
             );
             """),
+        // Payments received and their applications to invoices. 0 ≤ unapplied ≤ amount here and 0 ≤ paid ≤ total
+        // on the invoice are CHECKs, so no interleaving of applications can overpay either side.
+        Migration(namespace: namespace, version: 5, name: "payments received", sql: """
+            CREATE TABLE accounting_payments (
+                id text PRIMARY KEY,
+                company_id text NOT NULL REFERENCES accounting_companies (id),
+                mode text NOT NULL CHECK (mode IN ('live', 'test')),
+                payment_number text NOT NULL,
+                customer_id text NOT NULL REFERENCES accounting_contacts (id),
+                payment_date date NOT NULL,
+                amount_minor bigint NOT NULL CHECK (amount_minor > 0),
+                unapplied_minor bigint NOT NULL,
+                currency text NOT NULL,
+                payment_method text NOT NULL CHECK (payment_method IN ('cash', 'check', 'credit_card', 'ach', 'wire', 'stripe', 'other')),
+                deposit_account_id text NOT NULL,
+                reference_number text,
+                status text NOT NULL CHECK (status IN ('completed', 'voided')),
+                journal_entry_id text NOT NULL,
+                void_entry_id text,
+                voided_at timestamptz,
+                void_reason text,
+                created_by text,
+                created_at timestamptz NOT NULL,
+                updated_at timestamptz NOT NULL,
+                UNIQUE (company_id, mode, payment_number),
+                CHECK (unapplied_minor >= 0 AND unapplied_minor <= amount_minor),
+                FOREIGN KEY (deposit_account_id, company_id, mode) REFERENCES accounting_accounts (id, company_id, mode)
+            );
+            CREATE TABLE accounting_payment_applications (
+                id text PRIMARY KEY,
+                payment_id text NOT NULL REFERENCES accounting_payments (id),
+                invoice_id text NOT NULL REFERENCES accounting_invoices (id),
+                company_id text NOT NULL,
+                mode text NOT NULL CHECK (mode IN ('live', 'test')),
+                amount_minor bigint NOT NULL CHECK (amount_minor > 0),
+                created_at timestamptz NOT NULL
+            );
+            CREATE INDEX accounting_payment_applications_payment ON accounting_payment_applications (payment_id);
+            CREATE INDEX accounting_payment_applications_invoice ON accounting_payment_applications (invoice_id);
+            """),
     ]
 }
