@@ -6,6 +6,8 @@ import Kernel
 struct EventReadStore: Sendable {
     let database: any Database
 
+    /// WHY the reader orders by `event_log.writer_xid`: a bare `writer_xid` in ORDER BY names this list's text
+    /// alias, which sorts "99999" after "100000" and broke the page order (DeliveryStateMachine's precondition).
     static let columns: StaticString = """
         writer_xid::text AS writer_xid, seq, event_id, event_type, merchant_id, mode, resource_id,
         payload::text AS payload, occurred_at
@@ -17,7 +19,7 @@ struct EventReadStore: Sendable {
             SELECT \(literal: EventReadStore.columns) FROM event_log
             WHERE (writer_xid, seq) > (\(String(position.writerTransactionId))::xid8, \(position.sequence))
               AND writer_xid < pg_snapshot_xmin(pg_current_snapshot())
-            ORDER BY writer_xid, seq LIMIT \(limit)
+            ORDER BY event_log.writer_xid, event_log.seq LIMIT \(limit)
             """)
         return try rows.map(Self.decode)
     }
