@@ -306,6 +306,7 @@ enum AccountingRouteSchemas {
     static let contactComponents: [String: Schema] = [
         "Invoice": invoiceComponent,
         "Payment": paymentComponent,
+        "Bill": billComponent,
         "Customer": .openObject([
             .required("id", uuid), .required("customer_number", .string()), .required("display_name", .string()),
             .required("currency", currency), .required("payment_terms", .enumeration(Contact.paymentTerms)),
@@ -422,6 +423,51 @@ enum AccountingRouteSchemas {
         "Void a fully unapplied payment (reverses its entry)", operationId: "voidPayment", tags: ["Payments"], path: id("payment"),
         query: [.query("reason", reason)], body: .json(.openObject([.optional("reason", reason)]), required: false),
         responses: [.ok(.ref("Payment")), .error(404, "Payment not found"), .error(409, "Applied, or already voided")])
+
+    // MARK: Bills
+
+    static let billLine = Schema.openObject([
+        .required("description", .string(lengthMin: 1, lengthMax: InvoiceMath.descriptionLengthMax)),
+        .required("unit_price", amountInput),
+        .optional("expense_account_id", uuid.described("Default: the vendor's default expense account")),
+        .optional("quantity", amountInput), .optional("tax_rate", amountInput.described("A percentage: 10 is 10 %")),
+    ])
+    static func billBody(creating: Bool) -> Schema {
+        let lines = Schema.array(of: billLine, itemsMax: InvoiceMath.linesMax)
+        let head: [Schema.Property] = creating
+            ? [.required("vendor_id", uuid), .required("bill_date", date), .required("lines", lines), .optional("company_id", uuid)]
+            : [.optional("vendor_id", uuid), .optional("bill_date", date), .optional("lines", lines)]
+        return .openObject(head + [.optional("due_date", date),
+                                   .optional("vendor_bill_number", .string(lengthMax: BillHandlers.vendorBillNumberLengthMax))])
+    }
+    static let billComponent = Schema.openObject([
+        .required("id", uuid), .required("bill_number", .string(pattern: "^BILL-[0-9]{4}-[0-9]{4,}$")), .required("vendor_id", uuid),
+        .required("status", .enumeration(BillLifecycle.Status.allCases.map(\.rawValue))), .required("bill_date", date),
+        .required("due_date", date), .required("total_amount", money), .required("amount_due", money),
+        .required("approved_at", dateTime.nullable()), .required("approved_by", Schema.string().nullable()),
+        .required("journal_entry_id", uuid.nullable()), .required("lines", .array(of: .openObject([]))),
+    ])
+    static let listBills = RouteSchema(
+        "Bills", operationId: "listBills", tags: ["Bills"],
+        query: [companyQuery, .query("status", .enumeration(BillLifecycle.Status.allCases.map(\.rawValue))),
+                .query("vendor_id", uuid)] + pageQuery,
+        responses: [.ok(page(of: "Bill"))])
+    static let createBill = RouteSchema("Draft a bill (numbered BILL-YYYY-NNNN)", operationId: "createBill", tags: ["Bills"],
+                                        body: .json(billBody(creating: true)), responses: [.created(.ref("Bill"))])
+    static let getBill = RouteSchema("A bill", operationId: "getBill", tags: ["Bills"], path: id("bill"),
+                                     responses: [.ok(.ref("Bill")), .error(404, "Bill not found")])
+    static let updateBill = RouteSchema(
+        "Change a draft bill", operationId: "updateBill", tags: ["Bills"], path: id("bill"), body: .json(billBody(creating: false)),
+        responses: [.ok(.ref("Bill")), .error(404, "Bill not found"), .error(409, "Only draft bills can be updated")])
+    static let approveBill = RouteSchema(
+        "Approve a draft: posts DR expenses / CR payables (bill.approved)", operationId: "approveBill", tags: ["Bills"],
+        path: id("bill"), query: [.query("ap_account_id", uuid)],
+        body: .json(.openObject([.required("ap_account_id", uuid)]), required: false),
+        responses: [.ok(.ref("Bill")), .error(404, "Bill not found"), .error(409, "Not a draft, or dated in a closed period")])
+    static let voidBill = RouteSchema(
+        "Void an approved bill without payments (reverses its entry)", operationId: "voidBill", tags: ["Bills"], path: id("bill"),
+        query: [.query("reason", reason)], body: .json(.openObject([.required("reason", reason)]), required: false),
+        responses: [.ok(.ref("Bill")), .error(404, "Bill not found"), .error(409, "Not approved, or paid")])
 
     // MARK: Periods
 

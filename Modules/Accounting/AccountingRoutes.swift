@@ -9,8 +9,8 @@ import Kernel
 struct AccountingRoutes: Sendable {
     static let prefix = "/api/v1"
     static let servedCollections = ["companies", "accounts", "journal-entries", "reports", "periods", "customers", "vendors",
-                                    "invoices", "payments"]
-    static let pendingCollections = ["bills", "payments-made",
+                                    "invoices", "payments", "bills"]
+    static let pendingCollections = ["payments-made",
                                      "currencies", "exchange-rates"]
 
     let services: ModuleServices
@@ -115,9 +115,19 @@ struct AccountingRoutes: Sendable {
                         payment.unapply)
         payments.post("/:id/void", middleware: bookkeeping, schema: Declared.voidPayment, payment.void)
 
+        let bill = BillHandlers(store: BillStore(database: services.database, eventLog: services.eventLog),
+                                contacts: ContactStore(database: services.database), accounts: accountStore, scope: scope, clock: clock)
+        var bills = group("bills")
+        bills.get("/", middleware: read, schema: Declared.listBills, bill.list)
+        bills.post("/", middleware: bookkeeping, schema: Declared.createBill, bill.create)
+        bills.get("/:id", middleware: read, schema: Declared.getBill, bill.get)
+        bills.patch("/:id", middleware: bookkeeping, schema: Declared.updateBill, bill.update)
+        bills.post("/:id/approve", middleware: bookkeeping, schema: Declared.approveBill, bill.approve)
+        bills.post("/:id/void", middleware: bookkeeping, schema: Declared.voidBill, bill.void)
+
         // Collections not served yet: a prefix without routes, so their unknown paths answer in this format.
         let pending = Self.pendingCollections.map(group)
-        return [companies, accounts, entries, statements, periods, invoices, payments] + contacts + pending
+        return [companies, accounts, entries, statements, periods, invoices, payments, bills] + contacts + pending
     }
 
     private func group(_ collection: String) -> RouteGroup {

@@ -389,5 +389,53 @@ enum AccountingSchema {
             CREATE INDEX accounting_payment_applications_payment ON accounting_payment_applications (payment_id);
             CREATE INDEX accounting_payment_applications_invoice ON accounting_payment_applications (invoice_id);
             """),
+        // Bills from vendors: the invoice's arithmetic and CHECKs; approval posts them.
+        Migration(namespace: namespace, version: 6, name: "bills", sql: """
+            CREATE TABLE accounting_bills (
+                id text PRIMARY KEY,
+                company_id text NOT NULL REFERENCES accounting_companies (id),
+                mode text NOT NULL CHECK (mode IN ('live', 'test')),
+                bill_number text NOT NULL,
+                vendor_id text NOT NULL REFERENCES accounting_contacts (id),
+                vendor_bill_number text,
+                status text NOT NULL CHECK (status IN ('draft', 'pending', 'approved', 'partial', 'paid', 'voided')),
+                bill_date date NOT NULL,
+                due_date date NOT NULL,
+                currency text NOT NULL,
+                subtotal_minor bigint NOT NULL CHECK (subtotal_minor >= 0),
+                tax_minor bigint NOT NULL CHECK (tax_minor >= 0),
+                total_minor bigint NOT NULL,
+                amount_paid_minor bigint NOT NULL DEFAULT 0,
+                approved_at timestamptz,
+                approved_by text,
+                voided_at timestamptz,
+                void_reason text,
+                journal_entry_id text,
+                void_entry_id text,
+                created_by text,
+                created_at timestamptz NOT NULL,
+                updated_at timestamptz NOT NULL,
+                UNIQUE (company_id, mode, bill_number),
+                CHECK (total_minor = subtotal_minor + tax_minor),
+                CHECK (amount_paid_minor >= 0 AND amount_paid_minor <= total_minor),
+                CHECK (status IN ('draft', 'pending', 'voided') OR journal_entry_id IS NOT NULL)
+            );
+            CREATE TABLE accounting_bill_lines (
+                id text PRIMARY KEY,
+                bill_id text NOT NULL REFERENCES accounting_bills (id),
+                company_id text NOT NULL,
+                mode text NOT NULL CHECK (mode IN ('live', 'test')),
+                line_number integer NOT NULL,
+                description text NOT NULL,
+                quantity numeric NOT NULL CHECK (quantity > 0),
+                unit_price_minor bigint NOT NULL CHECK (unit_price_minor >= 0),
+                tax_rate numeric NOT NULL CHECK (tax_rate >= 0),
+                expense_account_id text NOT NULL,
+                subtotal_minor bigint NOT NULL CHECK (subtotal_minor >= 0),
+                tax_minor bigint NOT NULL CHECK (tax_minor >= 0),
+                UNIQUE (bill_id, line_number),
+                FOREIGN KEY (expense_account_id, company_id, mode) REFERENCES accounting_accounts (id, company_id, mode)
+            );
+            """),
     ]
 }

@@ -352,7 +352,7 @@ import Testing
         #expect(await fixture.send(.get, "/api/v1/journal-entries/\(entryId)").json["status"] == "draft")
 
         // A collection not served yet answers in the accounting format (not the rounding one, as before).
-        let pending = await fixture.client.send(.get, "/api/v1/bills/")
+        let pending = await fixture.client.send(.get, "/api/v1/payments-made/")
         #expect(pending.status == 404)
         #expect(pending.json["detail"] != nil && pending.json["status_code"]?.intValue == 404)
         // B5: no bearer → 401.

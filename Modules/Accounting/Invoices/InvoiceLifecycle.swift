@@ -76,7 +76,8 @@ enum InvoiceMath {
         var quantity: DecimalFactor
         var unitPriceMinor: Int64
         var taxRate: DecimalFactor?
-        var revenueAccountId: String
+        /// The revenue account (invoices) or expense account (bills) the line posts to.
+        var accountId: String
         var subtotalMinor: Int64
         var taxMinor: Int64
     }
@@ -87,10 +88,22 @@ enum InvoiceMath {
         let unit_price: AmountText?
         let tax_rate: AmountText?
         let revenue_account_id: String?
+        let expense_account_id: String?
+    }
+
+    /// What a line's account is: an invoice line's revenue account, or a bill line's expense account (the
+    /// vendor's default when the line names none).
+    enum LineAccount: Sendable {
+        case revenue
+        case expense(defaultAccountId: String?)
+
+        var field: String { if case .revenue = self { "revenue_account_id" } else { "expense_account_id" } }
+        var type: String { if case .revenue = self { "revenue" } else { "expense" } }
     }
 
     /// Validates and prices `inputs` in `currency`; the accounts are the company's, by id.
-    static func lines(_ inputs: [Input], accounts: [String: Account], currency: Currency) throws(AtlasError) -> [Line] {
+    static func lines(_ inputs: [Input], accounts: [String: Account], currency: Currency,
+                      account lineAccount: LineAccount = .revenue) throws(AtlasError) -> [Line] {
         guard !inputs.isEmpty else { throw AtlasError.invalidField("lines", "An invoice needs at least one line") }
         guard inputs.count <= linesMax else { throw AtlasError.invalidField("lines", "An invoice has at most \(linesMax) lines") }
         var lines: [Line] = []
@@ -115,10 +128,13 @@ enum InvoiceMath {
                 }
                 rate = parsed
             }
-            guard let accountText = input.revenue_account_id else { throw AtlasError.missingField(field + ".revenue_account_id") }
+            let accountField = field + "." + lineAccount.field
+            var accountText = input.revenue_account_id
+            if case .expense(let fallback) = lineAccount { accountText = input.expense_account_id ?? fallback }
+            guard let accountText else { throw AtlasError.missingField(accountField) }
             guard let accountId = AccountingInput.uuid(accountText), let account = accounts[accountId], account.isActive,
-                  account.type == "revenue" else {
-                throw AtlasError.invalidField(field + ".revenue_account_id", "\(field).revenue_account_id is not an active revenue account")
+                  account.type == lineAccount.type else {
+                throw AtlasError.invalidField(accountField, "\(accountField) is not an active \(lineAccount.type) account")
             }
             let exponent = currency.minorUnitExponent
             guard let subtotal = quantity.convert(price, fromExponent: exponent, toExponent: exponent) else {
@@ -132,7 +148,7 @@ enum InvoiceMath {
                 tax = computed
             }
             lines.append(Line(description: description, quantity: quantity, unitPriceMinor: price, taxRate: rate,
-                              revenueAccountId: accountId, subtotalMinor: subtotal, taxMinor: tax))
+                              accountId: accountId, subtotalMinor: subtotal, taxMinor: tax))
         }
         let (subtotal, tax) = totals(lines)
         guard subtotal + tax <= DecimalAmount.minorUnitsMax else {
@@ -155,15 +171,22 @@ enum InvoiceMath {
         }
         let (subtotal, tax) = totals(lines)
         var result = [line(receivable, .debit, subtotal + tax)]
-        var byAccount: [String: Int64] = [:]
-        var order: [String] = []
-        for item in lines where item.subtotalMinor > 0 {
-            if byAccount[item.revenueAccountId] == nil { order.append(item.revenueAccountId) }
-            byAccount[item.revenueAccountId, default: 0] += item.subtotalMinor
-        }
-        result += order.map { line($0, .credit, byAccount[$0] ?? 0) }
+        result += sumsByAccount(lines, includingTax: false).map { line($0.account, .credit, $0.amount) }
         if tax > 0 { result.append(line(taxPayable, .credit, tax)) }
         return result
+    }
+
+    /// The lines' amounts summed per account, accounts in first-use order, zero sums left out.
+    static func sumsByAccount(_ lines: [Line], includingTax: Bool) -> [(account: String, amount: Int64)] {
+        var byAccount: [String: Int64] = [:]
+        var order: [String] = []
+        for item in lines {
+            let amount = item.subtotalMinor + (includingTax ? item.taxMinor : 0)
+            guard amount > 0 else { continue }
+            if byAccount[item.accountId] == nil { order.append(item.accountId) }
+            byAccount[item.accountId, default: 0] += amount
+        }
+        return order.map { (account: $0, amount: byAccount[$0] ?? 0) }
     }
 
     /// The due date from payment terms (rule 7, [T1]): invoice date + the term's days.

@@ -79,7 +79,7 @@ struct Invoice: Sendable {
             "lines": .array(lines.enumerated().map { index, item in
                 ["id": .string(item.id), "line_number": .int(Int64(index + 1)), "description": .string(item.line.description),
                  "quantity": .string(item.line.quantity.text), "unit_price": money(item.line.unitPriceMinor),
-                 "tax_rate": .string(item.line.taxRate?.text ?? "0"), "revenue_account_id": .string(item.line.revenueAccountId),
+                 "tax_rate": .string(item.line.taxRate?.text ?? "0"), "revenue_account_id": .string(item.line.accountId),
                  "amount": money(item.line.subtotalMinor), "tax_amount": money(item.line.taxMinor)]
             }),
         ]
@@ -132,7 +132,7 @@ struct InvoiceStore: Sendable {
                     unit_price_minor, tax_rate, revenue_account_id, subtotal_minor, tax_minor)
                 VALUES (\(AccountingInput.newId()), \(invoiceId), \(companyId), \(mode), \(index + 1), \(line.description),
                     \(line.quantity.text)::numeric, \(line.unitPriceMinor), \(line.taxRate?.text ?? "0")::numeric,
-                    \(line.revenueAccountId), \(line.subtotalMinor), \(line.taxMinor))
+                    \(line.accountId), \(line.subtotalMinor), \(line.taxMinor))
                 """)
         }
     }
@@ -171,7 +171,7 @@ struct InvoiceStore: Sendable {
             let line = InvoiceMath.Line(description: try row.decode("description"), quantity: quantity,
                                         unitPriceMinor: try row.decode("unit_price_minor"),
                                         taxRate: DecimalFactor(try row.decode("tax_rate", as: String.self)),
-                                        revenueAccountId: try row.decode("revenue_account_id"),
+                                        accountId: try row.decode("revenue_account_id"),
                                         subtotalMinor: try row.decode("subtotal_minor"), taxMinor: try row.decode("tax_minor"))
             result[try row.decode("invoice_id"), default: []].append((try row.decode("id"), line))
         }
