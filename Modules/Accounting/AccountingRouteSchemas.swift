@@ -307,6 +307,8 @@ enum AccountingRouteSchemas {
         "Invoice": invoiceComponent,
         "Payment": paymentComponent,
         "Bill": billComponent,
+        "Currency": currencyComponent,
+        "ExchangeRate": rateComponent,
         "Customer": .openObject([
             .required("id", uuid), .required("customer_number", .string()), .required("display_name", .string()),
             .required("currency", currency), .required("payment_terms", .enumeration(Contact.paymentTerms)),
@@ -468,6 +470,41 @@ enum AccountingRouteSchemas {
         "Void an approved bill without payments (reverses its entry)", operationId: "voidBill", tags: ["Bills"], path: id("bill"),
         query: [.query("reason", reason)], body: .json(.openObject([.required("reason", reason)]), required: false),
         responses: [.ok(.ref("Bill")), .error(404, "Bill not found"), .error(409, "Not approved, or paid")])
+
+    // MARK: Currencies and exchange rates
+
+    static let currencyComponent = Schema.openObject([.required("code", currency), .required("decimal_places", .integer(minimum: 0))])
+    static let rateComponent = Schema.openObject([
+        .required("id", uuid), .required("from_currency", currency), .required("to_currency", currency),
+        .required("rate", .string()), .required("effective_date", date), .required("source", .enumeration(ExchangeRateRecord.sources)),
+    ])
+    static let listCurrencies = RouteSchema("ISO 4217 currencies and their decimals", operationId: "listCurrencies",
+                                            tags: ["Currencies"], query: pageQuery, responses: [.ok(page(of: "Currency"))])
+    static let getCurrency = RouteSchema("A currency", operationId: "getCurrency", tags: ["Currencies"],
+                                         path: [.path("code", currency)],
+                                         responses: [.ok(.ref("Currency")), .error(404, "Unknown currency")])
+    static let convertCurrency = RouteSchema(
+        "Convert an amount with the latest rate effective on the date", operationId: "convertCurrency", tags: ["Currencies"],
+        query: [companyQuery, .query("from_currency", currency, required: true), .query("to_currency", currency, required: true),
+                .query("amount", .string(), "A decimal amount", required: true), .query("date", date, "Default: today")],
+        responses: [.ok(.openObject([.required("amount", money), .required("converted_amount", money), .required("rate", .string()),
+                                     .required("effective_date", date)])),
+                    .error(404, "No rate for the pair on or before the date")])
+    static let listRates = RouteSchema("Exchange rates, newest first", operationId: "listExchangeRates", tags: ["Exchange rates"],
+                                       query: [companyQuery] + pageQuery, responses: [.ok(page(of: "ExchangeRate"))])
+    static let createRate = RouteSchema(
+        "Add an exchange rate", operationId: "createExchangeRate", tags: ["Exchange rates"],
+        body: .json(.openObject([
+            .required("from_currency", currency), .required("to_currency", currency),
+            .required("rate", amountInput.described("Units of to_currency per 1 from_currency; greater than 0")),
+            .required("effective_date", date), .optional("source", .enumeration(ExchangeRateRecord.sources)),
+            .optional("company_id", uuid),
+        ])),
+        responses: [.created(.ref("ExchangeRate")), .error(409, "A rate for the pair and date exists")])
+    static let getRate = RouteSchema("An exchange rate", operationId: "getExchangeRate", tags: ["Exchange rates"],
+                                     path: id("exchange rate"), responses: [.ok(.ref("ExchangeRate")), .error(404, "Not found")])
+    static let deleteRate = RouteSchema("Delete an exchange rate", operationId: "deleteExchangeRate", tags: ["Exchange rates"],
+                                        path: id("exchange rate"), responses: [.noContent(), .error(404, "Not found")])
 
     // MARK: Periods
 

@@ -9,9 +9,8 @@ import Kernel
 struct AccountingRoutes: Sendable {
     static let prefix = "/api/v1"
     static let servedCollections = ["companies", "accounts", "journal-entries", "reports", "periods", "customers", "vendors",
-                                    "invoices", "payments", "bills"]
-    static let pendingCollections = ["payments-made",
-                                     "currencies", "exchange-rates"]
+                                    "invoices", "payments", "bills", "currencies", "exchange-rates"]
+    static let pendingCollections = ["payments-made"]
 
     let services: ModuleServices
 
@@ -125,9 +124,20 @@ struct AccountingRoutes: Sendable {
         bills.post("/:id/approve", middleware: bookkeeping, schema: Declared.approveBill, bill.approve)
         bills.post("/:id/void", middleware: bookkeeping, schema: Declared.voidBill, bill.void)
 
+        let money = CurrencyHandlers(database: services.database, scope: scope, clock: clock)
+        var currencies = group("currencies")
+        currencies.get("/", middleware: read, schema: Declared.listCurrencies, money.list)
+        currencies.get("/convert", middleware: read, schema: Declared.convertCurrency, money.convert)
+        currencies.get("/:code", middleware: read, schema: Declared.getCurrency, money.get)
+        var rates = group("exchange-rates")
+        rates.get("/", middleware: read, schema: Declared.listRates, money.listRates)
+        rates.post("/", middleware: bookkeeping, schema: Declared.createRate, money.createRate)
+        rates.get("/:id", middleware: read, schema: Declared.getRate, money.getRate)
+        rates.delete("/:id", middleware: bookkeeping, schema: Declared.deleteRate, money.deleteRate)
+
         // Collections not served yet: a prefix without routes, so their unknown paths answer in this format.
         let pending = Self.pendingCollections.map(group)
-        return [companies, accounts, entries, statements, periods, invoices, payments, bills] + contacts + pending
+        return [companies, accounts, entries, statements, periods, invoices, payments, bills, currencies, rates] + contacts + pending
     }
 
     private func group(_ collection: String) -> RouteGroup {

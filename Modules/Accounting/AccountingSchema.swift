@@ -437,5 +437,21 @@ enum AccountingSchema {
                 FOREIGN KEY (expense_account_id, company_id, mode) REFERENCES accounting_accounts (id, company_id, mode)
             );
             """),
+        // Exchange rates by date: units of `to_currency` per 1 `from_currency`, exact decimals.
+        Migration(namespace: namespace, version: 7, name: "exchange rates", sql: """
+            CREATE TABLE accounting_exchange_rates (
+                id text PRIMARY KEY,
+                company_id text NOT NULL REFERENCES accounting_companies (id),
+                mode text NOT NULL CHECK (mode IN ('live', 'test')),
+                from_currency text NOT NULL,
+                to_currency text NOT NULL,
+                rate numeric NOT NULL CHECK (rate > 0),
+                effective_date date NOT NULL,
+                source text NOT NULL CHECK (source IN ('manual', 'api')),
+                created_at timestamptz NOT NULL,
+                UNIQUE (company_id, mode, from_currency, to_currency, effective_date),
+                CHECK (from_currency <> to_currency)
+            );
+            """),
     ]
 }
