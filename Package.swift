@@ -8,7 +8,7 @@ import PackageDescription
 let featureModules = ["Auth", "Transactions", "Reconciliation", "Rounding", "Accounting", "Webhooks"]
 
 /// Cross-module contracts: protocols and value types only, depending on Kernel only.
-let contractTargets = ["AccessContract", "CashRoundingContract", "IdempotencyContract"]
+let contractTargets = ["AccessContract", "AcquirerContract", "CashRoundingContract", "IdempotencyContract"]
 
 /// Swift 6 language mode plus the upcoming features the toolchain supports: `any` spelled out on every
 /// existential (an error, not the toolchain's default warning), members visible only through the file's
@@ -91,6 +91,7 @@ var targets: [Target] = [
 let extraTestDependencies: [String: [Target.Dependency]] = [
     "Transactions": ["Auth", "Rounding"],
     "Rounding": ["Auth"],
+    "Reconciliation": ["Auth", "Transactions", "Rounding"],
     "Accounting": ["Auth"],
 ]
 
@@ -99,8 +100,8 @@ let extraTestDependencies: [String: [Target.Dependency]] = [
 /// (run by scripts/test.sh) fails on anything else.
 let featureDependencies: [String: [Target.Dependency]] = [
     "Auth": ["AccessContract"],
-    "Transactions": ["AccessContract", "CashRoundingContract", "IdempotencyContract"],
-    "Reconciliation": ["AccessContract"],
+    "Transactions": ["AccessContract", "AcquirerContract", "CashRoundingContract", "IdempotencyContract"],
+    "Reconciliation": ["AccessContract", "AcquirerContract", "IdempotencyContract"],
     "Rounding": ["AccessContract", "CashRoundingContract", "IdempotencyContract", "RoundingZipData"],
     "Accounting": ["AccessContract"],
     "Webhooks": ["AccessContract"],

@@ -16,6 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/pg.sh
 source scripts/lib/deps.sh
+source scripts/lib/bench.sh
 atlas_apt_install wrk >&2   # the load generator (postgresql, which brings pgbench, comes with pg.sh's users)
 
 duration="${DURATION:-20}"
@@ -26,21 +27,7 @@ pg_port="${PGPORT:-55459}"
 work_dir=".build/sale-bench"
 mkdir -p "$work_dir"
 
-if [ -n "${ATLAS_BIN:-}" ]; then
-    atlas="$ATLAS_BIN"   # compare builds within one session: ATLAS_BIN=/tmp/atlas-before bench/sale.sh
-else
-    swift build -c release --product atlas >&2
-    atlas="$(swift build -c release --show-bin-path)/atlas"
-fi
-
-pg_local_start "$pg_dir" "$pg_port" >&2
-psql_admin() { "$ATLAS_TEST_PGBIN/psql" -h "$pg_dir" -p "$pg_port" -U atlas -d postgres -qtA "$@"; }
-server_pid=""
-cleanup() {
-    if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-    pg_local_stop "$pg_dir" >&2 || true
-}
-trap cleanup EXIT
+bench_setup "$pg_dir" "$pg_port"
 
 psql_admin -c "DROP DATABASE IF EXISTS atlas_sale_bench" -c "CREATE DATABASE atlas_sale_bench" \
            -c "DROP DATABASE IF EXISTS atlas_pgbench" -c "CREATE DATABASE atlas_pgbench"

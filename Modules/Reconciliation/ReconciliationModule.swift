@@ -1,13 +1,75 @@
 public import AccessContract
+import IdempotencyContract
 public import Kernel
 
-/// The Reconciliation feature module. Routes, SQL and migrations arrive with its issue.
+/// Reconciliation's settings, given by the bootstrap (the module reads no environment itself).
+public struct ReconciliationSettings: Sendable, Hashable {
+    /// The currency of totals and of an empty close when a request names none and the merchant has had no
+    /// activity yet (the most recently active currency wins otherwise).
+    public var defaultCurrency: String
+    /// A settlement's `terminalId` when the closing credential is not bound to a terminal: the close then
+    /// covers the whole merchant.
+    static let merchantWideTerminalId = "ALL"
+
+    public init(defaultCurrency: String = "NZD") {
+        precondition(Currency(code: defaultCurrency) != nil, "the default currency is a known ISO 4217 code")
+        self.defaultCurrency = defaultCurrency
+    }
+}
+
+/// The Reconciliation feature module: running totals kept from the event log, close day, settlements and
+/// their export (commerce-api §3.4). Reacts to Transactions only through `transaction.approved` events and
+/// settles through the acquirer seam (`AcquirerContract`); Transactions learns of settlements through
+/// `transaction.settled` events.
 public struct ReconciliationModule: FeatureModule, AccessDeclaring {
-    public init() {}
+    let settings: ReconciliationSettings
+
+    public init(settings: ReconciliationSettings = ReconciliationSettings()) {
+        self.settings = settings
+    }
+
     public var name: String { "reconciliation" }
+    public var migrations: [Migration] { ReconciliationSchema.migrations }
 
     /// Declared ahead of the routes so Commerce keys can already be granted them.
     public var accessDeclarations: [AccessDeclaration] {
         [AccessDeclaration(surface: .commerce, scopes: ["reconciliation:read", "reconciliation:write", "settlements:read"])]
     }
+
+    public func routeGroups(services: ModuleServices) -> [RouteGroup] {
+        let routes = ReconciliationRoutes(
+            services: services, close: CloseDayService(services: services, settings: settings),
+            settlements: SettlementHandlers(store: SettlementStore(database: services.database),
+                                            limits: SettlementHandlers.Limits()),
+            totals: TotalsHandlers(store: TotalsStore(database: services.database), settings: settings),
+            matching: MatchingService(services: services))
+        return [routes.group()]
+    }
+
+    public func eventConsumers(services: ModuleServices) -> [EventConsumer] {
+        [TotalsConsumer(database: services.database).consumer]
+    }
+
+    public var adminCommands: [AdminCommand] {
+        [AdminCommand(name: "reconciliation-check", usage: "admin reconciliation-check [--merchant ID]") { arguments, services in
+            let mismatches = try await TotalsStore(database: services.database).mismatches(merchantId: arguments.value("merchant"))
+            guard mismatches.isEmpty else {
+                for mismatch in mismatches { print("mismatch: \(mismatch)") }
+                throw ReconciliationCheckFailed(count: mismatches.count)
+            }
+            print("reconciliation totals: consistent with the open items")
+        },
+         AdminCommand(name: "reconciliation-match",
+                      usage: "admin reconciliation-match --merchant ID --settlement ID [--mode test|live]") { arguments, services in
+             let tenant = TenantContext(merchantId: try arguments.required("merchant"), mode: try arguments.mode(default: .test))
+             let report = try await MatchingService(services: services).match(try arguments.required("settlement"), tenant: tenant)
+             print(report.json.serializedText)
+         }]
+    }
+}
+
+/// `atlas admin reconciliation-check` found running totals that differ from their recomputation.
+struct ReconciliationCheckFailed: Error, CustomStringConvertible {
+    let count: Int
+    var description: String { "\(count) running total(s) differ from the recomputation over the open items" }
 }

@@ -1,4 +1,5 @@
 public import AccessContract
+public import AcquirerContract
 import CashRoundingContract
 import IdempotencyContract
 public import Kernel
@@ -44,6 +45,17 @@ public struct TransactionsModule: FeatureModule, AccessDeclaring {
     /// Settings access for the admin CLI and tests (supported currencies, ceiling, time zone, location).
     public static func settingsStore(database: any Database) -> MerchantSettingsStore {
         MerchantSettingsStore(database: database)
+    }
+
+    /// The acquirers sales use, for the modules that settle what they authorized (Reconciliation).
+    public func provideContracts(_ platform: PlatformServices, into contracts: inout ContractRegistry) {
+        contracts.register(ModeAcquirers(simulator: simulator, live: liveAcquirer) as any AcquirerDirectory,
+                           as: (any AcquirerDirectory).self)
+    }
+
+    /// Writes `settlement_id` when Reconciliation settles a transaction, so "no void after settlement" holds.
+    public func eventConsumers(services: ModuleServices) -> [EventConsumer] {
+        [SettledTransactionsConsumer(database: services.database).consumer]
     }
 
     public func routeGroups(services: ModuleServices) -> [RouteGroup] {

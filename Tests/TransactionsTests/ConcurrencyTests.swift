@@ -1,3 +1,4 @@
+import AcquirerContract
 import Foundation
 import Kernel
 import Postgres

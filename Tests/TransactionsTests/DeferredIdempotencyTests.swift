@@ -1,3 +1,4 @@
+import AcquirerContract
 import CashRoundingContract
 import EventLog
 import Foundation

@@ -1,3 +1,4 @@
+import AcquirerContract
 import Auth
 import Foundation
 import Kernel

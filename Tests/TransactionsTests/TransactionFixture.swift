@@ -1,3 +1,4 @@
+import AcquirerContract
 import AtlasTestSupport
 import Auth
 import Bootstrap

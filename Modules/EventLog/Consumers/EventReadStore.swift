@@ -6,14 +6,14 @@ import Kernel
 struct EventReadStore: Sendable {
     let database: any Database
 
-    /// WHY the reader orders by `event_log.writer_xid`: a bare `writer_xid` in ORDER BY names this list's text
-    /// alias, which sorts "99999" after "100000" and broke the page order (DeliveryStateMachine's precondition).
     static let columns: StaticString = """
         writer_xid::text AS writer_xid, seq, event_id, event_type, merchant_id, mode, resource_id,
         payload::text AS payload, occurred_at
         """
 
     /// Up to `limit` events after `position`, oldest first; none that a running transaction may still commit.
+    /// The ORDER BY names the table: bare `writer_xid` would be the text output column of the same name, and
+    /// "1008" sorts before "996" (a page out of order trips `DeliveryStateMachine`'s precondition).
     func events(after position: EventPosition, limit: Int) async throws -> [LoggedEvent] {
         let rows = try await database.query("""
             SELECT \(literal: EventReadStore.columns) FROM event_log

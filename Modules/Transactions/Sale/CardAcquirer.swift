@@ -1,3 +1,4 @@
+public import AcquirerContract
 import Foundation
 import Kernel
 
@@ -38,42 +39,6 @@ public enum PAN {
     }
 }
 
-/// One request to the acquirer. Holds the PAN only for the duration of the call.
-public struct AcquirerRequest: Sendable {
-    public enum Operation: String, Sendable { case authorize, capture, refund, reverse, balance, read }
-    public let operation: Operation
-    public let transactionId: String
-    public let amountMinorUnits: Int64
-    public let currency: String
-    public let cardNumber: String?
-    public let originalAuthorizationCode: String?
-
-    public init(operation: Operation, transactionId: String, amountMinorUnits: Int64, currency: String,
-                cardNumber: String?, originalAuthorizationCode: String?) {
-        self.operation = operation
-        self.transactionId = transactionId
-        self.amountMinorUnits = amountMinorUnits
-        self.currency = currency
-        self.cardNumber = cardNumber
-        self.originalAuthorizationCode = originalAuthorizationCode
-    }
-}
-
-/// The acquirer's answer. `responseCode` is the ISO 8583 field 39 value ("00" approved).
-public enum AcquirerOutcome: Sendable, Hashable {
-    case approved(authorizationCode: String, availableBalance: Int64?)
-    case declined(responseCode: String, declineCode: String)
-    /// No answer in time: recorded as ERROR with `ACQUIRER_TIMEOUT` (a real integration reverses it).
-    case timeout
-    case processingError
-}
-
-/// The seam to a card acquirer (ISO 8583 host, payment gateway). Implementations must be safe to call
-/// concurrently and must honour task cancellation (abort).
-public protocol CardAcquirer: Sendable {
-    func send(_ request: AcquirerRequest) async throws -> AcquirerOutcome
-}
-
 /// A deterministic acquirer for test mode. Outcomes depend only on the card number and the amount,
 /// so every path is reachable from an HTTP test (documented in docs/transactions.md):
 ///
@@ -82,7 +47,13 @@ public protocol CardAcquirer: Sendable {
 /// 4000000000000069 expired card (54); 4000000000000119 processing error.
 /// Amounts (amount + tip + cashback): 5105 declines, 5151 insufficient funds, 5504 times out,
 /// 7001 answers after `slowDelayMilliseconds` (for TERMINAL_BUSY and abort tests).
-public struct SimulatedAcquirer: CardAcquirer {
+/// Settlement (`settle`), by the amounts of the batch's lines: a line of 9901 fails the whole batch,
+/// lines of 9902 are rejected (PARTIAL), a line of 9903 leaves it PENDING (funding not yet confirmed), a
+/// line of 7001 answers after `slowDelayMilliseconds`; otherwise SETTLED, funded two days after the close.
+/// Its settlement file (`settlementFile`) lists the submitted lines, except: 9904 is reported one unit
+/// higher (an amount mismatch), 9905 is left out (missing on the acquirer's side), and a batch holding a
+/// 9906 gains one line the acquirer alone knows (missing on ours).
+public struct SimulatedAcquirer: CardAcquirer, SettlementAcquirer, SettlementFileSource {
     public static let defaultCardNumber = "4242424242424242"
     public static let declineAmount: Int64 = 5105
     public static let insufficientFundsAmount: Int64 = 5151
@@ -90,6 +61,14 @@ public struct SimulatedAcquirer: CardAcquirer {
     public static let slowAmount: Int64 = 7001
     /// Balance the simulator reports for BALANCE_INQUIRY on an approving card.
     public static let simulatedBalance: Int64 = 100_000
+    public static let settlementFailAmount: Int64 = 9_901
+    public static let settlementRejectAmount: Int64 = 9_902
+    public static let settlementPendingAmount: Int64 = 9_903
+    public static let fileMismatchAmount: Int64 = 9_904
+    public static let fileOmittedAmount: Int64 = 9_905
+    public static let fileExtraLineAmount: Int64 = 9_906
+    static let fundingDelaySeconds: TimeInterval = 2 * 86_400
+    static let secondsPerDay: TimeInterval = 86_400
 
     public let slowDelayMilliseconds: Int
 
@@ -119,6 +98,45 @@ public struct SimulatedAcquirer: CardAcquirer {
         let balance = request.operation == .balance ? Self.simulatedBalance : nil
         return .approved(authorizationCode: Self.authorizationCode(for: request.transactionId, operation: request.operation),
                          availableBalance: balance)
+    }
+
+    /// Deterministic in the submission (same settlement id, same answer), so a resubmission after a
+    /// crash settles nothing twice.
+    public func settle(_ submission: SettlementSubmission) async throws -> SettlementOutcome {
+        let amounts = Set(submission.lines.map(\.amountMinorUnits))
+        if amounts.contains(Self.slowAmount) {
+            try await Task.sleep(for: .milliseconds(slowDelayMilliseconds))
+        }
+        if amounts.contains(Self.settlementFailAmount) {
+            return SettlementOutcome(status: .failed, acquirerBatchRef: nil, fundingDate: nil,
+                                     rejectedTransactionIds: submission.lines.map(\.transactionId))
+        }
+        let dayStart = (submission.closedAt.timeIntervalSince1970 / Self.secondsPerDay).rounded(.down) * Self.secondsPerDay
+        let fundingDate = Date(timeIntervalSince1970: dayStart + Self.fundingDelaySeconds)
+        let day = TransactionRules.businessDate(submission.closedAt, timeZone: TimeZone(secondsFromGMT: 0) ?? .current)
+        let reference = "BATCH-" + day.replacingOccurrences(of: "-", with: "") + "-"
+            + String(Self.authorizationCode(for: submission.settlementId, operation: .capture).dropFirst())
+        let rejected = submission.lines.filter { $0.amountMinorUnits == Self.settlementRejectAmount }.map(\.transactionId)
+        if !rejected.isEmpty {
+            return SettlementOutcome(status: .partial, acquirerBatchRef: reference, fundingDate: fundingDate,
+                                     rejectedTransactionIds: rejected)
+        }
+        if amounts.contains(Self.settlementPendingAmount) {
+            return SettlementOutcome(status: .pending, acquirerBatchRef: reference, fundingDate: nil)
+        }
+        return SettlementOutcome(status: .settled, acquirerBatchRef: reference, fundingDate: fundingDate)
+    }
+
+    public func settlementFile(_ submission: SettlementSubmission) async throws -> String {
+        var file = "transactionId,type,amount\n"
+        for line in submission.lines where line.amountMinorUnits != Self.fileOmittedAmount {
+            let reported = line.amountMinorUnits == Self.fileMismatchAmount ? line.amountMinorUnits + 1 : line.amountMinorUnits
+            file += "\(line.transactionId),\(line.type),\(reported)\n"
+        }
+        if submission.lines.contains(where: { $0.amountMinorUnits == Self.fileExtraLineAmount }) {
+            file += "ACQ-\(submission.settlementId),SALE,100\n"
+        }
+        return file
     }
 
     /// Six characters derived from the transaction id (FNV-1a), so a replay yields the same code.

@@ -1,3 +1,4 @@
+import AcquirerContract
 import Foundation
 import IdempotencyContract
 import Kernel

@@ -1,3 +1,4 @@
+import AcquirerContract
 import CashRoundingContract
 import Foundation
 import IdempotencyContract
@@ -406,18 +407,10 @@ enum TransactionPaging {
     static let limitMax = 100
 
     static func limit(_ text: String?) throws(AtlasError) -> Int {
-        guard let text else { return limitDefault }
-        guard let value = Int(text), (1...limitMax).contains(value) else {
-            throw .invalidField("limit", "limit must be an integer from 1 to \(limitMax)", constraint: "range")
-        }
-        return value
+        try QueryParameters.limit(text, fallback: limitDefault, max: limitMax)
     }
 
     static func date(_ text: String?, field: String) throws(AtlasError) -> Date? {
-        guard let text else { return nil }
-        guard let date = Timestamp.parseISO8601(text) else {
-            throw .invalidField(field, "\(field) must be an ISO 8601 timestamp", constraint: "format")
-        }
-        return date
+        try QueryParameters.timestamp(text, field: field)
     }
 }

@@ -1,0 +1,127 @@
+import AcquirerContract
+import Foundation
+import IdempotencyContract
+import Kernel
+
+/// The body of `POST /v1/reconciliation`: `closeDay` (required) and an optional `currency` (additive:
+/// close or show one currency only; without it a close settles every currency with open transactions).
+struct CloseDayRequest: Decodable, Sendable {
+    let closeDay: Bool
+    let currency: String?
+}
+
+/// `POST /v1/reconciliation`: a dry run (`closeDay: false`) answers the open period's totals; a close
+/// claims the open period into one settlement per currency and submits each to the acquirer.
+struct CloseDayService: Sendable {
+    /// Every limit of a close, named.
+    struct Limits: Sendable, Hashable {
+        /// A close holds the tenant's lock at most this long; a crashed close's lock lapses after it.
+        var lockSeconds: Double = 300
+    }
+
+    let services: ModuleServices
+    let store: CloseDayStore
+    let totals: TotalsStore
+    let settings: ReconciliationSettings
+    let limits: Limits
+
+    init(services: ModuleServices, settings: ReconciliationSettings, limits: Limits = Limits()) {
+        self.services = services
+        store = CloseDayStore(database: services.database, eventLog: services.eventLog)
+        totals = TotalsStore(database: services.database)
+        self.settings = settings
+        self.limits = limits
+    }
+
+    func reconcile(_ request: Request, context: RequestContext) async throws -> Response {
+        let tenant = try context.requireTenant()
+        let body = try request.decodeJSON(CloseDayRequest.self)
+        var currency: String?
+        if let code = body.currency { currency = try ReconciliationValidation.currency(code, field: "currency") }
+        let now = services.clock.now()
+        guard body.closeDay else {
+            if try await store.isLocked(tenant, now: now) { throw await inProgress(context) }
+            let open = try await totals.totals(try await resolve(currency, tenant: tenant), tenant: tenant)
+            return .json(["status": "SUCCESS", "totals": open.json, "timestamp": .string(Timestamp.iso8601(now)),
+                          "settlements": []])
+        }
+        guard let acquirer = services.acquirers?.settlementAcquirer(for: tenant.mode) else {
+            throw AtlasError(kind: .unavailable, status: 503, code: "ACQUIRER_NOT_CONFIGURED",
+                             message: "No acquirer settles \(tenant.mode.rawValue) transactions")
+        }
+        let holder = TypedID.generate(prefix: .request).rawValue
+        guard try await store.lock(tenant, holder: holder, now: now, lockSeconds: limits.lockSeconds) else {
+            throw await inProgress(context)
+        }
+        do {
+            let response = try await close(tenant, currency: currency, terminalId: context.principal?.terminalId,
+                                           acquirer: acquirer, now: now)
+            try await store.unlock(tenant, holder: holder)
+            return response
+        } catch {
+            do {
+                try await store.unlock(tenant, holder: holder)
+            } catch let unlockError {
+                // The lock lapses after `lockSeconds`; the close's own error is the one the caller sees.
+                services.logger.error("reconciliation close lock not released",
+                                      ["merchantId": .string(tenant.merchantId), "error": .string("\(unlockError)")])
+            }
+            throw error
+        }
+    }
+
+    /// RECONCILIATION_IN_PROGRESS is transient: the key is released so a retry with it runs again.
+    private func inProgress(_ context: RequestContext) async -> AtlasError {
+        await context.idempotency?.release()
+        return AtlasError(kind: .conflict, status: 409, code: "RECONCILIATION_IN_PROGRESS",
+                          message: "A reconciliation is already running for this merchant; retry shortly")
+    }
+
+    private func resolve(_ currency: String?, tenant: TenantContext) async throws -> String {
+        if let currency { return currency }
+        return try await totals.defaultCurrency(tenant: tenant, fallback: settings.defaultCurrency)
+    }
+
+    private func close(_ tenant: TenantContext, currency: String?, terminalId: String?, acquirer: any SettlementAcquirer,
+                       now: Date) async throws -> Response {
+        let emptyCurrency = try await resolve(currency, tenant: tenant)
+        let clock = services.clock
+        var run = CloseDayRun()
+        var action = run.start()
+        while true {
+            switch action {
+            case .claim:
+                let created = try await store.claim(
+                    tenant, currencies: currency.map { [$0] }, emptyCurrency: emptyCurrency,
+                    terminalId: terminalId ?? ReconciliationSettings.merchantWideTerminalId, now: now,
+                    newId: { TypedID.generate(prefix: .settlement, clock: clock).rawValue })
+                services.eventLog.appendCommitted()
+                action = run.claimed(created, unsubmitted: try await store.unsubmitted(tenant))
+            case .submit(let settlement):
+                action = run.submitted(try await submit(settlement, acquirer: acquirer))
+            case .answer(let status, let settlements):
+                guard let first = settlements.first else { preconditionFailure("a close creates at least one settlement") }
+                return .json(["status": .string(status), "totals": first.totals.json,
+                              "timestamp": .string(Timestamp.iso8601(now)), "settlements": .array(settlements.map(\.json))])
+            }
+        }
+    }
+
+    /// Sends one settlement to the acquirer and stores its answer; nil when the acquirer could not be reached
+    /// (the settlement stays unsubmitted and the next close sends it again under the same id).
+    private func submit(_ settlement: SettlementRecord, acquirer: any SettlementAcquirer) async throws -> SettlementRecord? {
+        let lines = try await store.lines(of: settlement.id, tenant: settlement.tenant)
+        let submission = SettlementSubmission(settlementId: settlement.id, tenant: settlement.tenant,
+                                              currency: settlement.currency, closedAt: settlement.closedAt,
+                                              netAmountMinorUnits: settlement.netAmount, lines: lines)
+        let outcome: SettlementOutcome
+        do {
+            outcome = try await acquirer.settle(submission)
+        } catch {
+            services.logger.error("settlement submission failed",
+                                  ["settlementId": .string(settlement.id), "error": .string("\(type(of: error))")])
+            return nil
+        }
+        return try await store.record(outcome, for: settlement)
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import Kernel
+
+/// Keeps the open period from the event log: consumes `transaction.approved` and, for the types that
+/// count (SALE, PRE_AUTH, PRE_AUTH_COMPLETE, REFUND, VOID), inserts an item and adds it to the running
+/// totals in ONE statement per batch. Idempotent under at-least-once delivery: the item's key is the
+/// transaction id and only the rows actually inserted are added to the totals, so a redelivered event
+/// (even after a close claimed its item) changes nothing.
+struct TotalsConsumer: Sendable {
+    static let name = "reconciliation.totals"
+    static let eventType = "transaction.approved"
+    static let countedTypes: Set<String> = ["SALE", "PRE_AUTH", "PRE_AUTH_COMPLETE", "REFUND", "VOID"]
+    static let batchEventsMax = 500
+
+    let database: any Database
+
+    var consumer: EventConsumer {
+        let database = database
+        return EventConsumer(name: Self.name, eventTypes: [Self.eventType], batchEventsMax: Self.batchEventsMax) { batch in
+            let items = batch.compactMap { Self.item($0.event) }
+            guard !items.isEmpty else { return }
+            let document = SQLValue.json(String(decoding: JSONValue.array(items).serialized(), as: UTF8.self))
+            try await database.transaction { tx in
+                try await tx.execute(Self.applySQL(document))
+                // A VOID marks its original voided in our copy (the export shows what Transactions shows).
+                try await tx.execute(Self.markVoidedSQL(document))
+            }
+        }
+    }
+
+    /// The item an event contributes, or nil when it does not count (declined, card reads, balance inquiries).
+    /// WHY never throw on a malformed payload: a transaction that cannot be read here would be parked and
+    /// retried for nothing; it is skipped, as it cannot be counted, and the admin check shows no difference
+    /// because it never entered the totals.
+    static func item(_ event: DomainEvent) -> JSONValue? {
+        let payload = event.payload
+        guard event.type == eventType, payload["status"]?.stringValue == "APPROVED",
+              let type = payload["type"]?.stringValue, countedTypes.contains(type),
+              let amount = payload["amount"]?.intValue, amount >= 0,
+              let currency = payload["currency"]?.stringValue else { return nil }
+        func text(_ key: String) -> JSONValue { payload[key]?.stringValue.map { .string($0) } ?? .null }
+        return ["merchant_id": .string(event.tenant.merchantId), "mode": .string(event.tenant.mode.rawValue),
+                "transaction_id": .string(event.resourceId), "type": .string(type), "amount": .int(amount),
+                "currency": .string(currency), "terminal_id": text("terminalId"), "card_scheme": text("cardScheme"),
+                "masked_pan": text("maskedPan"), "authorization_code": text("authorizationCode"),
+                "original_transaction_id": text("originalTransactionId"),
+                "occurred_at": .string(Timestamp.iso8601(event.occurredAt, fractionalSeconds: true)),
+                "source_event_id": .string(event.id.rawValue)]
+    }
+
+    /// Insert the new items; add exactly the inserted ones to their totals rows (created on first use).
+    /// Totals rows are updated in (merchant, mode, currency) order, the order a close locks them in.
+    static func applySQL(_ document: SQLValue) -> SQL {
+        """
+        WITH incoming AS (
+            SELECT DISTINCT ON (merchant_id, mode, transaction_id) * FROM jsonb_to_recordset(\(document)) AS item(
+                merchant_id text, mode text, transaction_id text, type text, amount bigint, currency text,
+                terminal_id text, card_scheme text, masked_pan text, authorization_code text,
+                original_transaction_id text, occurred_at timestamptz, source_event_id text)
+        ), inserted AS (
+            INSERT INTO reconciliation_items (merchant_id, mode, transaction_id, type, status, amount, currency,
+                terminal_id, card_scheme, masked_pan, authorization_code, original_transaction_id, occurred_at,
+                source_event_id)
+            SELECT merchant_id, mode, transaction_id, type, 'APPROVED', amount, currency, terminal_id, card_scheme,
+                masked_pan, authorization_code, original_transaction_id, occurred_at, source_event_id FROM incoming
+            ON CONFLICT (merchant_id, mode, transaction_id) DO NOTHING
+            RETURNING merchant_id, mode, currency, type, amount, occurred_at
+        ), sums AS (
+            SELECT merchant_id, mode, currency, max(occurred_at) AS last_activity_at, \(literal: TransactionTotals.sumsSQL)
+            FROM inserted GROUP BY merchant_id, mode, currency
+        )
+        INSERT INTO reconciliation_totals AS t (merchant_id, mode, currency, sale_count, sale_amount, refund_count,
+            refund_amount, void_count, void_amount, pre_auth_count, pre_auth_amount, last_activity_at)
+        SELECT merchant_id, mode, currency, sale_count, sale_amount, refund_count, refund_amount, void_count,
+            void_amount, pre_auth_count, pre_auth_amount, last_activity_at
+        FROM sums ORDER BY merchant_id, mode, currency
+        ON CONFLICT (merchant_id, mode, currency) DO UPDATE SET
+            sale_count = t.sale_count + EXCLUDED.sale_count, sale_amount = t.sale_amount + EXCLUDED.sale_amount,
+            refund_count = t.refund_count + EXCLUDED.refund_count, refund_amount = t.refund_amount + EXCLUDED.refund_amount,
+            void_count = t.void_count + EXCLUDED.void_count, void_amount = t.void_amount + EXCLUDED.void_amount,
+            pre_auth_count = t.pre_auth_count + EXCLUDED.pre_auth_count,
+            pre_auth_amount = t.pre_auth_amount + EXCLUDED.pre_auth_amount,
+            last_activity_at = greatest(t.last_activity_at, EXCLUDED.last_activity_at)
+        """
+    }
+
+    static func markVoidedSQL(_ document: SQLValue) -> SQL {
+        """
+        UPDATE reconciliation_items AS original SET status = 'VOIDED'
+        FROM jsonb_to_recordset(\(document)) AS item(merchant_id text, mode text, type text, original_transaction_id text)
+        WHERE item.type = 'VOID' AND original.merchant_id = item.merchant_id AND original.mode = item.mode
+          AND original.transaction_id = item.original_transaction_id
+        """
+    }
+}

@@ -1,0 +1,120 @@
+import Bootstrap
+import Foundation
+import Kernel
+import Postgres
+import Testing
+@testable import Reconciliation
+
+/// Running totals kept from the event log (A21, A24), idempotent under redelivery, always equal to a
+/// recomputation over the open items.
+@Suite struct TotalsTests {
+    @Test func totalsCountApprovedMoneyMovingTransactionsOnly() async throws {
+        let fixture = try await ReconciliationFixture.make()
+        defer { fixture.close() }
+        let first = try await fixture.sale(2500)
+        let second = try await fixture.sale(1200)
+        try await fixture.sale(500, type: "REFUND", original: first)
+        try await fixture.sale(1200, type: "VOID", original: second)
+        try await fixture.sale(4000, type: "PRE_AUTH")
+        try await fixture.sale(700, currency: "AUD")
+        // Declined, card reads and balance inquiries are not counted.
+        _ = await fixture.post("/v1/transaction/sale", ["type": "SALE", "amount": 5105, "currency": "NZD"])
+        _ = await fixture.post("/v1/transaction/sale", ["type": "CARD_READ", "amount": 0, "currency": "NZD"])
+        try await fixture.settle()
+
+        let totals = await fixture.get("/v1/totals?currency=NZD")
+        #expect(totals.status == 200)
+        #expect(totals.json == ["saleCount": 2, "saleAmount": 3700, "refundCount": 1, "refundAmount": 500, "voidCount": 1,
+                                "voidAmount": 1200, "preAuthCount": 1, "preAuthAmount": 4000, "currency": "NZD"])
+        let aud = await fixture.get("/v1/totals?currency=AUD")
+        #expect(aud.int("saleCount") == 1)
+        #expect(aud.int("saleAmount") == 700)
+        let unused = await fixture.get("/v1/totals?currency=JPY")
+        #expect(unused.int("saleCount") == 0)
+        #expect(unused.string("currency") == "JPY")
+        #expect(try await fixture.mismatches().isEmpty)
+        // The voided sale shows VOIDED in Reconciliation's copy.
+        let voided = try await fixture.database.queryFirst(
+            "SELECT status FROM reconciliation_items WHERE transaction_id = \(second)")
+        #expect(voided?.text("status") == "VOIDED")
+    }
+
+    @Test func withoutCurrencyTheMostRecentlyActiveOneIsShown() async throws {
+        let fixture = try await ReconciliationFixture.make()
+        defer { fixture.close() }
+        let empty = await fixture.get("/v1/totals")
+        #expect(empty.status == 200)
+        #expect(empty.string("currency") == "NZD")
+        try await fixture.sale(300, currency: "AUD")
+        try await fixture.settle()
+        #expect(await fixture.get("/v1/totals").string("currency") == "AUD")
+    }
+
+    /// At-least-once delivery: handing the consumer every event again changes nothing, even after a close
+    /// claimed the items.
+    @Test func redeliveredEventsAreAppliedOnce() async throws {
+        let fixture = try await ReconciliationFixture.make()
+        defer { fixture.close() }
+        let sale = try await fixture.sale(2500)
+        try await fixture.sale(100, type: "REFUND", original: sale)
+        try await fixture.settle()
+        let consumer = TotalsConsumer(database: fixture.database).consumer
+        let events = try await Self.loggedEvents(fixture, type: "transaction.approved")
+        #expect(events.count == 2)
+        try await consumer.handle(events + events)
+        let totals = await fixture.get("/v1/totals?currency=NZD")
+        #expect(totals.int("saleCount") == 1)
+        #expect(totals.int("refundCount") == 1)
+        #expect(await fixture.closeDay().status == 200)
+        try await consumer.handle(events)
+        let after = await fixture.get("/v1/totals?currency=NZD")
+        #expect(after.int("saleCount") == 0)
+        #expect(after.int("refundCount") == 0)
+        #expect(try await fixture.mismatches().isEmpty)
+    }
+
+    /// The admin check reports a total that drifted from its items.
+    @Test func theCheckFindsDrift() async throws {
+        let fixture = try await ReconciliationFixture.make()
+        defer { fixture.close() }
+        try await fixture.sale(2500)
+        try await fixture.settle()
+        #expect(try await fixture.mismatches().isEmpty)
+        try await fixture.database.execute("UPDATE reconciliation_totals SET sale_amount = sale_amount + 1")
+        let found = try await fixture.mismatches()
+        #expect(found.count == 1)
+        #expect(found.first?.kept.saleAmount == 2501)
+        #expect(found.first?.recomputed.saleAmount == 2500)
+    }
+
+    /// `atlas admin reconciliation-check`: quiet success when consistent, an error naming the count otherwise.
+    @Test func theAdminCommandFailsOnDrift() async throws {
+        let fixture = try await ReconciliationFixture.make()
+        defer { fixture.close() }
+        try await fixture.sale(2500)
+        try await fixture.settle()
+        let command = try #require(ReconciliationModule().adminCommands.first { $0.names == ["reconciliation-check"] })
+        let arguments = try CommandArguments(command: "reconciliation-check", options: ["--merchant", fixture.merchantId])
+        try await command.run(arguments, fixture.application.services)
+        try await fixture.database.execute("UPDATE reconciliation_totals SET sale_count = sale_count + 1")
+        await #expect(throws: ReconciliationCheckFailed.self) {
+            try await command.run(arguments, fixture.application.services)
+        }
+    }
+
+    static func loggedEvents(_ fixture: ReconciliationFixture, type: String) async throws -> [LoggedEvent] {
+        let rows = try await fixture.database.query("""
+            SELECT event_id, event_type, merchant_id, mode, resource_id, payload::text AS payload, occurred_at, seq
+            FROM event_log WHERE event_type = \(type) ORDER BY seq
+            """)
+        return try rows.map { row in
+            let payload = try JSONDecoder().decode(JSONValue.self, from: Data((try row.decode("payload", as: String.self)).utf8))
+            let event = DomainEvent(id: TypedID(rawValue: try row.decode("event_id")), type: try row.decode("event_type"),
+                                    tenant: TenantContext(merchantId: try row.decode("merchant_id"),
+                                                          mode: Mode(rawValue: try row.decode("mode")) ?? .test),
+                                    resourceId: try row.decode("resource_id"), occurredAt: try row.decode("occurred_at"),
+                                    payload: payload)
+            return LoggedEvent(position: EventPosition(writerTransactionId: 1, sequence: try row.decode("seq")), event: event)
+        }
+    }
+}
