@@ -27,7 +27,9 @@ public enum SurfaceDocuments {
 
     static let commerce = SurfaceDocument(
         id: "commerce", title: "Atlas Commerce API", version: "1.0.0",
-        description: "Terminals and POS systems: payments, refunds, stored value, API keys.", basePath: "/v1",
+        description: "Terminals and POS systems: payments, refunds, stored value, API keys. Paths are absolute (/v1/…), "
+            + "because the OAuth JWKS is served at /.well-known/jwks.json beside them.",
+        basePath: "",
         securitySchemes: [
             SchemeName.apiKey: .apiKeyHeader(name: "X-Api-Key", description: "A secret key, sk_test_… or sk_live_…"),
             SchemeName.oauth2: .oauth2ClientCredentials(tokenPath: "/v1/token",

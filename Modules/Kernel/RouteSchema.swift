@@ -22,6 +22,9 @@ public struct RouteSchema: Sendable {
     public var isRateLimited = false
     /// Set by the idempotency middleware: an optional Idempotency-Key header, replay and conflict answers.
     public var acceptsIdempotencyKey = false
+    /// The body of this route's error answers when its group renders errors unlike its surface (the OAuth
+    /// token endpoint's RFC 6749 body); nil means the surface's error body.
+    public var errorBody: JSONSchema?
 
     public init(_ summary: String, operationId: String? = nil, description: String? = nil, tags: [String] = [],
                 path: [Parameter] = [], query: [Parameter] = [], headers: [Parameter] = [],
@@ -95,6 +98,8 @@ public struct ResponseSchema: Sendable, Hashable {
     public let body: JSONSchema?
     public let headers: [RouteSchema.Parameter]
     public let example: JSONValue?
+    /// Operations this answer leads to (OpenAPI links), so clients and stateful testers can follow them.
+    public var links: [ResponseLink] = []
 
     public init(status: Int, description: String, contentType: String? = "application/json", body: JSONSchema?,
                 headers: [RouteSchema.Parameter] = [], example: JSONValue? = nil) {
@@ -104,6 +109,16 @@ public struct ResponseSchema: Sendable, Hashable {
         self.body = body
         self.headers = headers
         self.example = example
+    }
+
+    /// This answer with links to the operations named (by operationId), each taking its `path` parameter from
+    /// the body member `member` (`$response.body#/<member>`).
+    public func linking(_ operationIds: [String], path parameter: String, fromBodyMember member: String) -> ResponseSchema {
+        var copy = self
+        copy.links += operationIds.map {
+            ResponseLink(operationId: $0, parameters: [parameter: "$response.body#/\(member)"])
+        }
+        return copy
     }
 
     /// 200 with a JSON body.
@@ -135,6 +150,18 @@ public struct ResponseSchema: Sendable, Hashable {
     public var isSurfaceError: Bool { contentType != nil && body == nil }
 }
 
+/// An OpenAPI link: the operation (by operationId) a response leads to, with runtime expressions for its
+/// parameters (`$response.body#/id`).
+public struct ResponseLink: Sendable, Hashable {
+    public let operationId: String
+    public let parameters: [String: String]
+
+    public init(operationId: String, parameters: [String: String]) {
+        self.operationId = operationId
+        self.parameters = parameters
+    }
+}
+
 /// A credential a route accepts: the name of one of its document's `SecurityScheme`s, with the scopes the
 /// credential must hold (OAuth2) or none.
 public struct SecurityRequirement: Sendable, Hashable {
@@ -163,7 +190,7 @@ public struct SurfaceDocument: Sendable {
     public var title: String
     public var version: String
     public var description: String
-    /// The server URL the paths are relative to, e.g. `/api/v1`.
+    /// The server URL the paths are relative to, e.g. `/api/v1`; empty for absolute paths (server `/`).
     public var basePath: String
     public var securitySchemes: [String: SecurityScheme]
     /// The body every error of the surface has (its `ErrorRenderer`'s format).

@@ -77,6 +77,8 @@ struct DocumentBuilder {
     private var operationIds: Set<String> = []
     private var tags: Set<String> = []
     private var oauthScopes: Set<String> = []
+    /// "route → operationId" of every declared link, checked once every operation is known.
+    private var linkTargets: [(route: String, operationId: String)] = []
 
     init(surface: SurfaceDocument) {
         self.surface = surface
@@ -115,6 +117,7 @@ struct DocumentBuilder {
             if case .oauth2ClientCredentials = scheme { oauthScopes.formUnion(requirement.scopes) }
         }
         tags.formUnion(schema.tags)
+        linkTargets += schema.responses.flatMap(\.links).map { (name, $0.operationId) }
         let operation = OperationRenderer(schema: schema, operationId: operationId, pathParameterNames: parameterNames,
                                           validationStatus: surface.validationStatus).json
         paths[path, default: [:]][route.method.rawValue.lowercased()] = operation
@@ -128,11 +131,14 @@ struct DocumentBuilder {
         for name in referenced.subtracting(schemas.keys).sorted() {
             problems.append("\(surface.id): no component schema named \(name)")
         }
+        for link in linkTargets where !operationIds.contains(link.operationId) {
+            problems.append("\(link.route): links to no operation \(link.operationId)")
+        }
         var document: [String: JSONValue] = [
             "openapi": .string(OpenAPIGenerator.openAPIVersion),
             "info": ["title": .string(surface.title), "version": .string(surface.version),
                      "description": .string(surface.description)],
-            "servers": [["url": .string(surface.basePath)]],
+            "servers": [["url": .string(surface.basePath.isEmpty ? "/" : surface.basePath)]],
             "paths": .object(paths.mapValues { .object($0) }),
             "components": [
                 "schemas": .object(schemas.mapValues(\.openAPIValue)),

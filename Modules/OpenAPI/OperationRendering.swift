@@ -77,7 +77,7 @@ struct OperationRenderer {
     private func response(_ response: ResponseSchema) -> JSONValue {
         var json: [String: JSONValue] = ["description": .string(response.description)]
         if let contentType = response.contentType {
-            let body = response.body ?? .ref(OpenAPIGenerator.errorComponent)
+            let body = response.body ?? schema.errorBody ?? .ref(OpenAPIGenerator.errorComponent)
             json["content"] = [contentType: OperationRenderer.media(body, response.example)]
         }
         var headers = Dictionary(response.headers.map { ($0.name, headerJSON($0)) }, uniquingKeysWith: { first, _ in first })
@@ -89,6 +89,12 @@ struct OperationRenderer {
             headers[ResponseHeaders.replayed] = ResponseHeaders.reference(ResponseHeaders.replayed)
         }
         if !headers.isEmpty { json["headers"] = .object(headers) }
+        if !response.links.isEmpty {
+            json["links"] = .object(Dictionary(response.links.map { link in
+                (link.operationId, ["operationId": .string(link.operationId),
+                                    "parameters": .object(link.parameters.mapValues(JSONValue.string))] as JSONValue)
+            }, uniquingKeysWith: { first, _ in first }))
+        }
         return .object(json)
     }
 

@@ -68,21 +68,22 @@ public struct TransactionsModule: FeatureModule, AccessDeclaring {
         let write = services.accessGuard.require(AccessRequirement(surface: .commerce, scopes: ["transactions:write"]))
         let read = services.accessGuard.require(AccessRequirement(surface: .commerce, scopes: ["transactions:read"]))
         let idempotency = services.idempotencyMiddleware
-        var group = RouteGroup(prefix: "/v1", errorRenderer: SurfaceErrors.renderer(for: .commerce))
+        var group = RouteGroup(prefix: "/v1", surface: .commerce)
+        group.schemas = TransactionsRouteSchemas.components
         let saleIdempotency = services.idempotencyMiddleware(deferredClaim: settings.deferredIdempotencyClaims)
-        group.post("/transaction/sale", middleware: [write, saleIdempotency]) { request, context in
+        group.post("/transaction/sale", middleware: [write, saleIdempotency], schema: TransactionsRouteSchemas.sale) { request, context in
             try await service.sale(request, context: context)
         }
-        group.get("/transaction/:id", middleware: [read]) { request, context in
+        group.get("/transaction/:id", middleware: [read], schema: TransactionsRouteSchemas.get) { request, context in
             try await service.get(request.pathParameter("id") ?? "", tenant: try context.requireTenant())
         }
-        group.post("/transaction/:id/abort", middleware: [write, idempotency]) { request, context in
+        group.post("/transaction/:id/abort", middleware: [write, idempotency], schema: TransactionsRouteSchemas.abort) { request, context in
             try await service.abort(request.pathParameter("id") ?? "", tenant: try context.requireTenant())
         }
-        group.get("/transactions", middleware: [read]) { request, context in
+        group.get("/transactions", middleware: [read], schema: TransactionsRouteSchemas.list) { request, context in
             try await service.list(request, tenant: try context.requireTenant())
         }
-        group.post("/stored-value/load", middleware: [write, idempotency]) { request, context in
+        group.post("/stored-value/load", middleware: [write, idempotency], schema: TransactionsRouteSchemas.load) { request, context in
             try await service.load(request, context: context)
         }
         return group
@@ -91,14 +92,16 @@ public struct TransactionsModule: FeatureModule, AccessDeclaring {
     private func paymentsGroup(_ services: ModuleServices, _ service: TransactionService) -> RouteGroup {
         let access = services.accessGuard.require(AccessRequirement(surface: .payments))
         let sessions = PaymentSessions(services: services)
-        var group = RouteGroup(prefix: "/functions/v1", errorRenderer: SurfaceErrors.renderer(for: .payments))
-        group.post("/create-session", middleware: [access, services.idempotencyMiddleware]) { request, context in
+        var group = RouteGroup(prefix: "/functions/v1", surface: .payments)
+        group.schemas = TransactionsRouteSchemas.paymentComponents
+        group.post("/create-session", middleware: [access, services.idempotencyMiddleware],
+                   schema: TransactionsRouteSchemas.createSession) { request, context in
             try await sessions.create(request, context: context)
         }
-        group.get("/sessions/:id", middleware: [access]) { request, context in
+        group.get("/sessions/:id", middleware: [access], schema: TransactionsRouteSchemas.getSession) { request, context in
             try await sessions.get(request.pathParameter("id") ?? "", tenant: try context.requireTenant())
         }
-        group.patch("/sessions/:id", middleware: [access]) { request, context in
+        group.patch("/sessions/:id", middleware: [access], schema: TransactionsRouteSchemas.updateSession) { request, context in
             try await sessions.update(request.pathParameter("id") ?? "", request: request, context: context)
         }
         return group

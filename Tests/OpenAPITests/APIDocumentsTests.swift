@@ -8,7 +8,7 @@ import Postgres
 import Testing
 
 /// The product's documents, generated from the assembled app's route table: every route declares a schema
-/// (except the phase-2 allow-list), the documents are valid OpenAPI 3.1 (`openapi-spec-validator`), they are
+/// , the documents are valid OpenAPI 3.1 (`openapi-spec-validator`), they are
 /// served without credentials, and `docs/api/` holds the current ones.
 @Suite struct APIDocumentsTests {
     /// Routes are built without I/O, so a database that is never connected is enough.
@@ -20,13 +20,10 @@ import Testing
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
 
-    @Test func everyRouteDeclaresASchemaExceptThePhaseTwoAllowList() {
+    /// No allow-list: a route without a schema, or in a group that names no document, fails here.
+    @Test func everyRouteDeclaresASchema() {
         let undocumented = OpenAPIGenerator.undocumentedRoutes(Self.application.routeGroups)
-        let unexpected = undocumented.filter { !UndocumentedRoutes.phaseTwo.contains($0) }
-        #expect(unexpected.isEmpty, "routes without a schema (declare one with `schema:`): \(unexpected)")
-        let stale = UndocumentedRoutes.phaseTwo.subtracting(undocumented)
-        #expect(stale.isEmpty, "now documented or gone, remove from UndocumentedRoutes.phaseTwo: \(stale.sorted())")
-        if !undocumented.isEmpty { print("OpenAPI: \(undocumented.count) routes still without a schema (phase 2)") }
+        #expect(undocumented.isEmpty, "routes without a schema (declare one with `schema:`): \(undocumented)")
     }
 
     @Test func everyRoundingRouteIsInTheRoundingDocument() throws {
@@ -86,6 +83,24 @@ import Testing
         }
         #expect(throws: CommandUsageError.self) {
             try CommandArguments(command: "openapi-write", options: ["one", "two"], positionalsMax: command.positionalsMax)
+        }
+    }
+
+    /// The written reference (`docs/api/<surface>.md`) shows every operation of its document in a curl example,
+    /// so a route cannot be added without its documentation.
+    @Test func everyOperationHasACurlExampleInItsReference() throws {
+        for document in try Self.application.apiDocuments() {
+            let page = Self.repositoryRoot.appendingPathComponent("docs/api/\(document.id).md")
+            let curlLines = try String(contentsOf: page, encoding: .utf8).split(separator: "\n").filter { $0.contains("curl ") }
+            guard case .object(let paths)? = document.json["paths"], case .array(let servers)? = document.json["servers"],
+                  let server = servers.first?["url"]?.stringValue else { Issue.record("\(document.id): no paths or server"); continue }
+            for path in paths.keys {
+                let full = (server == "/" ? "" : server) + path
+                let pattern = try Regex(full.split(separator: "/", omittingEmptySubsequences: false).map { segment in
+                    segment.hasPrefix("{") ? "[^/\\s\"'?]+" : NSRegularExpression.escapedPattern(for: String(segment))
+                }.joined(separator: "/"))
+                #expect(curlLines.contains { $0.contains(pattern) }, "docs/api/\(document.id).md has no curl example of \(full)")
+            }
         }
     }
 

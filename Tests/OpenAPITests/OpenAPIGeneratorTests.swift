@@ -122,6 +122,40 @@ import Testing
         }
     }
 
+    @Test func responsesLinkToOperationsAndAnUnknownTargetIsRefused() throws {
+        let created = ResponseSchema.created(.object([.required("id", .string())]))
+        let json = try Self.document([Self.group { group in
+            group.post("/item", schema: RouteSchema("Create", operationId: "createItem", responses: [
+                created.linking(["getItem"], path: "id", fromBodyMember: "id"),
+            ]), Self.ok)
+            group.get("/item/:id", schema: RouteSchema("Read", operationId: "getItem", responses: [.ok(.string())]), Self.ok)
+        }])
+        #expect(json["paths"]?["/item"]?["post"]?["responses"]?["201"]?["links"]
+                == ["getItem": ["operationId": "getItem", "parameters": ["id": "$response.body#/id"]]])
+        let broken = Self.group { group in
+            group.post("/item", schema: RouteSchema("Create", responses: [
+                created.linking(["nowhere"], path: "id", fromBodyMember: "id"),
+            ]), Self.ok)
+        }
+        let error = #expect(throws: OpenAPIError.self) {
+            try OpenAPIGenerator.documents(surfaces: [Self.surface], groups: [broken])
+        }
+        #expect(error?.problems == ["POST /api/v1/item: links to no operation nowhere"])
+    }
+
+    @Test func aRouteWithItsOwnErrorBodyUsesItForEveryErrorAnswer() throws {
+        var schema = RouteSchema("Token", responses: [.ok(.string()), .error(401, "invalid_client")])
+        schema.errorBody = .ref("OAuthError")
+        let json = try Self.document([Self.group { group in
+            group.schemas["OAuthError"] = .object([.required("error", .string())])
+            group.post("/token", schema: schema, Self.ok)
+        }])
+        let responses = try #require(json["paths"]?["/token"]?["post"]?["responses"])
+        for status in ["401", "default"] {
+            #expect(responses[status]?["content"]?["application/json"]?["schema"] == ["$ref": "#/components/schemas/OAuthError"])
+        }
+    }
+
     @Test func routesWithoutASchemaOrADocumentAreListed() {
         var undocumented = RouteGroup(prefix: "/other")
         undocumented.get("/x", schema: RouteSchema("X", responses: [.ok(.string())]), Self.ok)

@@ -35,7 +35,9 @@ atlas_install_runtime_deps() {
 }
 
 # Extra tools the test suite drives as real clients (curl, Python h11/requests/pyjwt, openssl), and
-# openapi-spec-validator, which OpenAPITests runs on every generated document.
+# openapi-spec-validator, which OpenAPITests runs on every generated document, and schemathesis, which
+# APIConformanceTests runs against a real server (bench/api_conformance.py), and openapi-python-client, whose
+# generated Commerce client GeneratedClientTests drives (bench/generated_client.py).
 atlas_install_test_deps() {
     atlas_install_runtime_deps || return 1
     atlas_apt_install curl python3 python3-pip openssl || return 1
@@ -45,6 +47,8 @@ atlas_install_test_deps() {
     python3 -c 'import jwt' 2>/dev/null || want+=(pyjwt)
     python3 -c 'import cryptography' 2>/dev/null || want+=(cryptography)
     python3 -c 'import openapi_spec_validator' 2>/dev/null || want+=(openapi-spec-validator)
+    command -v st >/dev/null 2>&1 && python3 -c 'import schemathesis' 2>/dev/null || want+=(schemathesis)
+    command -v openapi-python-client >/dev/null 2>&1 || want+=(openapi-python-client)
     [ ${#want[@]} -eq 0 ] && return 0
     echo "atlas: pip installing ${want[*]}" >&2
     python3 -m pip install -q "${want[@]}" >&2 \

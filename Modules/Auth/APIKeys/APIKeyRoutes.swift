@@ -32,8 +32,9 @@ struct APIKeyRoutes {
     func commerceGroup() -> RouteGroup {
         let guardMiddleware = module.accessGuard.require(AccessRequirement(surface: .commerce, scopes: ["keys:manage"]))
         let auditGuard = module.accessGuard.require(AccessRequirement(surface: .commerce, scopes: ["audit:read"]))
-        var group = RouteGroup(prefix: "/v1", errorRenderer: SurfaceErrors.renderer(for: .commerce))
-        group.post("/api-keys", middleware: [guardMiddleware]) { request, context in
+        var group = RouteGroup(prefix: "/v1", surface: .commerce)
+        group.schemas = AuthRouteSchemas.components
+        group.post("/api-keys", middleware: [guardMiddleware], schema: AuthRouteSchemas.createKey) { request, context in
             let body = try request.decodeJSON(CreateKeyBody.self)
             try body.validate(knownScopes: module.commerceScopes)
             let tenant = try context.requireTenant()
@@ -43,10 +44,10 @@ struct APIKeyRoutes {
             await module.auditCredentialEvent("key.created", key: key.record)
             return Self.created(key)
         }
-        group.get("/api-keys", middleware: [guardMiddleware]) { request, context in
+        group.get("/api-keys", middleware: [guardMiddleware], schema: AuthRouteSchemas.listKeys) { request, context in
             try await list(request, tenant: try context.requireTenant())
         }
-        group.post("/api-keys/:id/rotate", middleware: [guardMiddleware]) { request, context in
+        group.post("/api-keys/:id/rotate", middleware: [guardMiddleware], schema: AuthRouteSchemas.rotateKey) { request, context in
             let id = request.pathParameter("id") ?? ""
             let tenant = try context.requireTenant()
             if let target = try await module.keys.find(id: id, merchantId: tenant.merchantId, mode: tenant.mode) {
@@ -67,14 +68,14 @@ struct APIKeyRoutes {
             }
             return response
         }
-        group.delete("/api-keys/:id", middleware: [guardMiddleware]) { request, context in
+        group.delete("/api-keys/:id", middleware: [guardMiddleware], schema: AuthRouteSchemas.revokeKey) { request, context in
             let id = request.pathParameter("id") ?? ""
             guard try await module.revokeKey(id: id, tenant: try context.requireTenant()) else {
                 throw AtlasError.notFound("API key not found")
             }
             return .json(["id": .string(id), "object": "api_key", "status": "revoked"])
         }
-        group.get("/audit-log", middleware: [auditGuard]) { request, context in
+        group.get("/audit-log", middleware: [auditGuard], schema: AuthRouteSchemas.auditLog) { request, context in
             try await AuditRoutes(module: module).list(request, tenant: try context.requireTenant())
         }
         return group
@@ -100,9 +101,10 @@ struct APIKeyRoutes {
     func roundingAdminGroup() -> RouteGroup {
         let adminOnly = module.accessGuard.require(AccessRequirement(surface: .rounding, roles: ["admin"]))
         let auditors = module.accessGuard.require(AccessRequirement(surface: .rounding, roles: ["admin", "auditor"]))
-        var group = RouteGroup(prefix: "/api/v1/admin", errorRenderer: SurfaceErrors.renderer(for: .rounding))
+        var group = RouteGroup(prefix: "/api/v1/admin", surface: .rounding)
+        group.schemas = AuthRouteSchemas.components
         struct CreateRoleKeyBody: Decodable { let merchant_id: String?; let role: String; let name: String? }
-        group.post("/api-keys", middleware: [adminOnly]) { request, context in
+        group.post("/api-keys", middleware: [adminOnly], schema: AuthRouteSchemas.createRoleKey(roles: module.roundingRoles)) { request, context in
             let body = try request.decodeJSON(CreateRoleKeyBody.self)
             guard module.roundingRoles.contains(body.role) else {
                 throw AtlasError.invalidField("role", "role must be one of \(module.roundingRoles.joined(separator: ", "))")
@@ -117,7 +119,7 @@ struct APIKeyRoutes {
             await module.auditCredentialEvent("key.created", key: key.record)
             return Self.created(key)
         }
-        group.delete("/api-keys/:id", middleware: [adminOnly]) { request, context in
+        group.delete("/api-keys/:id", middleware: [adminOnly], schema: AuthRouteSchemas.revokeRoleKey) { request, context in
             let id = request.pathParameter("id") ?? ""
             let tenant = try context.requireTenant()
             // An admin may revoke any merchant's role key in its own mode; commerce `sk_` keys are
@@ -130,7 +132,7 @@ struct APIKeyRoutes {
             guard try await module.revokeKey(id: id, tenant: owner) else { throw AtlasError.notFound("API key not found") }
             return .json(["id": .string(id), "status": "revoked"])
         }
-        group.get("/access-logs", middleware: [auditors]) { request, context in
+        group.get("/access-logs", middleware: [auditors], schema: AuthRouteSchemas.accessLogs) { request, context in
             try await AuditRoutes(module: module).list(request, tenant: try context.requireTenant())
         }
         return group

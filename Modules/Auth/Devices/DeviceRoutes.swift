@@ -38,13 +38,14 @@ struct DeviceRoutes {
 
     func group() -> RouteGroup {
         let grantRoles = module.accessGuard.require(AccessRequirement(surface: .terminal, roles: DeviceRole.grantRoles))
-        var group = RouteGroup(prefix: "/api", errorRenderer: SurfaceErrors.renderer(for: .terminal))
-        group.post("/auth/token") { request, _ in try await issueToken(request) }
-        group.post("/auth/refresh") { request, _ in try await refresh(request) }
-        group.get("/session-grant", middleware: [TerminalSuspendedCode(), grantRoles]) { request, context in
+        var group = RouteGroup(prefix: "/api", surface: .terminal)
+        group.schemas = AuthRouteSchemas.deviceComponents
+        group.post("/auth/token", schema: AuthRouteSchemas.deviceToken) { request, _ in try await issueToken(request) }
+        group.post("/auth/refresh", schema: AuthRouteSchemas.deviceRefresh) { request, _ in try await refresh(request) }
+        group.get("/session-grant", middleware: [TerminalSuspendedCode(), grantRoles], schema: AuthRouteSchemas.sessionGrant) { request, context in
             try await sessionGrant(request, context: context)
         }
-        group.get("/policy", middleware: [grantRoles]) { _, context in
+        group.get("/policy", middleware: [grantRoles], schema: AuthRouteSchemas.policy) { _, context in
             let tenant = try context.requireTenant()
             return .json(try await service.grants.policy(merchantId: tenant.merchantId, mode: tenant.mode).json)
         }

@@ -52,8 +52,8 @@ final class OAuthService: Sendable {
 
     /// `GET /.well-known/jwks.json`, unauthenticated.
     func jwksGroup() -> RouteGroup {
-        var group = RouteGroup(prefix: "/.well-known", errorRenderer: SurfaceErrors.renderer(for: .commerce))
-        group.get("/jwks.json") { _, _ in
+        var group = RouteGroup(prefix: "/.well-known", surface: .commerce)
+        group.get("/jwks.json", schema: AuthRouteSchemas.jwks) { _, _ in
             let keys = try await self.signingKeys.publishedKeys()
             var response = Response.json(try self.signingKeys.jwks(keys))
             response.headers.set("Cache-Control", "public, max-age=\(Self.jwksMaxAgeSeconds)")

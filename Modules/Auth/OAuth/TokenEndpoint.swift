@@ -1,3 +1,4 @@
+import AccessContract
 import Foundation
 import Kernel
 
@@ -158,8 +159,10 @@ struct TokenEndpoint: Sendable {
     let service: OAuthService
 
     func routeGroup() -> RouteGroup {
-        var group = RouteGroup(prefix: "/v1/token", errorRenderer: OAuthErrorRenderer())
-        group.post("") { request, _ in try await issue(request) }
+        var group = RouteGroup(prefix: "/v1/token", errorRenderer: OAuthErrorRenderer(),
+                               document: SurfaceDocuments.document(for: .commerce))
+        group.schemas = AuthRouteSchemas.oauthComponents
+        group.post("", schema: AuthRouteSchemas.token) { request, _ in try await issue(request) }
         return group
     }
 

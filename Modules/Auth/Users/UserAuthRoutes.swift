@@ -41,11 +41,12 @@ struct UserAuthRoutes {
 
     func group() -> RouteGroup {
         let signedIn = module.accessGuard.require(AccessRequirement(surface: .accounting))
-        var group = RouteGroup(prefix: "/api/v1/auth", errorRenderer: SurfaceErrors.renderer(for: .accounting))
-        group.post("/login") { request, _ in try await login(request) }
-        group.post("/refresh") { request, _ in try await refresh(request) }
-        group.get("/me", middleware: [signedIn]) { _, context in try await me(context) }
-        group.post("/logout", middleware: [signedIn]) { request, context in try await logout(request, context: context) }
+        var group = RouteGroup(prefix: "/api/v1/auth", surface: .accounting)
+        group.schemas = AuthRouteSchemas.userComponents
+        group.post("/login", schema: AuthRouteSchemas.login) { request, _ in try await login(request) }
+        group.post("/refresh", schema: AuthRouteSchemas.refresh) { request, _ in try await refresh(request) }
+        group.get("/me", middleware: [signedIn], schema: AuthRouteSchemas.me) { _, context in try await me(context) }
+        group.post("/logout", middleware: [signedIn], schema: AuthRouteSchemas.logout) { request, context in try await logout(request, context: context) }
         return group
     }
 

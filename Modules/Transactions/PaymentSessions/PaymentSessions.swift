@@ -8,6 +8,7 @@ struct PaymentSessions: Sendable {
     static let paymentMethodTypes: Set<String> = ["card", "apple_pay", "google_pay", "bank_account", "paypal"]
     static let captureMethods: Set<String> = ["automatic", "manual"]
     static let textLengthMax = 500
+    static let emailLengthMax = 254
     static let urlLengthMax = 2_048
     static let externalIdLengthMax = 255
     static let callbackURLsMax = 10
@@ -51,7 +52,7 @@ struct PaymentSessions: Sendable {
                                           constraint: "enum")
         }
         try checkText(body.external_id, "external_id", max: Self.externalIdLengthMax)
-        try checkText(body.customer?.email, "customer.email", max: 254)
+        try checkText(body.customer?.email, "customer.email", max: Self.emailLengthMax)
         try checkText(body.customer?.name, "customer.name", max: Self.textLengthMax)
         try checkText(body.success_url, "success_url", max: Self.urlLengthMax)
         try checkText(body.cancel_url, "cancel_url", max: Self.urlLengthMax)
@@ -119,7 +120,7 @@ struct PaymentSessions: Sendable {
         let body = try request.decodeJSON(UpdateBody.self)
         if let amount = body.amount { _ = try checkAmountAndCurrency(amount, body.currency ?? "USD", tenant: tenant) }
         try checkText(body.description, "description", max: Self.textLengthMax)
-        try checkText(body.customer?.email, "customer.email", max: 254)
+        try checkText(body.customer?.email, "customer.email", max: Self.emailLengthMax)
         try checkText(body.customer?.name, "customer.name", max: Self.textLengthMax)
         try SaleValidation.checkMetadata(body.metadata)
         if body.amount == nil, let code = body.currency { _ = try checkAmountAndCurrency(1, code, tenant: tenant) }
