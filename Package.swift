@@ -99,6 +99,7 @@ let extraTestDependencies: [String: [Target.Dependency]] = [
     "Rounding": ["Auth"],
     "Reconciliation": ["Auth", "Transactions", "Rounding"],
     "Webhooks": ["Auth", "HTTPClient"],
+    "Accounting": ["Auth"],
 ]
 
 /// What a feature module depends on besides Kernel: the contract targets (`…Contract`) it uses or implements
@@ -109,7 +110,7 @@ let featureDependencies: [String: [Target.Dependency]] = [
     "Transactions": ["AccessContract", "AcquirerContract", "CashRoundingContract", "IdempotencyContract"],
     "Reconciliation": ["AccessContract", "AcquirerContract", "IdempotencyContract"],
     "Rounding": ["AccessContract", "CashRoundingContract", "IdempotencyContract", "RoundingZipData"],
-    "Accounting": [],
+    "Accounting": ["AccessContract"],
     "Webhooks": ["AccessContract", "IdempotencyContract"],
 ]
 

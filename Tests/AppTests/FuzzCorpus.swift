@@ -1,3 +1,4 @@
+import Accounting
 import Foundation
 import Kernel
 
@@ -34,6 +35,7 @@ enum FuzzSurface: String, Sendable, CaseIterable {
         if pattern.hasPrefix("/v1/") || pattern.hasPrefix("/.well-known") { return .commerce }
         if pattern.hasPrefix("/functions/v1") { return .payments }
         if pattern.hasPrefix("/api/v1/auth") { return .accounting }
+        if AccountingModule.pathPrefixes.contains(where: { pattern == $0 || pattern.hasPrefix($0 + "/") }) { return .accounting }
         if pattern.hasPrefix("/api/v1") { return .rounding }
         return .terminal
     }

@@ -1,0 +1,391 @@
+import Foundation
+import Kernel
+
+/// `accounting_journal_entries`, `accounting_journal_lines` and the day balances they feed. Every write
+/// that changes a ledger runs in one database transaction: the entry, its lines and the day balances
+/// commit together, and the deferred trigger checks the balance at that commit.
+struct JournalStore: Sendable {
+    let database: any Database
+
+    /// A new entry to write (draft, or posted at once by automatic postings and reversals).
+    struct NewEntry: Sendable {
+        var id: String = AccountingInput.newId()
+        var companyId: String
+        var mode: Mode
+        var status: JournalEntryLifecycle.Status
+        var entryType: String
+        var sourceType: String?
+        var sourceId: String?
+        var sourceEventId: String?
+        var entryDate: String
+        var postingDate: String?
+        var description: String
+        var reference: String?
+        var currency: Currency
+        var version: Int = 1
+        var postedAt: Date?
+        var postedBy: String?
+        var correctsEntry: String?
+        var reversesEntry: String?
+        var createdBy: String?
+        var lines: [LedgerLine]
+
+        var totalBaseMinor: Int64 { JournalLineRules.totals(lines).debits }
+    }
+
+    struct Filter: Sendable {
+        var status: String?
+        var entryType: String?
+        var startDate: String?
+        var endDate: String?
+    }
+
+    enum Sort: String, CaseIterable {
+        case entryDate = "entry_date"
+        case entryNumber = "entry_number"
+        case createdAt = "created_at"
+    }
+
+    // MARK: Reads
+
+    func find(_ id: String, organizationId: String, mode: Mode, executor: (any SQLExecutor)? = nil,
+              forUpdate: Bool = false) async throws -> JournalEntry? {
+        let executor = executor ?? database
+        let sql: SQL = forUpdate
+            ? """
+              SELECT \(literal: JournalEntry.columns) FROM accounting_journal_entries
+              WHERE id = \(id) AND mode = \(mode)
+                AND company_id IN (SELECT id FROM accounting_companies WHERE org_id = \(organizationId)) FOR UPDATE
+              """
+            : """
+              SELECT \(literal: JournalEntry.columns) FROM accounting_journal_entries
+              WHERE id = \(id) AND mode = \(mode)
+                AND company_id IN (SELECT id FROM accounting_companies WHERE org_id = \(organizationId))
+              """
+        guard let row = try await executor.queryFirst(sql) else { return nil }
+        var entry = try JournalEntry(row: row)
+        entry.lines = try await lines(of: [entry.id], executor: executor)[entry.id] ?? []
+        return entry
+    }
+
+    func lines(of entryIds: [String], executor: any SQLExecutor) async throws -> [String: [JournalEntry.StoredLine]] {
+        guard !entryIds.isEmpty else { return [:] }
+        let rows = try await executor.query("""
+            SELECT l.id, l.entry_id, l.line_number, l.account_id, a.account_number, a.name AS account_name, l.side,
+                   l.amount_minor, l.currency, l.exchange_rate::text AS exchange_rate, l.base_amount_minor, l.description
+            FROM accounting_journal_lines l JOIN accounting_accounts a ON a.id = l.account_id
+            WHERE l.entry_id = ANY(string_to_array(\(entryIds.joined(separator: ",")), ','))
+            ORDER BY l.entry_id, l.line_number
+            """)
+        var result: [String: [JournalEntry.StoredLine]] = [:]
+        for row in rows {
+            guard let side = LedgerLine.Side(rawValue: try row.decode("side")),
+                  let currency = Currency(code: try row.decode("currency")),
+                  let rate = DecimalFactor(try row.decode("exchange_rate", as: String.self)) else {
+                throw DatabaseError(kind: .decoding, message: "unexpected line values in accounting_journal_lines")
+            }
+            let line = LedgerLine(accountId: try row.decode("account_id"), side: side, amountMinor: try row.decode("amount_minor"),
+                                  currency: currency, exchangeRate: rate, baseAmountMinor: try row.decode("base_amount_minor"),
+                                  description: try row.decode("description"))
+            result[try row.decode("entry_id"), default: []].append(JournalEntry.StoredLine(
+                id: try row.decode("id"), lineNumber: try row.decode("line_number"), accountId: line.accountId,
+                accountNumber: try row.decode("account_number"), accountName: try row.decode("account_name"), line: line))
+        }
+        return result
+    }
+
+    func list(companyId: String, mode: Mode, filter: Filter, sort: Sort, order: ListOrder,
+              page: AccountingPage) async throws -> (items: [JournalEntry], total: Int) {
+        let total: Int = try await database.queryFirst("""
+            SELECT count(*) AS n FROM accounting_journal_entries
+            WHERE company_id = \(companyId) AND mode = \(mode)\(and: "status = ?", filter.status)\
+            \(and: "entry_type = ?", filter.entryType)\(and: "entry_date >= ?::date", filter.startDate)\
+            \(and: "entry_date <= ?::date", filter.endDate)
+            """)?.decode("n") ?? 0
+        let rows = try await database.query(Self.listSQL(companyId: companyId, mode: mode, filter: filter, sort: sort,
+                                                         order: order, page: page))
+        var entries = try rows.map(JournalEntry.init(row:))
+        let lines = try await lines(of: entries.map(\.id), executor: database)
+        for index in entries.indices { entries[index].lines = lines[entries[index].id] ?? [] }
+        return (entries, total)
+    }
+
+    /// Only the present filters are in the text; the order is one of a fixed set of source fragments.
+    static func listSQL(companyId: String, mode: Mode, filter: Filter, sort: Sort, order: ListOrder, page: AccountingPage) -> SQL {
+        let orderBy: StaticString = switch (sort, order) {
+        case (.entryDate, .asc): "ORDER BY entry_date, entry_number"
+        case (.entryDate, .desc): "ORDER BY entry_date DESC, entry_number DESC"
+        case (.entryNumber, .asc): "ORDER BY entry_number"
+        case (.entryNumber, .desc): "ORDER BY entry_number DESC"
+        case (.createdAt, .asc): "ORDER BY created_at, id"
+        case (.createdAt, .desc): "ORDER BY created_at DESC, id DESC"
+        }
+        return """
+            SELECT \(literal: JournalEntry.columns) FROM accounting_journal_entries
+            WHERE company_id = \(companyId) AND mode = \(mode)\(and: "status = ?", filter.status)\
+            \(and: "entry_type = ?", filter.entryType)\(and: "entry_date >= ?::date", filter.startDate)\
+            \(and: "entry_date <= ?::date", filter.endDate)
+            \(literal: orderBy) LIMIT \(page.limit) OFFSET \(page.offset)
+            """
+    }
+
+    // MARK: Writes
+
+    /// Reserves `count` consecutive entry numbers of a ledger; returns the first.
+    /// `kind` names the sequence: journal entries, customers, vendors (each numbered on its own).
+    static func reserveNumbers(companyId: String, mode: Mode, count: Int, kind: String = "journal_entry",
+                               executor: any SQLExecutor) async throws -> Int64 {
+        precondition(count > 0, "reserve at least one number")
+        let row = try await executor.queryFirst("""
+            INSERT INTO accounting_sequences AS s (company_id, mode, kind, last_value)
+            VALUES (\(companyId), \(mode), \(kind), \(count))
+            ON CONFLICT (company_id, mode, kind) DO UPDATE SET last_value = s.last_value + EXCLUDED.last_value
+            RETURNING last_value
+            """)
+        let last: Int64 = try row?.decode("last_value") ?? 0
+        return last - Int64(count) + 1
+    }
+
+    /// Inserts entries (numbered in order from `firstNumber`) and their lines in one statement.
+    static func insert(_ entries: [NewEntry], firstNumber: Int64, now: Date, executor: any SQLExecutor) async throws {
+        guard !entries.isEmpty else { return }
+        var binds: [SQLValue] = []
+        func bind(_ value: SQLValue, _ type: String) -> String {
+            binds.append(value)
+            return "$\(binds.count)::\(type)"
+        }
+        var text = "WITH new_entries AS (INSERT INTO accounting_journal_entries (id, company_id, mode, entry_number, status, "
+            + "entry_type, source_type, source_id, source_event_id, entry_date, posting_date, description, reference, currency, "
+            + "total_base_minor, version, posted_at, posted_by, corrects_entry, reverses_entry, created_by, created_at, updated_at) VALUES "
+        for (index, entry) in entries.enumerated() {
+            let values: [String] = [
+                bind(.text(entry.id), "text"), bind(.text(entry.companyId), "text"), bind(.text(entry.mode.rawValue), "text"),
+                bind(.text(JournalEntry.entryNumber(firstNumber + Int64(index))), "text"),
+                bind(.text(entry.status.rawValue), "text"), bind(.text(entry.entryType), "text"),
+                bind(entry.sourceType.sqlValue, "text"), bind(entry.sourceId.sqlValue, "text"),
+                bind(entry.sourceEventId.sqlValue, "text"), bind(.text(entry.entryDate), "date"),
+                bind(entry.postingDate.sqlValue, "date"), bind(.text(entry.description), "text"),
+                bind(entry.reference.sqlValue, "text"), bind(.text(entry.currency.code), "text"),
+                bind(.int(entry.totalBaseMinor), "bigint"), bind(.int(Int64(entry.version)), "integer"),
+                bind(entry.postedAt.sqlValue, "timestamptz"), bind(entry.postedBy.sqlValue, "text"),
+                bind(entry.correctsEntry.sqlValue, "text"), bind(entry.reversesEntry.sqlValue, "text"),
+                bind(entry.createdBy.sqlValue, "text"), bind(.timestamp(now), "timestamptz"), bind(.timestamp(now), "timestamptz"),
+            ]
+            text += (index == 0 ? "(" : ", (") + values.joined(separator: ", ") + ")"
+        }
+        text += " RETURNING id) INSERT INTO accounting_journal_lines (id, entry_id, company_id, mode, line_number, account_id, "
+            + "side, amount_minor, currency, exchange_rate, base_amount_minor, description) SELECT line.* FROM (VALUES "
+        var first = true
+        for entry in entries {
+            for (number, line) in entry.lines.enumerated() {
+                let values: [String] = [
+                    bind(.text(AccountingInput.newId()), "text"), bind(.text(entry.id), "text"), bind(.text(entry.companyId), "text"),
+                    bind(.text(entry.mode.rawValue), "text"), bind(.int(Int64(number + 1)), "integer"),
+                    bind(.text(line.accountId), "text"), bind(.text(line.side.rawValue), "text"), bind(.int(line.amountMinor), "bigint"),
+                    bind(.text(line.currency.code), "text"), bind(.text(line.exchangeRate.text), "numeric"),
+                    bind(.int(line.baseAmountMinor), "bigint"), bind(line.description.sqlValue, "text"),
+                ]
+                text += (first ? "(" : ", (") + values.joined(separator: ", ") + ")"
+                first = false
+            }
+        }
+        text += ") AS line(id, entry_id, company_id, mode, line_number, account_id, side, amount_minor, currency, exchange_rate, "
+            + "base_amount_minor, description) JOIN new_entries ON new_entries.id = line.entry_id"
+        try await executor.execute(SQL(text, binds: binds))
+    }
+
+    /// Adds the lines of `entryIds` (now posted) to the per-day account balances, in account order so
+    /// concurrent postings lock the rows in the same order.
+    static func addToDayBalances(entryIds: [String], executor: any SQLExecutor) async throws {
+        guard !entryIds.isEmpty else { return }
+        try await executor.execute("""
+            INSERT INTO accounting_account_days AS d (company_id, mode, account_id, day, debit_minor, credit_minor,
+                closing_debit_minor, closing_credit_minor)
+            SELECT l.company_id, l.mode, l.account_id, e.posting_date,
+                   sum(CASE WHEN l.side = 'debit' THEN l.base_amount_minor ELSE 0 END)::bigint,
+                   sum(CASE WHEN l.side = 'credit' THEN l.base_amount_minor ELSE 0 END)::bigint,
+                   sum(CASE WHEN l.side = 'debit' AND e.entry_type = 'closing' THEN l.base_amount_minor ELSE 0 END)::bigint,
+                   sum(CASE WHEN l.side = 'credit' AND e.entry_type = 'closing' THEN l.base_amount_minor ELSE 0 END)::bigint
+            FROM accounting_journal_lines l JOIN accounting_journal_entries e ON e.id = l.entry_id
+            WHERE l.entry_id = ANY(string_to_array(\(entryIds.joined(separator: ",")), ','))
+            GROUP BY l.company_id, l.mode, l.account_id, e.posting_date
+            ORDER BY l.account_id, e.posting_date
+            ON CONFLICT (company_id, mode, account_id, day) DO UPDATE
+                SET debit_minor = d.debit_minor + EXCLUDED.debit_minor, credit_minor = d.credit_minor + EXCLUDED.credit_minor,
+                    closing_debit_minor = d.closing_debit_minor + EXCLUDED.closing_debit_minor,
+                    closing_credit_minor = d.closing_credit_minor + EXCLUDED.closing_credit_minor
+            """)
+    }
+
+    func createDraft(_ entry: NewEntry, now: Date) async throws -> String {
+        precondition(entry.status == .draft, "the API creates drafts")
+        return try await database.transaction { tx in
+            let number = try await Self.reserveNumbers(companyId: entry.companyId, mode: entry.mode, count: 1, executor: tx)
+            try await Self.insert([entry], firstNumber: number, now: now, executor: tx)
+            return entry.id
+        }
+    }
+
+    struct DraftChanges: Sendable {
+        var entryDate: String?
+        var description: String?
+        var reference: String?
+        var entryType: String?
+        var lines: [LedgerLine]?
+    }
+
+    /// Applies `changes` to a draft (409 unless it is one); nil when the entry does not exist for the caller.
+    func updateDraft(_ id: String, organizationId: String, mode: Mode, changes: DraftChanges, now: Date) async throws -> Bool {
+        try await database.transaction { tx in
+            guard let entry = try await find(id, organizationId: organizationId, mode: mode, executor: tx, forUpdate: true) else {
+                return false
+            }
+            var lifecycle = JournalEntryLifecycle(status: entry.status)
+            _ = try lifecycle.update()
+            let total = changes.lines.map { JournalLineRules.totals($0).debits } ?? entry.totalBaseMinor
+            try await tx.execute("""
+                UPDATE accounting_journal_entries SET entry_date = \(changes.entryDate ?? entry.entryDate)::date,
+                    description = \(changes.description ?? entry.description), reference = \(changes.reference ?? entry.reference),
+                    entry_type = \(changes.entryType ?? entry.entryType), total_base_minor = \(total), updated_at = \(now)
+                WHERE id = \(id)
+                """)
+            if let lines = changes.lines {
+                try await tx.execute("DELETE FROM accounting_journal_lines WHERE entry_id = \(id)")
+                try await Self.insertLines(lines, entryId: id, companyId: entry.companyId, mode: mode, executor: tx)
+            }
+            return true
+        }
+    }
+
+    private static func insertLines(_ lines: [LedgerLine], entryId: String, companyId: String, mode: Mode,
+                                    executor: any SQLExecutor) async throws {
+        for (number, line) in lines.enumerated() {
+            try await executor.execute("""
+                INSERT INTO accounting_journal_lines (id, entry_id, company_id, mode, line_number, account_id, side,
+                    amount_minor, currency, exchange_rate, base_amount_minor, description)
+                VALUES (\(AccountingInput.newId()), \(entryId), \(companyId), \(mode), \(number + 1), \(line.accountId),
+                    \(line.side.rawValue), \(line.amountMinor), \(line.currency.code), \(line.exchangeRate.text)::numeric,
+                    \(line.baseAmountMinor), \(line.description))
+                """)
+        }
+    }
+
+    func deleteDraft(_ id: String, organizationId: String, mode: Mode) async throws -> Bool {
+        try await database.transaction { tx in
+            guard let entry = try await find(id, organizationId: organizationId, mode: mode, executor: tx, forUpdate: true) else {
+                return false
+            }
+            var lifecycle = JournalEntryLifecycle(status: entry.status)
+            _ = try lifecycle.delete()
+            try await tx.execute("DELETE FROM accounting_journal_lines WHERE entry_id = \(id)")
+            try await tx.execute("DELETE FROM accounting_journal_entries WHERE id = \(id)")
+            return true
+        }
+    }
+
+    /// draft → posted: the entry is frozen and its lines join the day balances, in one commit.
+    func post(_ id: String, organizationId: String, mode: Mode, postingDate: String?, userId: String,
+              clock: any WallClock) async throws -> Bool {
+        try await database.transaction { tx in
+            guard let entry = try await find(id, organizationId: organizationId, mode: mode, executor: tx, forUpdate: true) else {
+                return false
+            }
+            var lifecycle = JournalEntryLifecycle(status: entry.status)
+            guard case .post(let date, let at) = try lifecycle.post(postingDate: postingDate ?? entry.entryDate, clock: clock) else {
+                preconditionFailure("post returns a post action")
+            }
+            let (debits, credits) = JournalLineRules.totals(entry.ledgerLines)
+            guard entry.lines.count >= JournalLineRules.linesMin, debits == credits, debits > 0 else {
+                throw AtlasError.invalidField("lines", "The entry is unbalanced and cannot be posted")
+            }
+            try await Self.requireOpen(date, companyId: entry.companyId, mode: mode, field: "posting_date", executor: tx)
+            try await tx.execute("""
+                UPDATE accounting_journal_entries SET status = 'posted', posting_date = \(date)::date, posted_at = \(at),
+                    posted_by = \(userId), total_base_minor = \(debits), updated_at = \(at)
+                WHERE id = \(id)
+                """)
+            try await Self.addToDayBalances(entryIds: [id], executor: tx)
+            return true
+        }
+    }
+
+    struct Correction: Sendable {
+        var entryDate: String?
+        var description: String?
+        var lines: [LedgerLine]
+    }
+
+    /// posted → void: posts the reversing entry (dated like the original, so every report is back to what it
+    /// was) and, for a correction, the corrected entry (version + 1). Returns the reversal's or the new entry's id.
+    func reverse(_ id: String, organizationId: String, mode: Mode, reason: String, correction: Correction?, userId: String,
+                 clock: any WallClock) async throws -> String? {
+        try await database.transaction { tx in
+            guard let entry = try await find(id, organizationId: organizationId, mode: mode, executor: tx, forUpdate: true) else {
+                return nil
+            }
+            var lifecycle = JournalEntryLifecycle(status: entry.status)
+            guard case .reverse(_, let at) = try lifecycle.reverse(reason: reason, clock: clock) else {
+                preconditionFailure("reverse returns a reverse action")
+            }
+            try await Self.requireOpen(entry.postingDate ?? entry.entryDate, companyId: entry.companyId, mode: mode,
+                                       field: "entry_date", executor: tx)
+            if let correction {
+                try await Self.requireOpen(correction.entryDate ?? entry.entryDate, companyId: entry.companyId, mode: mode,
+                                           field: "entry_date", executor: tx)
+            }
+            let written = try await Self.reverseLocked(entry, mode: mode, reason: reason, correction: correction, userId: userId,
+                                                       at: at, executor: tx)
+            return written.corrected ?? written.reversal
+        }
+    }
+
+    /// Writes the reversal (and correction) of `entry`, read under `FOR UPDATE` by the caller's transaction, and
+    /// marks it void. The caller has checked the transition and the periods.
+    static func reverseLocked(_ entry: JournalEntry, mode: Mode, reason: String, correction: Correction?, userId: String,
+                              at: Date, executor tx: any SQLExecutor) async throws -> (reversal: String, corrected: String?) {
+        let postingDate = entry.postingDate ?? entry.entryDate
+        let reversal = NewEntry(companyId: entry.companyId, mode: mode, status: .posted, entryType: entry.entryType,
+                                sourceType: entry.sourceType, sourceId: entry.sourceId, entryDate: postingDate,
+                                postingDate: postingDate, description: "Reversal of \(entry.entryNumber): \(reason)",
+                                reference: entry.reference, currency: entry.currency, postedAt: at, postedBy: userId,
+                                reversesEntry: entry.id, createdBy: userId, lines: entry.ledgerLines.map(\.reversed))
+        var written = [reversal]
+        var corrected: NewEntry?
+        if let correction {
+            let date = correction.entryDate ?? entry.entryDate
+            let new = NewEntry(companyId: entry.companyId, mode: mode, status: .posted, entryType: entry.entryType,
+                               sourceType: entry.sourceType, sourceId: entry.sourceId, entryDate: date, postingDate: date,
+                               description: correction.description ?? entry.description, reference: entry.reference,
+                               currency: entry.currency, version: entry.version + 1, postedAt: at, postedBy: userId,
+                               correctsEntry: entry.id, createdBy: userId, lines: correction.lines)
+            written.append(new)
+            corrected = new
+        }
+        let first = try await reserveNumbers(companyId: entry.companyId, mode: mode, count: written.count, executor: tx)
+        try await insert(written, firstNumber: first, now: at, executor: tx)
+        try await tx.execute("""
+            UPDATE accounting_journal_entries SET status = 'void', voided_at = \(at), voided_by = \(userId),
+                void_reason = \(reason), reversed_by = \(reversal.id), superseded_by = \(corrected?.id), updated_at = \(at)
+            WHERE id = \(entry.id)
+            """)
+        try await addToDayBalances(entryIds: written.map(\.id), executor: tx)
+        return (reversal.id, corrected?.id)
+    }
+
+    /// 409 naming `field` when `day` falls in a closed period of the ledger. Takes a share lock on the company
+    /// row first, so a concurrent period close (which locks it for update) either precedes this check or waits.
+    static func requireOpen(_ day: String, companyId: String, mode: Mode, field: String, executor: any SQLExecutor) async throws {
+        try await executor.execute("SELECT id FROM accounting_companies WHERE id = \(companyId) FOR SHARE")
+        guard let row = try await executor.queryFirst("""
+            SELECT period_start::text AS period_start, period_end::text AS period_end FROM accounting_periods
+            WHERE company_id = \(companyId) AND mode = \(mode) AND status = 'closed'
+              AND \(day)::date BETWEEN period_start AND period_end
+            LIMIT 1
+            """) else { return }
+        let start: String = try row.decode("period_start")
+        let end: String = try row.decode("period_end")
+        throw AtlasError(kind: .conflict, status: 409, code: "PERIOD_CLOSED",
+                         message: "\(field) \(day) falls in the closed period \(start) to \(end); reopen it or post into an open period",
+                         details: ErrorDetails(field: field))
+    }
+}
