@@ -100,6 +100,8 @@ public struct ResponseSchema: Sendable, Hashable {
     public let example: JSONValue?
     /// Operations this answer leads to (OpenAPI links), so clients and stateful testers can follow them.
     public var links: [ResponseLink] = []
+    /// Further media types of the same answer, with the same body (an export whose format a query picks).
+    public var alternativeContentTypes: [String] = []
 
     public init(status: Int, description: String, contentType: String? = "application/json", body: JSONSchema?,
                 headers: [RouteSchema.Parameter] = [], example: JSONValue? = nil) {
@@ -142,8 +144,11 @@ public struct ResponseSchema: Sendable, Hashable {
     }
 
     /// A non-JSON success body (CSV, plain text) of `contentType`.
-    public static func file(_ contentType: String, _ description: String, status: Int = 200) -> ResponseSchema {
-        ResponseSchema(status: status, description: description, contentType: contentType, body: .string())
+    public static func file(_ contentType: String, _ description: String, status: Int = 200,
+                            alternatives: [String] = []) -> ResponseSchema {
+        var response = ResponseSchema(status: status, description: description, contentType: contentType, body: .string())
+        response.alternativeContentTypes = alternatives
+        return response
     }
 
     /// The surface's error body stands in for `body` when this is an error response.

@@ -78,7 +78,9 @@ struct OperationRenderer {
         var json: [String: JSONValue] = ["description": .string(response.description)]
         if let contentType = response.contentType {
             let body = response.body ?? schema.errorBody ?? .ref(OpenAPIGenerator.errorComponent)
-            json["content"] = [contentType: OperationRenderer.media(body, response.example)]
+            let media = OperationRenderer.media(body, response.example)
+            json["content"] = .object(Dictionary(([contentType] + response.alternativeContentTypes).map { ($0, media) },
+                                                 uniquingKeysWith: { first, _ in first }))
         }
         var headers = Dictionary(response.headers.map { ($0.name, headerJSON($0)) }, uniquingKeysWith: { first, _ in first })
         if schema.isRateLimited {

@@ -68,7 +68,8 @@ enum ReconciliationRouteSchemas {
             + ". JSONL: one object per line with the same keys.",
         tags: ["Reconciliation"], path: [.path("id", settlementId)],
         query: [.query("format", .enumeration(["csv", "jsonl"]), required: true)],
-        responses: [.file(SettlementExport.Format.csv.contentType, "CSV export (format=csv)"),
+        responses: [.file(SettlementExport.Format.csv.contentType, "CSV (format=csv) or JSON Lines (format=jsonl)",
+                          alternatives: [SettlementExport.Format.jsonl.contentType]),
                     .error(404, "Settlement not found")])
 
     static let matching = RouteSchema(
