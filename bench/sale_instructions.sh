@@ -28,6 +28,7 @@ startup_wait_seconds=120
 work_dir=""
 pg_dir=""
 server_pid=""
+key=""
 stop_all() {
     if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
     server_pid=""
@@ -55,8 +56,9 @@ start_postgres_under_callgrind() {
     echo "PostgreSQL did not start under callgrind:" >&2; tail -n 5 "$work_dir/postgres.log" >&2; return 1
 }
 
-start_atlas() {  # prints the first API key
-    local app_url="postgresql://atlas@/atlas?host=$pg_dir&port=$pg_port" key
+# Sets `key` (the first API key) and `server_pid`. Not run in $(…): the pid must reach stop_all.
+start_atlas() {
+    local app_url="postgresql://atlas@/atlas?host=$pg_dir&port=$pg_port"
     key=$(DATABASE_URL="$app_url" LOG_LEVEL=error "$atlas" admin create-merchant --name Bench 2>/dev/null \
         | sed -n 's/.*(shown once): //p')
     [ -n "$key" ] || { echo "could not create the bench merchant" >&2; return 1; }
@@ -64,7 +66,7 @@ start_atlas() {  # prints the first API key
         "$atlas" serve >"$work_dir/server.log" 2>&1 &
     server_pid=$!
     for _ in $(seq 1 "$startup_wait_seconds"); do
-        curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && { echo "$key"; return 0; }
+        curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && return 0
         sleep 0.2
     done
     echo "atlas did not start:" >&2; tail -n 5 "$work_dir/server.log" >&2; return 1
@@ -94,14 +96,14 @@ PY
 }
 
 # One run with `count` measured sales; prints PostgreSQL's instructions over the whole run.
-measure_run() {  # <count>
+measure_run() {  # <count>; runs in $(…), a subshell, which does not inherit the EXIT trap
+    trap stop_all EXIT
     work_dir="$(mktemp -d /tmp/atlas-sale-instructions.XXXXXX)"
     chmod 777 "$work_dir"
     pg_dir="$work_dir/pg"
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     start_postgres_under_callgrind
-    local key
-    key=$(start_atlas)
+    start_atlas >&2
     run_sales "$key" "$warmup" warmup
     [ "$1" -eq 0 ] || run_sales "$key" "$1" measured
     stop_all

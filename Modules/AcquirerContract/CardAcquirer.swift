@@ -1,5 +1,5 @@
-public import Foundation
-public import Kernel
+import Foundation
+import Kernel
 
 /// One request to the acquirer. Holds the PAN only for the duration of the call.
 public struct AcquirerRequest: Sendable {
