@@ -20,20 +20,12 @@ import AtlasTestSupport
         """
 
     static func pythonHasPyJWT() -> Bool {
-        (try? run(["-c", "import jwt, cryptography"]).status) == 0
+        (try? ToolProcess.runBlockingTheCallingThread(["python3", "-c", "import jwt, cryptography"]).status) == 0
     }
 
-    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3"] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    static func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let outcome = try await ToolProcess.run(["python3"] + arguments)
+        return (outcome.status, outcome.output)
     }
 
     @Test(.enabled(if: pythonHasPyJWT(), "needs python3 with pyjwt and cryptography (pip install pyjwt cryptography)"))
@@ -54,7 +46,7 @@ import AtlasTestSupport
         for (index, candidate) in [token, newer].enumerated() {
             let tokenPath = directory.appendingPathComponent("token\(index).txt").path
             try Data(candidate.utf8).write(to: URL(fileURLWithPath: tokenPath))
-            let result = try Self.run([scriptPath, jwksPath, tokenPath])
+            let result = try await Self.run([scriptPath, jwksPath, tokenPath])
             #expect(result.status == 0, "\(result.output)")
             let claims = try? JSONDecoder().decode(JSONValue.self, from: Data(result.output.utf8))
             #expect(claims?["sub"] == .string(fixture.clientId))
@@ -65,6 +57,6 @@ import AtlasTestSupport
         tampered[tampered.count / 2 + 40] = tampered[tampered.count / 2 + 40] == "A" ? "B" : "A"
         let tamperedPath = directory.appendingPathComponent("tampered.txt").path
         try Data(String(tampered).utf8).write(to: URL(fileURLWithPath: tamperedPath))
-        #expect(try Self.run([scriptPath, jwksPath, tamperedPath]).status != 0)
+        #expect(try await Self.run([scriptPath, jwksPath, tamperedPath]).status != 0)
     }
 }

@@ -6,8 +6,8 @@ import Testing
 /// Needs the built `atlas` binary; runs with the crash tests (ATLAS_CRASH_TEST=1), about 15 s.
 @Suite struct EventLogFailoverCrashTests {
     @Test(.enabled(if: BenchScript.crashTestsEnabled), .timeLimit(.minutes(3)))
-    func aKilledInstancesConsumerMovesToTheOtherWithinTenSeconds() throws {
-        let outcome = try BenchScript.run("event_failover.py")
+    func aKilledInstancesConsumerMovesToTheOtherWithinTenSeconds() async throws {
+        let outcome = try await BenchScript.run("event_failover.py")
         #expect(outcome.passed, "\(outcome.output)")
     }
 }

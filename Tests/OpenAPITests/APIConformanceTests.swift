@@ -8,8 +8,8 @@ import Testing
 /// main suites (about three minutes on 2 cores), and `scripts/test.sh --filter APIConformanceTests` alone.
 @Suite struct APIConformanceTests {
     @Test(.timeLimit(.minutes(20)))
-    func everySurfaceConformsToItsDocumentUnderSchemathesis() throws {
-        let outcome = try BenchScript.run("api_conformance.py")
+    func everySurfaceConformsToItsDocumentUnderSchemathesis() async throws {
+        let outcome = try await BenchScript.run("api_conformance.py")
         print(outcome.output)  // one line per surface: cases generated and passed
         #expect(outcome.passed, "\(outcome.output)")
     }

@@ -45,7 +45,7 @@ import Testing
         #expect(rounding["paths"]?["/health"]?["get"]?["security"] == [])
     }
 
-    @Test func everyDocumentPassesOpenAPISpecValidator() throws {
+    @Test func everyDocumentPassesOpenAPISpecValidator() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("atlas-openapi-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         let paths = try OpenAPIPublishing.write(try Self.application.apiDocuments(), to: folder)
@@ -58,7 +58,7 @@ import Testing
                 validate(spec)
                 print("valid", path)
             """
-        let outcome = try ToolProcess.run(["python3", "-c", script] + paths)
+        let outcome = try await ToolProcess.run(["python3", "-c", script] + paths)
         #expect(outcome.status == 0, "openapi-spec-validator (scripts/test.sh installs it): \(outcome.output)")
     }
 

@@ -7,8 +7,8 @@ import Testing
 /// installs it); about 5 s.
 @Suite struct GeneratedClientTests {
     @Test(.timeLimit(.minutes(5)))
-    func aClientGeneratedFromTheCommerceDocumentMakesASaleAndReadsItBack() throws {
-        let outcome = try BenchScript.run("generated_client.py")
+    func aClientGeneratedFromTheCommerceDocumentMakesASaleAndReadsItBack() async throws {
+        let outcome = try await BenchScript.run("generated_client.py")
         #expect(outcome.passed, "\(outcome.output)")
     }
 }

@@ -21,7 +21,11 @@ public enum BenchScript {
     /// Crash tests run only with ATLAS_CRASH_TEST=1 (scripts/test.sh runs them after the main suites).
     public static var crashTestsEnabled: Bool { ProcessInfo.processInfo.environment["ATLAS_CRASH_TEST"] == "1" }
 
-    public static func run(_ script: String) throws -> Outcome {
+    public static func run(_ script: String) async throws -> Outcome {
+        try await offTheCooperativePool { try runBlocking(script) }
+    }
+
+    private static func runBlocking(_ script: String) throws -> Outcome {
         let binary = ProcessInfo.processInfo.environment["ATLAS_BINARY"] ?? root.appendingPathComponent(".build/debug/atlas").path
         guard FileManager.default.isExecutableFile(atPath: binary) else { throw MissingBinary(path: binary) }
         let process = Process()

@@ -8,8 +8,8 @@ import Testing
 ///     swift build --product atlas && ATLAS_CRASH_TEST=1 swift test --skip-build --filter CrashTests
 @Suite struct CrashTests {
     @Test(.enabled(if: BenchScript.crashTestsEnabled), .timeLimit(.minutes(5)))
-    func killedServerLosesOrDuplicatesNothing() throws {
-        let outcome = try BenchScript.run("sale_crash.py")
+    func killedServerLosesOrDuplicatesNothing() async throws {
+        let outcome = try await BenchScript.run("sale_crash.py")
         #expect(outcome.status == 0, "\(outcome.output)")
         #expect(outcome.output.contains("PASS"))
     }
