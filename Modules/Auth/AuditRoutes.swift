@@ -11,7 +11,7 @@ struct AuditRoutes {
     func list(_ request: Request, tenant: TenantContext) async throws -> Response {
         await module.flushAudit()
         let query = request.queryParameters
-        let limit = try Paging.limit(query["limit"], defaultValue: Self.limitDefault, maximum: Self.limitMax)
+        let limit = try QueryParameters.limit(query["limit"], fallback: Self.limitDefault, max: Self.limitMax)
         let before = try query["cursor"].map { text throws(AtlasError) -> Int64 in
             guard let value = Int64(text.replacingOccurrences(of: "cursor_aud_", with: "")) else {
                 throw .invalidField("cursor", "cursor is not valid", constraint: "format")

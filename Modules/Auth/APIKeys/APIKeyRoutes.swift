@@ -146,7 +146,7 @@ struct APIKeyRoutes {
 
     private func list(_ request: Request, tenant: TenantContext) async throws -> Response {
         let query = request.queryParameters
-        let limit = try Paging.limit(query["limit"], defaultValue: Self.listLimitDefault, maximum: Self.listLimitMax)
+        let limit = try QueryParameters.limit(query["limit"], fallback: Self.listLimitDefault, max: Self.listLimitMax)
         let after = query["cursor"].flatMap { $0.hasPrefix("cursor_key_") ? String($0.dropFirst(7)) : nil }
         let records = try await module.keys.list(merchantId: tenant.merchantId, mode: tenant.mode, limit: limit + 1,
                                                  afterId: after)

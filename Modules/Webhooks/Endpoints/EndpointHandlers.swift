@@ -207,11 +207,7 @@ enum WebhooksPaging {
     static let limitMax = 100
 
     static func limit(_ text: String?) throws(AtlasError) -> Int {
-        guard let text else { return limitDefault }
-        guard let value = Int(text), (1...limitMax).contains(value) else {
-            throw .invalidField("limit", "limit must be an integer from 1 to \(limitMax)", constraint: "range")
-        }
-        return value
+        try QueryParameters.limit(text, fallback: limitDefault, max: limitMax)
     }
 
     static func idCursor(_ text: String?, prefix: IDPrefix) throws(AtlasError) -> String? {
