@@ -8,7 +8,8 @@ import PackageDescription
 let featureModules = ["Auth", "Transactions", "Reconciliation", "Rounding", "Accounting", "Webhooks"]
 
 /// Cross-module contracts: protocols and value types only, depending on Kernel only.
-let contractTargets = ["AccessContract", "AcquirerContract", "CashRoundingContract", "IdempotencyContract"]
+let contractTargets = ["AccessContract", "AcquirerContract", "CashRoundingContract", "IdempotencyContract",
+                       "StoredValueContract"]
 
 /// Swift 6 language mode plus the upcoming features the toolchain supports: `any` spelled out on every
 /// existential (an error, not the toolchain's default warning), members visible only through the file's
@@ -107,8 +108,9 @@ let extraTestDependencies: [String: [Target.Dependency]] = [
 /// (run by scripts/test.sh) fails on anything else.
 let featureDependencies: [String: [Target.Dependency]] = [
     "Auth": ["AccessContract"],
-    "Transactions": ["AccessContract", "AcquirerContract", "CashRoundingContract", "IdempotencyContract"],
-    "Reconciliation": ["AccessContract", "AcquirerContract", "IdempotencyContract"],
+    "Transactions": ["AccessContract", "AcquirerContract", "CashRoundingContract", "IdempotencyContract",
+                     "StoredValueContract"],
+    "Reconciliation": ["AccessContract", "AcquirerContract", "IdempotencyContract", "StoredValueContract"],
     "Rounding": ["AccessContract", "CashRoundingContract", "IdempotencyContract", "RoundingZipData"],
     "Accounting": ["AccessContract"],
     "Webhooks": ["AccessContract", "IdempotencyContract"],

@@ -20,7 +20,7 @@ surface; one line per surface, then PASS or FAIL. ATLAS_API_CONFORMANCE_EXAMPLES
 import json, os, random, subprocess, sys, tempfile, time, urllib.parse, urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sale_crash import free_port, pg_args, psql, start_server  # noqa: E402
+from harness import free_port, pg_args, psql, start_server  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEED = 20261203

@@ -11,7 +11,7 @@ Usage: DATABASE_URL=... bench/event_failover.py [path/to/atlas]. Exit status 0 =
 import os, random, re, signal, socket, subprocess, sys, time, urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sale_crash import Client, free_port, pg_args, psql, start_server  # noqa: E402
+from harness import Client, free_port, pg_args, psql, start_server  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAILOVER_SECONDS_MAX = 10.0

@@ -13,7 +13,7 @@ import importlib, os, subprocess, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from api_conformance import admin, fresh_database, psql  # noqa: E402
-from sale_crash import free_port, start_server  # noqa: E402
+from harness import free_port, start_server  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGE = "atlas_commerce_client"

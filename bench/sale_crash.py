@@ -16,110 +16,13 @@ each must end with exactly one row.
 Usage: DATABASE_URL=postgresql://atlas@/atlas?host=/tmp/pg&port=5432 bench/sale_crash.py [path/to/atlas]
 (defaults to .build/debug/atlas; run `swift build --product atlas` first). Exit status 0 = pass.
 """
-import atexit, json, os, random, signal, socket, subprocess, sys, threading, time, urllib.parse
+import os, random, signal, subprocess, sys, threading, time, urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import ROOT, Client, free_port, pg_args, psql, start_server  # noqa: E402
 
 WORKERS = int(os.environ.get("CRASH_WORKERS", "24"))
 KILL_AFTER_SECONDS = float(os.environ.get("CRASH_KILL_AFTER", "2.5"))
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def pg_args(url):
-    parsed = urllib.parse.urlparse(url)
-    query = urllib.parse.parse_qs(parsed.query)
-    return ["-h", query.get("host", ["localhost"])[0], "-p", query.get("port", ["5432"])[0],
-            "-U", parsed.username or "atlas"], parsed
-
-
-def psql_binary():
-    import glob, shutil
-    pgbin = os.environ.get("ATLAS_TEST_PGBIN")
-    if pgbin:
-        return os.path.join(pgbin, "psql")
-    return shutil.which("psql") or sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"))[-1]
-
-
-def psql(base_url, database, sql):
-    args, _ = pg_args(base_url)
-    out = subprocess.run([psql_binary(), *args, "-d", database, "-qtAX", "-F", "\t", "-c", sql], check=True,
-                         capture_output=True, text=True).stdout
-    return [line.split("\t") for line in out.splitlines() if line]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Client:
-    """Minimal HTTP/1.1 client over one keep-alive socket."""
-
-    def __init__(self, port):
-        self.port = port
-        self.sock = None
-
-    def post(self, path, body, headers):
-        if self.sock is None:
-            self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=45)
-        payload = json.dumps(body).encode()
-        head = f"POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
-        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
-        self.sock.sendall(head.encode() + payload)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("closed")
-            data += chunk
-        header_blob, rest = data.split(b"\r\n\r\n", 1)
-        lines = header_blob.decode().split("\r\n")
-        status = int(lines[0].split()[1])
-        length = 0
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            if name.strip().lower() == "content-length":
-                length = int(value.strip())
-        while len(rest) < length:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("closed")
-            rest += chunk
-        return status, json.loads(rest[:length] or b"null")
-
-    def close(self):
-        if self.sock:
-            self.sock.close()
-            self.sock = None
-
-
-STARTED = []
-
-
-@atexit.register
-def stop_servers():
-    """Never leave a server behind, even when a check raises."""
-    for process in STARTED:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-
-
-def start_server(atlas, url, port, log):
-    env = dict(os.environ, DATABASE_URL=url, PORT=str(port), HOST="127.0.0.1", ATLAS_ACCESS_LOG="false",
-               LOG_LEVEL="warning")
-    process = subprocess.Popen([atlas, "serve"], env=env, stdout=log, stderr=log)
-    STARTED.append(process)
-    for _ in range(200):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as s:
-                s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                if s.recv(64).startswith(b"HTTP/1.1 200"):
-                    return process
-        except OSError:
-            pass
-        time.sleep(0.05)
-    process.kill()
-    raise SystemExit("server did not become healthy")
 
 
 def main():

@@ -23,15 +23,29 @@ public struct AccessRequirement: Sendable, Hashable {
     public var scopes: Set<String>
     /// At least one of these roles, when non-empty (role keys, users, devices).
     public var roles: Set<String>
-    /// Routes that accept a credential in `?apiKey=` (WebSocket upgrades only).
-    public var allowsQueryKey: Bool
+    /// Which of the caller's rate-limit buckets the route's calls count against.
+    public var rateLimitBucket: RateLimitBucket
 
-    public init(surface: APISurface, scopes: Set<String> = [], roles: Set<String> = [], allowsQueryKey: Bool = false) {
+    /// A credential in `?apiKey=` is accepted on WebSocket routes only (`RouteGroup.webSocket`, seen by the guard
+    /// as `RequestContext.isWebSocketRoute`), never by a flag here: a query string ends up in proxies' logs.
+    public init(surface: APISurface, scopes: Set<String> = [], roles: Set<String> = [],
+                rateLimitBucket: RateLimitBucket = .standard) {
         self.surface = surface
         self.scopes = scopes
         self.roles = roles
-        self.allowsQueryKey = allowsQueryKey
+        self.rateLimitBucket = rateLimitBucket
     }
+}
+
+/// The rate-limit bucket a route's calls are counted in. Auth sets the numbers (docs/auth.md, Rate limits).
+public enum RateLimitBucket: String, Sendable, Hashable {
+    /// The credential's one bucket for all its calls.
+    case standard
+    /// Uploads of bounded batches (`POST /api/reconcile`, at most 500 offline events each), counted per request
+    /// in a bucket of their own that holds a backlog: a terminal back from a long offline period uploads it
+    /// at once, and neither waits behind nor starves its other calls (session grant, policy, reports). Auth
+    /// gives devices this bucket; other credentials keep their standard one (docs/reconciliation.md).
+    case batchUpload
 }
 
 /// Builds the middleware that authenticates a request, enforces its requirement, applies rate

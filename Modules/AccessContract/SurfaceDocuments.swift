@@ -39,9 +39,9 @@ public enum SurfaceDocuments {
 
     static let payments = SurfaceDocument(
         id: "payments", title: "Atlas Payments Functions API", version: "1.0.0",
-        description: "Payment sessions for hosted checkouts.", basePath: "/functions/v1",
+        description: "Payment sessions and checkout sessions for hosted checkouts.", basePath: "/functions/v1",
         securitySchemes: [SchemeName.bearer: .bearer(format: "sk_ key", description: "Authorization: Bearer sk_test_…")],
-        errorBody: envelopeError)
+        errorBody: paymentsError)
 
     static let rounding = SurfaceDocument(
         id: "rounding", title: "Atlas Cash-Rounding API", version: "3.6.0",
@@ -76,6 +76,18 @@ public enum SurfaceDocuments {
         ])),
     ])
 
+    /// `PaymentsErrorRenderer`'s body.
+    static let paymentsError = JSONSchema.object([
+        .required("error", .object([
+            .required("type", .enumeration(["validation_error", "invalid_request_error", "authentication_error",
+                                             "permission_error", "card_error", "idempotency_error", "rate_limit_error",
+                                             "api_error"]).example("card_error")),
+            .required("code", .string().example("card_declined")), .required("message", .string()),
+            .required("decline_code", .string().nullable()), .required("param", .string().nullable()),
+            .required("request_id", .string()), .required("doc_url", .string()),
+        ])),
+    ])
+
     /// `RoundingErrorRenderer`'s and `TerminalErrorRenderer`'s body.
     static func codeAndMessageError(codeExample: String) -> JSONSchema {
         .object([.required("error", .string().example(.string(codeExample))), .required("message", .string())])
@@ -107,5 +119,11 @@ extension AccessRequirement {
     public func contribute(to schema: inout RouteSchema) {
         if schema.security == nil { schema.security = securityRequirements }
         schema.isRateLimited = true
+        if surface == .commerce {
+            schema.headerParameters.append(.header(
+                CommerceAPIVersions.header, .enumeration(CommerceAPIVersions.released.map(\.rawValue)),
+                "Pins the behaviour to this version (echoed in the answer); absent: the merchant's default, else "
+                    + "\(CommerceAPIVersions.current). A deprecated version's answers carry Deprecation and Sunset headers."))
+        }
     }
 }

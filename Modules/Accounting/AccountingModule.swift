@@ -10,11 +10,17 @@ public struct AccountingModule: FeatureModule, AccessDeclaring {
 
     public var name: String { AccountingSchema.namespace }
 
-    public var migrations: [Migration] { AccountingSchema.migrations }
+    public var migrations: [Migration] { AccountingSchema.migrations + ForeignCurrencySchema.migrations }
 
     /// The user roles of the accounting surface (spec B.2 rule 27).
     public var accessDeclarations: [AccessDeclaration] {
         [AccessDeclaration(surface: .accounting, roles: AccountingRoles.all)]
+    }
+
+    /// The organizations' companies for Auth (`/auth/me`, signup), without Auth importing this module.
+    public func provideContracts(_ platform: PlatformServices, into contracts: inout ContractRegistry) {
+        contracts.register(AccountingCompanyDirectory(database: platform.database, clock: platform.clock),
+                           as: (any CompanyDirectory).self)
     }
 
     public func routeGroups(services: ModuleServices) -> [RouteGroup] {

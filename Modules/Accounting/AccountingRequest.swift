@@ -47,6 +47,13 @@ enum AccountingInput {
 
     static func newId() -> String { UUID().uuidString.lowercased() }
 
+    /// An optional id filter (`?customer_id=`): nil when absent, 422 on `field` when it is not a UUID.
+    static func optionalUUID(_ text: String?, field: String) throws(AtlasError) -> String? {
+        guard let text else { return nil }
+        guard let id = uuid(text) else { throw AtlasError.invalidField(field, "\(field) must be a UUID") }
+        return id
+    }
+
     /// "2026-01-31" → the same text when it is a real calendar day between 1900 and 2999.
     static func date(_ text: String) -> String? {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)

@@ -15,6 +15,9 @@ enum AccountingRouteSchemas {
     static let amountInput = Schema.oneOf([.string(pattern: "^[0-9]+(\\.[0-9]+)?$"), .integer(minimum: 0), .number(minimum: 0)])
         .described("A decimal string (\"100.00\"), or a JSON number read exactly; no more decimals than the currency has")
     static let currency = Schema.string(pattern: "^[A-Z]{3}$").described("ISO 4217 code")
+    /// A document's rate: base-currency units per 1 unit of its currency ("1" in the base currency).
+    static let exchangeRate = Schema.string(pattern: "^[0-9]+(\\.[0-9]+)?$")
+        .described("Base-currency units per 1 unit of the document's currency")
     static let side = Schema.enumeration(["debit", "credit"])
 
     static let companyQuery = Parameter.query("company_id", uuid, "The company; the caller's current company when absent")
@@ -251,6 +254,30 @@ enum AccountingRouteSchemas {
             .required("equity", .ref("ReportCategory")), .required("total_assets", money),
             .required("total_liabilities_and_equity", money), .required("is_balanced", .boolean),
         ]))])
+    static let cashFlow = RouteSchema(
+        "Cash flow for a period (indirect method)", operationId: "getCashFlow", tags: ["Reports"],
+        query: [companyQuery, .query("period_start", date, required: true), .query("period_end", date, required: true)],
+        responses: [.ok(.openObject([
+            .required("net_income", money), .required("operating_activities", .ref("ReportCategory")),
+            .required("investing_activities", .ref("ReportCategory")), .required("financing_activities", .ref("ReportCategory")),
+            .required("net_change_in_cash", money), .required("cash_beginning", money), .required("cash_ending", money),
+            .required("is_reconciled", .boolean),
+        ]))])
+    static func aging(_ side: PaymentSide) -> RouteSchema {
+        let receivable = side.contactKind == .customer
+        var bucketProperties: [Schema.Property] = ReportBuilder.agingBuckets.map { .required($0, money) }
+        bucketProperties.append(.required("total", money))
+        return RouteSchema(
+            receivable ? "Accounts receivable aging (open invoices by days past due)" : "Accounts payable aging (open bills by days past due)",
+            operationId: receivable ? "getReceivablesAging" : "getPayablesAging", tags: ["Reports"],
+            query: [companyQuery, .query("as_of_date", date, "Default: today")],
+            responses: [.ok(.openObject([
+                .required("as_of_date", date), .required("buckets", .array(of: .enumeration(ReportBuilder.agingBuckets))),
+                .required("rows", .array(of: .openObject(bucketProperties + [.required(side.contactField, uuid),
+                                                                            .required("display_name", .string())]))),
+                .required("totals", .openObject(bucketProperties)),
+            ]))])
+    }
 
     // MARK: Customers and vendors
 
@@ -305,7 +332,8 @@ enum AccountingRouteSchemas {
 
     static let contactComponents: [String: Schema] = [
         "Invoice": invoiceComponent,
-        "Payment": paymentComponent,
+        "Payment": Payments(side: .received).component,
+        "PaymentMade": Payments(side: .made).component,
         "Bill": billComponent,
         "Currency": currencyComponent,
         "ExchangeRate": rateComponent,
@@ -336,17 +364,26 @@ enum AccountingRouteSchemas {
                .required("lines", .array(of: invoiceLine, itemsMax: InvoiceMath.linesMax)), .optional("company_id", uuid)]
             : [.optional("customer_id", uuid), .optional("invoice_date", date),
                .optional("lines", .array(of: invoiceLine, itemsMax: InvoiceMath.linesMax))]
-        return .openObject(required + [
+        let optional: [Schema.Property] = [
             .optional("due_date", date.described("Default: invoice_date + the customer's payment terms")),
             .optional("notes", .string(lengthMax: InvoiceHandlers.notesLengthMax)),
             .optional("terms", .string(lengthMax: InvoiceHandlers.termsLengthMax)),
-        ])
+        ]
+        return .openObject(required + optional + documentCurrency(of: "customer", dated: "invoice_date"))
+    }
+
+    /// `currency` and `exchange_rate` of an invoice, bill or payment in the contact's currency (docs/accounting.md).
+    static func documentCurrency(of contact: String, dated date: String) -> [Schema.Property] {
+        [.optional("currency", currency.described("The \(contact)'s currency (the default); another is 422")),
+         .optional("exchange_rate", amountInput.described("Base-currency units per 1 unit of the currency; default: the rate "
+                                                          + "effective on \(date) (422 on exchange_rate without one)"))]
     }
     static let invoiceComponent = Schema.openObject([
         .required("id", uuid), .required("invoice_number", .string(pattern: "^INV-[0-9]{4}-[0-9]{4,}$")),
         .required("customer_id", uuid), .required("status", .enumeration(InvoiceLifecycle.Status.allCases.map(\.rawValue) + ["overdue"])),
         .required("invoice_date", date), .required("due_date", date), .required("subtotal", money), .required("tax_amount", money),
         .required("total_amount", money), .required("amount_paid", money), .required("amount_due", money),
+        .required("currency", currency), .required("exchange_rate", exchangeRate),
         .required("sent_at", dateTime.nullable()), .required("viewed_at", dateTime.nullable()),
         .required("journal_entry_id", uuid.nullable()), .required("lines", .array(of: .openObject([]))),
     ])
@@ -378,53 +415,88 @@ enum AccountingRouteSchemas {
         body: .json(.openObject([.required("reason", reason)]), required: false),
         responses: [.ok(.ref("Invoice")), .error(404, "Invoice not found"), .error(409, "A draft, paid, or already void")])
 
-    // MARK: Payments received
+    // MARK: Payments received and made
 
-    static let applicationInput = Schema.openObject([
-        .required("invoice_id", uuid), .optional("amount_applied", amountInput), .optional("amount", amountInput.described("Same as amount_applied")),
-    ])
-    static let applications = Schema.array(of: applicationInput, itemsMax: PaymentHandlers.applicationsMax)
-    static let paymentComponent = Schema.openObject([
-        .required("id", uuid), .required("payment_number", .string(pattern: "^PMT-[0-9]{4}-[0-9]{4,}$")),
-        .required("customer_id", uuid), .required("payment_date", date), .required("amount", money),
-        .required("unapplied_amount", money), .required("payment_method", .enumeration(Payment.methods)),
-        .required("status", .enumeration(["completed", "voided"])), .required("journal_entry_id", uuid),
-        .required("applications", .array(of: .openObject([.required("id", uuid), .required("invoice_id", uuid),
-                                                          .required("amount_applied", money)]))),
-    ])
-    static let listPayments = RouteSchema("Payments received", operationId: "listPayments", tags: ["Payments"],
-                                          query: [companyQuery, .query("customer_id", uuid)] + pageQuery,
-                                          responses: [.ok(page(of: "Payment"))])
-    static let createPayment = RouteSchema(
-        "Record a payment (DR deposit / CR receivable; payment.received), optionally applied", operationId: "createPayment",
-        tags: ["Payments"],
-        body: .json(.openObject([
-            .required("customer_id", uuid), .required("payment_date", date), .required("amount", amountInput),
-            .required("payment_method", .enumeration(Payment.methods)), .required("deposit_account_id", uuid),
-            .optional("applications", applications), .optional("reference_number", .string(lengthMax: PaymentHandlers.referenceLengthMax)),
-            .optional("company_id", uuid),
-        ])),
-        responses: [.created(.ref("Payment")), .error(409, "An application exceeds the amount due or the unapplied amount")])
-    static let getPayment = RouteSchema("A payment", operationId: "getPayment", tags: ["Payments"], path: id("payment"),
-                                        responses: [.ok(.ref("Payment")), .error(404, "Payment not found")])
-    static let applyPayment = RouteSchema(
-        "Apply a payment to invoices (invoice.paid when one is paid off)", operationId: "applyPayment", tags: ["Payments"],
-        path: id("payment"),
-        body: .json(.openObject([.optional("applications", applications), .optional("invoice_id", uuid),
-                                 .optional("amount_applied", amountInput), .optional("amount", amountInput)])),
-        responses: [.ok(.ref("Payment")), .error(404, "Payment not found"),
-                    .error(409, "Exceeds the amount due or the unapplied amount, or the invoice is not open")])
-    static let autoApplyPayment = RouteSchema(
-        "Apply to the customer's open invoices, oldest due date first", operationId: "autoApplyPayment", tags: ["Payments"],
-        path: id("payment"), responses: [.ok(.ref("Payment")), .error(404, "Payment not found")])
-    static let unapplyPayment = RouteSchema(
-        "Delete an application (restores both amounts)", operationId: "deletePaymentApplication", tags: ["Payments"],
-        path: id("payment") + [.path("application_id", uuid)],
-        responses: [.noContent(), .error(404, "Payment or application not found")])
-    static let voidPayment = RouteSchema(
-        "Void a fully unapplied payment (reverses its entry)", operationId: "voidPayment", tags: ["Payments"], path: id("payment"),
-        query: [.query("reason", reason)], body: .json(.openObject([.optional("reason", reason)]), required: false),
-        responses: [.ok(.ref("Payment")), .error(404, "Payment not found"), .error(409, "Applied, or already voided")])
+    /// The payment routes of one side: `/payments` keeps its operation ids (`createPayment` …), `/payments-made` gets
+    /// its own (`createPaymentMade` …) and the `PaymentMade` component.
+    struct Payments {
+        let side: PaymentSide
+        var received: Bool { side.contactKind == .customer }
+        var name: String { received ? "Payment" : "PaymentMade" }
+        var plural: String { received ? "Payments" : "PaymentsMade" }
+        var tag: String { received ? "Payments" : "Payments made" }
+        var document: String { side.documentTitle }
+
+        var applicationInput: Schema {
+            .openObject([.required(side.documentField, uuid), .optional("amount_applied", amountInput),
+                         .optional("amount", amountInput.described("Same as amount_applied"))])
+        }
+        var applications: Schema { .array(of: applicationInput, itemsMax: PaymentHandlers.applicationsMax) }
+        var component: Schema {
+            .openObject([
+                .required("id", uuid),
+                .required("payment_number", .string(pattern: "^\(side.numberPrefix)[0-9]{4}-[0-9]{4,}$")),
+                .required(side.contactField, uuid), .required("payment_date", date), .required("amount", money),
+                .required("unapplied_amount", money), .required("payment_method", .enumeration(side.methods)),
+                .required("currency", currency), .required("exchange_rate", exchangeRate),
+                .required("status", .enumeration(["completed", "voided"])), .required("journal_entry_id", uuid),
+                .required("applications", .array(of: .openObject([.required("id", uuid), .required(side.documentField, uuid),
+                                                                  .required("amount_applied", money)]))),
+            ])
+        }
+        var list: RouteSchema {
+            RouteSchema(received ? "Payments received" : "Payments made (bill payments)", operationId: "list\(plural)", tags: [tag],
+                        query: [companyQuery, .query(side.contactField, uuid)] + pageQuery, responses: [.ok(page(of: name))])
+        }
+        var createFields: [Schema.Property] {
+            let fields: [Schema.Property] = [
+                .optional(side.controlField, uuid),
+                .required(side.contactField, uuid), .required("payment_date", date), .required("amount", amountInput),
+                .required("payment_method", .enumeration(side.methods)), .required(side.accountField, uuid),
+                .optional("applications", applications),
+                .optional("reference_number", .string(lengthMax: PaymentHandlers.referenceLengthMax)), .optional("company_id", uuid),
+            ]
+            return fields + documentCurrency(of: side.contactKind.rawValue, dated: "payment_date")
+        }
+        var create: RouteSchema {
+            RouteSchema(
+                received ? "Record a payment (DR deposit / CR receivable; payment.received), optionally applied"
+                    : "Record a payment made (DR payable / CR payment account), optionally applied to bills",
+                operationId: "create\(name)", tags: [tag],
+                query: [.query(side.controlField, uuid, "The \(received ? "receivable" : "payable") account to settle (default: posting rule)")],
+                body: .json(.openObject(createFields)),
+                responses: [.created(.ref(name)), .error(409, "An application exceeds the amount due or the unapplied amount")])
+        }
+        var get: RouteSchema {
+            RouteSchema(received ? "A payment" : "A payment made", operationId: "get\(name)", tags: [tag], path: id("payment"),
+                        responses: [.ok(.ref(name)), .error(404, "Payment not found")])
+        }
+        var apply: RouteSchema {
+            RouteSchema(
+                received ? "Apply a payment to invoices (invoice.paid when one is paid off)" : "Apply a payment made to bills",
+                operationId: "apply\(name)", tags: [tag], path: id("payment"),
+                body: .json(.openObject([.optional("applications", applications), .optional(side.documentField, uuid),
+                                         .optional("amount_applied", amountInput), .optional("amount", amountInput)])),
+                responses: [.ok(.ref(name)), .error(404, "Payment not found"),
+                            .error(409, "Exceeds the amount due or the unapplied amount, or the \(document) is not open")])
+        }
+        var autoApply: RouteSchema {
+            RouteSchema("Apply to the \(side.contactKind.rawValue)'s open \(document)s, oldest due date first",
+                        operationId: "autoApply\(name)", tags: [tag], path: id("payment"),
+                        responses: [.ok(.ref(name)), .error(404, "Payment not found")])
+        }
+        var unapply: RouteSchema {
+            RouteSchema("Delete an application (restores both amounts)", operationId: "delete\(name)Application", tags: [tag],
+                        path: id("payment") + [.path("application_id", uuid)],
+                        responses: [.noContent(), .error(404, "Payment or application not found")])
+        }
+        var void: RouteSchema {
+            RouteSchema("Void a fully unapplied payment (reverses its entry)", operationId: "void\(name)", tags: [tag],
+                        path: id("payment"), query: [.query("reason", reason)],
+                        body: .json(.openObject([.optional("reason", reason)]), required: false),
+                        responses: [.ok(.ref(name)), .error(404, "Payment not found"), .error(409, "Applied, or already voided")])
+        }
+    }
 
     // MARK: Bills
 
@@ -439,13 +511,15 @@ enum AccountingRouteSchemas {
         let head: [Schema.Property] = creating
             ? [.required("vendor_id", uuid), .required("bill_date", date), .required("lines", lines), .optional("company_id", uuid)]
             : [.optional("vendor_id", uuid), .optional("bill_date", date), .optional("lines", lines)]
-        return .openObject(head + [.optional("due_date", date),
-                                   .optional("vendor_bill_number", .string(lengthMax: BillHandlers.vendorBillNumberLengthMax))])
+        let tail: [Schema.Property] = [.optional("due_date", date),
+                                       .optional("vendor_bill_number", .string(lengthMax: BillHandlers.vendorBillNumberLengthMax))]
+        return .openObject(head + tail + documentCurrency(of: "vendor", dated: "bill_date"))
     }
     static let billComponent = Schema.openObject([
         .required("id", uuid), .required("bill_number", .string(pattern: "^BILL-[0-9]{4}-[0-9]{4,}$")), .required("vendor_id", uuid),
         .required("status", .enumeration(BillLifecycle.Status.allCases.map(\.rawValue))), .required("bill_date", date),
         .required("due_date", date), .required("total_amount", money), .required("amount_due", money),
+        .required("currency", currency), .required("exchange_rate", exchangeRate),
         .required("approved_at", dateTime.nullable()), .required("approved_by", Schema.string().nullable()),
         .required("journal_entry_id", uuid.nullable()), .required("lines", .array(of: .openObject([]))),
     ])

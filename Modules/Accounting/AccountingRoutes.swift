@@ -9,8 +9,8 @@ import Kernel
 struct AccountingRoutes: Sendable {
     static let prefix = "/api/v1"
     static let servedCollections = ["companies", "accounts", "journal-entries", "reports", "periods", "customers", "vendors",
-                                    "invoices", "payments", "bills", "currencies", "exchange-rates"]
-    static let pendingCollections = ["payments-made"]
+                                    "invoices", "payments", "payments-made", "bills", "currencies", "exchange-rates"]
+    static let pendingCollections: [String] = []
 
     let services: ModuleServices
 
@@ -67,6 +67,11 @@ struct AccountingRoutes: Sendable {
         statements.get("/trial-balance", middleware: reports, schema: Declared.trialBalance, report.trialBalance)
         statements.get("/profit-loss", middleware: reports, schema: Declared.profitAndLoss, report.profitAndLoss)
         statements.get("/balance-sheet", middleware: reports, schema: Declared.balanceSheet, report.balanceSheet)
+        statements.get("/cash-flow", middleware: reports, schema: Declared.cashFlow, report.cashFlow)
+        statements.get("/ar-aging", middleware: reports, schema: Declared.aging(.received), report.receivablesAging)
+        statements.get("/ap-aging", middleware: reports, schema: Declared.aging(.made), report.payablesAging)
+        let pendingHolds = PendingHoldsReport(database: services.database, scope: scope, clock: clock)
+        statements.get("/pending-holds", middleware: reports, schema: Declared.pendingHolds, pendingHolds.report)
 
         var periods = group("periods")
         periods.get("/", middleware: read, schema: Declared.listPeriods, period.list)
@@ -101,18 +106,22 @@ struct AccountingRoutes: Sendable {
         invoices.post("/:id/mark-viewed", middleware: bookkeeping, schema: Declared.markInvoiceViewed, invoice.markViewed)
         invoices.post("/:id/void", middleware: bookkeeping, schema: Declared.voidInvoice, invoice.void)
 
-        let payment = PaymentHandlers(store: PaymentStore(database: services.database, eventLog: services.eventLog),
-                                      contacts: ContactStore(database: services.database), accounts: accountStore, scope: scope,
-                                      clock: clock)
-        var payments = group("payments")
-        payments.get("/", middleware: read, schema: Declared.listPayments, payment.list)
-        payments.post("/", middleware: bookkeeping, schema: Declared.createPayment, payment.create)
-        payments.get("/:id", middleware: read, schema: Declared.getPayment, payment.get)
-        payments.post("/:id/apply", middleware: bookkeeping, schema: Declared.applyPayment, payment.apply)
-        payments.post("/:id/auto-apply", middleware: bookkeeping, schema: Declared.autoApplyPayment, payment.autoApply)
-        payments.delete("/:id/applications/:application_id", middleware: bookkeeping, schema: Declared.unapplyPayment,
-                        payment.unapply)
-        payments.post("/:id/void", middleware: bookkeeping, schema: Declared.voidPayment, payment.void)
+        let payments = [PaymentSide.received, .made].map { side in
+            let handlers = PaymentHandlers(store: PaymentStore(side: side, database: services.database, eventLog: services.eventLog),
+                                           contacts: ContactStore(database: services.database), accounts: accountStore, scope: scope,
+                                           clock: clock)
+            let declared = AccountingRouteSchemas.Payments(side: side)
+            var payments = group(side.contactKind == .customer ? "payments" : "payments-made")
+            payments.get("/", middleware: read, schema: declared.list, handlers.list)
+            payments.post("/", middleware: bookkeeping, schema: declared.create, handlers.create)
+            payments.get("/:id", middleware: read, schema: declared.get, handlers.get)
+            payments.post("/:id/apply", middleware: bookkeeping, schema: declared.apply, handlers.apply)
+            payments.post("/:id/auto-apply", middleware: bookkeeping, schema: declared.autoApply, handlers.autoApply)
+            payments.delete("/:id/applications/:application_id", middleware: bookkeeping, schema: declared.unapply,
+                            handlers.unapply)
+            payments.post("/:id/void", middleware: bookkeeping, schema: declared.void, handlers.void)
+            return payments
+        }
 
         let bill = BillHandlers(store: BillStore(database: services.database, eventLog: services.eventLog),
                                 contacts: ContactStore(database: services.database), accounts: accountStore, scope: scope, clock: clock)
@@ -137,7 +146,7 @@ struct AccountingRoutes: Sendable {
 
         // Collections not served yet: a prefix without routes, so their unknown paths answer in this format.
         let pending = Self.pendingCollections.map(group)
-        return [companies, accounts, entries, statements, periods, invoices, payments, bills, currencies, rates] + contacts + pending
+        return [companies, accounts, entries, statements, periods, invoices, bills, currencies, rates] + payments + contacts + pending
     }
 
     private func group(_ collection: String) -> RouteGroup {

@@ -453,5 +453,115 @@ enum AccountingSchema {
                 CHECK (from_currency <> to_currency)
             );
             """),
+        // Payments made to vendors (bill payments): the payments-received shape with vendor_id, payment_account_id, no
+        // `stripe` method, and applications to bills; the same CHECKs keep both sides from being overpaid.
+        Migration(namespace: namespace, version: 8, name: "payments made", sql: """
+            CREATE TABLE accounting_payments_made (
+                id text PRIMARY KEY,
+                company_id text NOT NULL REFERENCES accounting_companies (id),
+                mode text NOT NULL CHECK (mode IN ('live', 'test')),
+                payment_number text NOT NULL,
+                vendor_id text NOT NULL REFERENCES accounting_contacts (id),
+                payment_date date NOT NULL,
+                amount_minor bigint NOT NULL CHECK (amount_minor > 0),
+                unapplied_minor bigint NOT NULL,
+                currency text NOT NULL,
+                payment_method text NOT NULL CHECK (payment_method IN ('cash', 'check', 'credit_card', 'ach', 'wire', 'other')),
+                payment_account_id text NOT NULL,
+                reference_number text,
+                status text NOT NULL CHECK (status IN ('completed', 'voided')),
+                journal_entry_id text NOT NULL,
+                void_entry_id text,
+                voided_at timestamptz,
+                void_reason text,
+                created_by text,
+                created_at timestamptz NOT NULL,
+                updated_at timestamptz NOT NULL,
+                UNIQUE (company_id, mode, payment_number),
+                CHECK (unapplied_minor >= 0 AND unapplied_minor <= amount_minor),
+                FOREIGN KEY (payment_account_id, company_id, mode) REFERENCES accounting_accounts (id, company_id, mode)
+            );
+            CREATE TABLE accounting_payment_made_applications (
+                id text PRIMARY KEY,
+                payment_id text NOT NULL REFERENCES accounting_payments_made (id),
+                bill_id text NOT NULL REFERENCES accounting_bills (id),
+                company_id text NOT NULL,
+                mode text NOT NULL CHECK (mode IN ('live', 'test')),
+                amount_minor bigint NOT NULL CHECK (amount_minor > 0),
+                created_at timestamptz NOT NULL
+            );
+            CREATE INDEX accounting_payment_made_applications_payment ON accounting_payment_made_applications (payment_id);
+            CREATE INDEX accounting_payment_made_applications_bill ON accounting_payment_made_applications (bill_id);
+            CREATE INDEX accounting_payments_made_list ON accounting_payments_made (company_id, mode, payment_date, payment_number);
+            """),
+        // Settlement posting: ledgers set up before it get the "Due from Acquirer" account and its posting rule.
+        Migration(namespace: namespace, version: 9, name: "acquirer receivable rule", sql: """
+            INSERT INTO accounting_accounts (id, company_id, mode, account_number, name, account_type, normal_balance,
+                account_subtype, is_system, created_at, updated_at)
+            SELECT gen_random_uuid()::text, r.company_id, r.mode, '1160', 'Due from Acquirer', 'asset', 'debit', 'current_asset',
+                true, now(), now()
+            FROM accounting_posting_rules r WHERE r.rule_key = 'card_clearing'
+            ON CONFLICT (company_id, mode, account_number) DO NOTHING;
+            INSERT INTO accounting_posting_rules (company_id, mode, rule_key, account_number)
+            SELECT company_id, mode, 'acquirer_receivable', '1160' FROM accounting_posting_rules WHERE rule_key = 'card_clearing'
+            ON CONFLICT DO NOTHING;
+            """),
+        // Stored-value receivable and funding rules for ledgers set up before them; pre-authorization holds
+        // (pending until completed, voided or expired; a resolved hold never changes).
+        Migration(namespace: namespace, version: 10, name: "stored value rules, pre-authorization holds", sql: """
+            INSERT INTO accounting_accounts (id, company_id, mode, account_number, name, account_type, normal_balance,
+                account_subtype, is_system, created_at, updated_at)
+            SELECT gen_random_uuid()::text, r.company_id, r.mode, '1170', 'Stored Value Receivable', 'asset', 'debit',
+                'current_asset', true, now(), now()
+            FROM accounting_posting_rules r WHERE r.rule_key = 'card_clearing'
+            ON CONFLICT (company_id, mode, account_number) DO NOTHING;
+            INSERT INTO accounting_posting_rules (company_id, mode, rule_key, account_number)
+            SELECT company_id, mode, 'stored_value_receivable', '1170' FROM accounting_posting_rules WHERE rule_key = 'card_clearing'
+            ON CONFLICT DO NOTHING;
+            INSERT INTO accounting_posting_rules (company_id, mode, rule_key, account_number)
+            SELECT company_id, mode, 'stored_value_funding', account_number FROM accounting_posting_rules WHERE rule_key = 'cash'
+            ON CONFLICT DO NOTHING;
+
+            CREATE TABLE accounting_holds (
+                company_id text NOT NULL REFERENCES accounting_companies (id),
+                mode text NOT NULL CHECK (mode IN ('live', 'test')),
+                transaction_id text NOT NULL,
+                status text NOT NULL CHECK (status IN ('pending', 'posted', 'voided', 'expired')),
+                amount_minor bigint NOT NULL CHECK (amount_minor > 0),
+                captured_minor bigint NOT NULL DEFAULT 0 CHECK (captured_minor >= 0),
+                currency text NOT NULL,
+                debit_account_id text NOT NULL,
+                credit_account_id text NOT NULL,
+                authorized_event_id text NOT NULL,
+                authorized_on date NOT NULL,
+                resolved_event_id text,
+                resolved_by_transaction_id text,
+                resolved_at timestamptz,
+                created_at timestamptz NOT NULL,
+                PRIMARY KEY (company_id, mode, transaction_id),
+                FOREIGN KEY (debit_account_id, company_id, mode) REFERENCES accounting_accounts (id, company_id, mode),
+                FOREIGN KEY (credit_account_id, company_id, mode) REFERENCES accounting_accounts (id, company_id, mode),
+                CHECK ((status = 'pending') = (resolved_at IS NULL)),
+                CHECK (status = 'posted' OR captured_minor = 0)
+            );
+            CREATE INDEX accounting_holds_pending ON accounting_holds (company_id, mode, debit_account_id) WHERE status = 'pending';
+            CREATE FUNCTION accounting_hold_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF OLD.status <> 'pending' THEN
+                    RAISE EXCEPTION 'hold % is %: a resolved hold never changes', OLD.transaction_id, OLD.status
+                        USING ERRCODE = 'check_violation';
+                END IF;
+                IF (NEW.company_id, NEW.mode, NEW.transaction_id, NEW.amount_minor, NEW.currency, NEW.debit_account_id,
+                    NEW.credit_account_id, NEW.authorized_event_id, NEW.authorized_on)
+                   IS DISTINCT FROM (OLD.company_id, OLD.mode, OLD.transaction_id, OLD.amount_minor, OLD.currency,
+                    OLD.debit_account_id, OLD.credit_account_id, OLD.authorized_event_id, OLD.authorized_on) THEN
+                    RAISE EXCEPTION 'hold %: only its resolution may change', OLD.transaction_id USING ERRCODE = 'check_violation';
+                END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER accounting_hold_guard BEFORE UPDATE ON accounting_holds
+                FOR EACH ROW EXECUTE FUNCTION accounting_hold_guard();
+            """),
+        HoldsSchema.migration,
     ]
 }

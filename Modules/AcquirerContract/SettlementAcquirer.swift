@@ -18,10 +18,13 @@ public struct SettlementLine: Sendable, Hashable {
     }
 }
 
-/// A closed period submitted for settlement. `settlementId` is the idempotency reference: submitting
-/// the same id again must answer the same outcome without settling twice.
+/// A closed period submitted for settlement. `(settlementId, attempt)` is the idempotency reference:
+/// submitting the same pair again must answer the same outcome without settling twice. `attempt` grows only
+/// when an operator retries a FAILED settlement: the acquirer then judges the batch anew.
 public struct SettlementSubmission: Sendable, Hashable {
     public let settlementId: String
+    /// 1 for the close's submission; 2, 3, … for each retry of a FAILED settlement.
+    public let attempt: Int
     public let tenant: TenantContext
     public let currency: String
     public let closedAt: Date
@@ -30,8 +33,10 @@ public struct SettlementSubmission: Sendable, Hashable {
     public let lines: [SettlementLine]
 
     public init(settlementId: String, tenant: TenantContext, currency: String, closedAt: Date, netAmountMinorUnits: Int64,
-                lines: [SettlementLine]) {
+                lines: [SettlementLine], attempt: Int = 1) {
+        precondition(attempt >= 1, "attempts count from 1")
         self.settlementId = settlementId
+        self.attempt = attempt
         self.tenant = tenant
         self.currency = currency
         self.closedAt = closedAt

@@ -1,3 +1,4 @@
+import AccessContract
 import Kernel
 
 /// `atlas admin` commands for organizations, merchants and API keys.
@@ -39,6 +40,20 @@ enum AuthAdminCommands {
                                                             mode: try arguments.mode(default: .test),
                                                             role: try arguments.required("role"))
             print("key \(key.id)\nsecret (shown once): \(key.secret)")
+        },
+        AdminCommand(name: "set-api-version",
+                     usage: "admin set-api-version --merchant ID --version YYYY-MM-DD|current") { arguments, services in
+            let text = try arguments.required("version")
+            let version = text == "current" ? nil : CommerceAPIVersions.version(text)
+            guard text == "current" || version != nil else {
+                throw CommandUsageError("--version must be current or one of "
+                    + CommerceAPIVersions.released.map(\.rawValue).joined(separator: ", "))
+            }
+            let merchant = try arguments.required("merchant")
+            guard try await services.auth.setMerchantAPIVersion(merchantId: merchant, version: version) else {
+                throw CommandUsageError("no merchant \(merchant)")
+            }
+            print("merchant \(merchant) api version \(version?.rawValue ?? "current (\(CommerceAPIVersions.current))")")
         },
     ]
 }

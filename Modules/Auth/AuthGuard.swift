@@ -8,25 +8,36 @@ final class AuthGuard: AccessGuard {
     let limiter: RateLimiter
     let audit: AuditTrail
     let clock: any WallClock
+    let versions: MerchantAPIVersions
 
-    init(authenticator: CredentialAuthenticator, limiter: RateLimiter, audit: AuditTrail, clock: any WallClock) {
+    init(authenticator: CredentialAuthenticator, limiter: RateLimiter, audit: AuditTrail, clock: any WallClock,
+         versions: MerchantAPIVersions) {
         self.authenticator = authenticator
         self.limiter = limiter
         self.audit = audit
         self.clock = clock
+        self.versions = versions
+    }
+
+    /// Commerce routes only: the header's version, else the merchant's default, else the current one.
+    func apiVersion(_ request: Request, principal: Principal, surface: APISurface) async throws -> APIVersion? {
+        guard surface == .commerce else { return nil }
+        if let requested = try CommerceAPIVersions.requested(by: request) { return requested }
+        return try await versions.defaultVersion(merchantId: principal.tenant.merchantId) ?? CommerceAPIVersions.current
     }
 
     func require(_ requirement: AccessRequirement) -> any Middleware {
         AccessMiddleware(guard: self, requirement: requirement)
     }
 
-    /// Rate policies by credential kind and mode (see RateLimitPolicy for sources).
-    static func policies(for principal: Principal) -> [RateLimitPolicy] {
+    /// Rate policies by credential kind and mode (see RateLimitPolicy for sources), and for devices by the route's
+    /// bucket: batch uploads have their own (a policy of another name is another slot of the same key).
+    static func policies(for principal: Principal, bucket: RateLimitBucket = .standard) -> [RateLimitPolicy] {
         switch principal.kind {
         case .apiKey, .oauthClient: return [.secretKeyMinute, .secretKeyDay]
         case .roleKey: return [principal.tenant.mode.isLive ? .roleKeyLive : .roleKeyTest]
         case .user: return [OrganizationTier.policy(for: principal)]
-        case .device: return [.deviceMinute]
+        case .device: return bucket == .batchUpload ? [.deviceBatchUpload] : [.deviceMinute]
         }
     }
 
@@ -55,7 +66,8 @@ struct AccessMiddleware: Middleware, RouteSchemaContributor {
     func respond(to request: Request, context: RequestContext, next: Handler) async throws -> Response {
         let principal: Principal
         do {
-            principal = try await `guard`.authenticator.authenticate(request, requirement: requirement)
+            principal = try await `guard`.authenticator.authenticate(request, requirement: requirement,
+                                                                     acceptsQueryKey: context.isWebSocketRoute)
             try AuthGuard.authorize(principal, requirement)
         } catch let failure as AuthenticationFailure {
             await recordFailure(request, context: context, error: failure.error, fingerprint: failure.credentialFingerprint)
@@ -65,7 +77,8 @@ struct AccessMiddleware: Middleware, RouteSchemaContributor {
             throw error
         }
         let limitKey = "\(principal.kind.rawValue):\(principal.id)"
-        let decision = `guard`.limiter.check(key: limitKey, policies: AuthGuard.policies(for: principal))
+        let decision = `guard`.limiter.check(key: limitKey, policies: AuthGuard.policies(
+            for: principal, bucket: requirement.rateLimitBucket))
         guard decision.allowed else {
             await record(request, context: context, principal: principal, status: 429)
             throw ContextualError(.rateLimited(retryAfterSeconds: decision.retryAfterSeconds),
@@ -81,17 +94,22 @@ struct AccessMiddleware: Middleware, RouteSchemaContributor {
         defer { if concurrencyLimited { `guard`.limiter.leave(key: limitKey) } }
         var context = context
         context.principal = principal
+        var answerHeaders = decision.headers
         do {
+            if let version = try await `guard`.apiVersion(request, principal: principal, surface: requirement.surface) {
+                context.apiVersion = version
+                answerHeaders += CommerceAPIVersions.responseHeaders(version)
+            }
             var response = try await next(request, context)
-            for (name, value) in decision.headers { response.headers.set(name, value) }
+            for (name, value) in answerHeaders { response.headers.set(name, value) }
             await record(request, context: context, principal: principal, status: response.status)
             return response
         } catch let error as AtlasError {
             await record(request, context: context, principal: principal, status: error.status)
-            throw ContextualError(error, responseHeaders: decision.headers)
+            throw ContextualError(error, responseHeaders: answerHeaders)
         } catch let error as ContextualError {
             await record(request, context: context, principal: principal, status: error.error.status)
-            throw ContextualError(error.error, responseHeaders: error.responseHeaders + decision.headers)
+            throw ContextualError(error.error, responseHeaders: error.responseHeaders + answerHeaders)
         }
     }
 

@@ -37,9 +37,12 @@ public struct AuthModule: FeatureModule, AccessDeclaring {
         contracts.register(auth, as: AuthService.self)
         contracts.register(auth.accessGuard, as: (any AccessGuard).self)
         contracts.register(auth.tenantDirectory, as: (any TenantDirectory).self)
+        contracts.register(DeviceTerminalPolicies(grants: auth.devices.grants), as: (any TerminalPolicySource).self)
     }
 
-    public func routeGroups(services: ModuleServices) -> [RouteGroup] { services.auth.routeGroups() }
+    public func routeGroups(services: ModuleServices) -> [RouteGroup] {
+        services.auth.routeGroups(companies: services.companyDirectory)
+    }
 
     public func backgroundServices(services: ModuleServices) -> [any BackgroundService] { services.auth.backgroundServices }
 

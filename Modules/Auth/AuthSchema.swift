@@ -86,5 +86,9 @@ enum AuthSchema {
             );
             CREATE INDEX auth_audit_log_merchant ON auth_audit_log (merchant_id, mode, id);
             """),
+        // Spec §9: the version a merchant's requests run under when they send no Atlas-API-Version (null: current).
+        Migration(namespace: namespace, version: 4, name: "merchant_api_version", sql: """
+            ALTER TABLE auth_merchants ADD COLUMN api_version text CHECK (api_version ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$');
+            """),
     ]
 }

@@ -44,10 +44,12 @@ public final class AuthService: Sendable {
         audit = AuditTrail(database: database, logger: logger)
         limiter = RateLimiter(clock: clock)
         authenticator = CredentialAuthenticator(keys: keys, cache: cache, clock: clock)
-        authGuard = AuthGuard(authenticator: authenticator, limiter: limiter, audit: audit, clock: clock)
+        authGuard = AuthGuard(authenticator: authenticator, limiter: limiter, audit: audit, clock: clock,
+                              versions: MerchantAPIVersions(database: database, clock: clock))
         oauth = OAuthService(database: database, crypto: crypto, clock: clock, logger: logger,
                              configuration: OAuthConfiguration(issuer: settings.oauthIssuer), knownScopes: commerceScopes)
-        users = UsersService(database: database, crypto: crypto, clock: clock, logger: logger)
+        users = UsersService(database: database, crypto: crypto, clock: clock, logger: logger, signingKeys: oauth.signingKeys,
+                             issuer: oauth.configuration.issuer)
         devices = DevicesService(database: database, crypto: crypto, clock: clock, logger: logger)
         for (verifier, surfaces) in oauth.verifiers() + users.verifiers() + devices.verifiers() {
             authenticator.register(verifier, for: surfaces)
@@ -80,9 +82,11 @@ public final class AuthService: Sendable {
     /// Writes buffered audit entries; call before exit and in tests.
     public func flushAudit() async { await audit.flush() }
 
-    func routeGroups() -> [RouteGroup] {
+    /// `companies`: the organizations' companies for `/auth/me` and signup (Accounting's `CompanyDirectory`), if wired.
+    func routeGroups(companies: (any CompanyDirectory)?) -> [RouteGroup] {
         [APIKeyRoutes(module: self).commerceGroup(), APIKeyRoutes(module: self).roundingAdminGroup()]
-            + oauth.routeGroups(module: self) + users.routeGroups(module: self) + devices.routeGroups(module: self)
+            + oauth.routeGroups(module: self) + users.routeGroups(module: self, companies: companies)
+            + devices.routeGroups(module: self)
     }
 
     // MARK: Administration (used by the admin CLI and tests)
@@ -106,6 +110,12 @@ public final class AuthService: Sendable {
     public func setMerchantStatus(merchantId: String, suspended: Bool) async throws {
         try await tenancy.setMerchantStatus(merchantId, status: suspended ? "suspended" : "active")
         try await database.notify(channel: CredentialCache.channel, payload: "*")
+    }
+
+    /// The Commerce API version the merchant's requests run under when they send no `Atlas-API-Version`
+    /// (nil: always the current one). False when the merchant does not exist.
+    public func setMerchantAPIVersion(merchantId: String, version: APIVersion?) async throws -> Bool {
+        try await authGuard.versions.setDefault(version, merchantId: merchantId)
     }
 
     public func createTerminal(merchantId: String, mode: Mode, terminalId: String, storeId: String? = nil,

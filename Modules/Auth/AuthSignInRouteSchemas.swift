@@ -61,8 +61,28 @@ extension AuthRouteSchemas {
         body: .json(.object([.required("refresh_token", .string(lengthMin: 1))])),
         responses: [.ok(.ref("UserTokens")), .error(401, "Invalid or expired refresh token")], security: [])
     static let me = RouteSchema(
-        "The signed-in user with organizations and tier", operationId: "getMe", tags: ["Auth"],
+        "The signed-in user with its organization, organizations, tier and companies", operationId: "getMe", tags: ["Auth"],
         responses: [.ok(.ref("Me"))])
+    static let signup = RouteSchema(
+        "Create an organization with its owner, a default company and a trial", operationId: "signup",
+        description: "Signs the new owner in: the answer is a login's plus the organization and its companies.", tags: ["Auth"],
+        body: .json(.object([
+            .required("email", .string(lengthMin: 3, lengthMax: UserStore.emailBytesMax)),
+            .required("password", .string(lengthMin: UserStore.passwordCharactersMin, lengthMax: UserStore.passwordBytesMax)),
+            .required("organization_name", .string(lengthMin: 1, lengthMax: UserAuthRoutes.organizationNameCharactersMax)),
+            .optional("full_name", .string(lengthMax: UserStore.fullNameCharactersMax)),
+            .optional("base_currency", Schema.string().described("ISO 4217 code of the default company's books; default USD")),
+        ]), example: ["email": "owner@example.com", "password": "correct horse battery", "organization_name": "Acme Books"]),
+        responses: [.created(.ref("Session")), .error(409, "A user with that email already exists"),
+                    .error(429, "Too many signups from this address")],
+        security: [])
+    static let switchOrganization = RouteSchema(
+        "Switch to one of the user's organizations: new tokens acting in it", operationId: "switchOrganization",
+        description: "A user may belong to several organizations (memberships, each with its own role). The new tokens act in "
+            + "the chosen one with that membership's role; the current session stays valid. An organization the user is not a "
+            + "member of is 404; one whose organization or merchant is suspended is 403.", tags: ["Auth"],
+        body: .json(.object([.required("organization_id", .string(lengthMin: 1))]), example: ["organization_id": "org_…"]),
+        responses: [.ok(.ref("Session")), .error(404, "Organization not found")])
     static let logout = RouteSchema(
         "Sign out: revoke this session's tokens", operationId: "logout", tags: ["Auth"],
         responses: [.noContent("Signed out")])
@@ -83,6 +103,20 @@ extension AuthRouteSchemas {
         "Organization": .object([.required("id", .string()), .required("name", .string()), .required("role", .string())]),
         "Me": .object(userMembers + [
             .required("organizations", .array(of: .ref("Organization"))), .required("tier", .string()),
+            .required("organization", .ref("CurrentOrganization")), .required("companies", .array(of: .ref("CompanySummary"))),
+        ]),
+        "CurrentOrganization": .object([
+            .required("id", .string()), .required("name", .string()), .required("role", .string()), .required("tier", .string()),
+            .required("trial_ends_at", Schema.string(format: "date-time").nullable()),
+        ]),
+        "CompanySummary": .object([
+            .required("id", .string()), .required("name", .string()), .required("base_currency", .string()),
+            .required("merchant_id", Schema.string().nullable()), .required("is_current", .boolean),
+        ]),
+        "Session": .object([
+            .required("tokens", .ref("UserTokens")), .required("user", .ref("User")),
+            .required("organizations", .array(of: .ref("Organization"))), .required("organization", .ref("CurrentOrganization")),
+            .required("companies", .array(of: .ref("CompanySummary"))),
         ]),
     ]
 

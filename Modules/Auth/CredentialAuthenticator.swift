@@ -18,7 +18,8 @@ struct AuthenticationFailure: Error {
 /// Turns the credentials on a request into a `Principal`, per surface rules:
 /// commerce accepts `X-Api-Key: sk_…`, `Authorization: Bearer sk_…` or a Bearer JWT (never both);
 /// payments accepts `sk_` keys; rounding accepts `x-api-key` role keys; accounting and terminal
-/// accept their Bearer tokens. `?apiKey=` is honoured only where the route allows it (WebSockets).
+/// accept their Bearer tokens. `?apiKey=` is honoured only on WebSocket routes' upgrade requests (browsers cannot
+/// set headers on a WebSocket), and there only when no header credential is present.
 final class CredentialAuthenticator: Sendable {
     let keys: APIKeyStore
     let cache: CredentialCache
@@ -35,8 +36,9 @@ final class CredentialAuthenticator: Sendable {
         verifiers.withLock { table in for surface in surfaces { table[surface, default: []].append(verifier) } }
     }
 
-    func authenticate(_ request: Request, requirement: AccessRequirement) async throws(AuthenticationFailure) -> Principal {
-        let credential = try Self.extract(request, requirement: requirement)
+    func authenticate(_ request: Request, requirement: AccessRequirement, acceptsQueryKey: Bool = false)
+        async throws(AuthenticationFailure) -> Principal {
+        let credential = try Self.extract(request, requirement: requirement, acceptsQueryKey: acceptsQueryKey)
         switch credential {
         case .none:
             throw AuthenticationFailure(error: Self.missing(requirement.surface), credentialFingerprint: nil)
@@ -53,7 +55,8 @@ final class CredentialAuthenticator: Sendable {
         case bearer(String)
     }
 
-    static func extract(_ request: Request, requirement: AccessRequirement) throws(AuthenticationFailure) -> Credential {
+    static func extract(_ request: Request, requirement: AccessRequirement, acceptsQueryKey: Bool = false)
+        throws(AuthenticationFailure) -> Credential {
         let apiKey = request.headers["X-Api-Key"]
         var bearer: String?
         if let authorization = request.headers["Authorization"] {
@@ -70,7 +73,7 @@ final class CredentialAuthenticator: Sendable {
         }
         if let apiKey { return .apiKey(apiKey) }
         if let bearer { return APIKeyFlavor.classify(bearer) != nil ? .apiKey(bearer) : .bearer(bearer) }
-        if requirement.allowsQueryKey, let key = request.queryParameters["apiKey"] { return .apiKey(key) }
+        if acceptsQueryKey, let key = request.queryParameters["apiKey"] { return .apiKey(key) }
         return .none
     }
 

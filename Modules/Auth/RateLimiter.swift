@@ -23,6 +23,12 @@ struct RateLimitPolicy: Sendable, Hashable {
     static let userEnterprise = RateLimitPolicy(name: "minute", limit: 1_000, periodSeconds: 60, burst: 100)
     /// Per terminal identity on `/api/session-grant` and `/api/auth/token` (60/min, as the sync API uses).
     static let deviceMinute = RateLimitPolicy(name: "minute", limit: 60, periodSeconds: 60, burst: 10)
+    /// Per device on batch uploads (`RateLimitBucket.batchUpload`, `POST /api/reconcile`), its own bucket: 40
+    /// batches at once (20,000 events at 500 a batch: a week offline at a busy gate), then 2 a second (1,000
+    /// events/s sustained, a twentieth of the backend's 20,000/s target). Counted by requests, not events: a
+    /// batch holds at most 500 events, so this bounds events too, while an event count would let a device send
+    /// thousands of 1-event batches (each a transaction with its card locks). docs/reconciliation.md.
+    static let deviceBatchUpload = RateLimitPolicy(name: "batch_minute", limit: 120, periodSeconds: 60, burst: 40)
 
     static let secretKeyConcurrentMax = 50
 }

@@ -6,6 +6,7 @@ public import HTTPServer
 public import Kernel
 import Postgres
 public import Transactions
+public import Webhooks
 
 /// Every setting the process takes from environment variables (documented in README.md), read here and
 /// nowhere else: modules get theirs as typed settings (`AuthSettings`, `TransactionsSettings`), so a
@@ -48,6 +49,10 @@ public struct AtlasConfiguration: Sendable {
     /// comma-separated CIDRs: local receivers in tests and development) and an extra trusted CA bundle
     /// (`ATLAS_WEBHOOK_EXTRA_CA_FILE`, e.g. a test's self-signed receiver); both unset in production.
     public var webhookClient = HTTPClientConfiguration()
+    /// The Webhooks module's settings: `ATLAS_WEBHOOK_SECRET_KEYS` (`id:base64(32 bytes)[,…]`, the first key
+    /// encrypts endpoint secrets at rest, every key decrypts; docs/webhooks.md) and
+    /// `ATLAS_WEBHOOK_FAILING_DISABLE_DAYS` (an endpoint failing this long is disabled).
+    public var webhooks = WebhooksSettings()
 
     public init() {}
 
@@ -95,6 +100,11 @@ public struct AtlasConfiguration: Sendable {
         configuration.idempotencyBatching = !reader.isSwitchedOff("ATLAS_IDEMPOTENCY_BATCHING")
         configuration.transactions.batching = !reader.isSwitchedOff("ATLAS_TXN_BATCHING")
         configuration.transactions.deferredIdempotencyClaims = !reader.isSwitchedOff("ATLAS_IDEMPOTENCY_DEFERRED")
+        configuration.transactions.checkoutPageBaseURL = reader.string("ATLAS_CHECKOUT_PAGE_BASE_URL")
+            ?? configuration.transactions.checkoutPageBaseURL
+        configuration.transactions.preAuthExpiry.windowSeconds = try reader.integer(
+            "ATLAS_PRE_AUTH_EXPIRY_SECONDS", default: PreAuthExpiryLimits.windowSecondsDefault,
+            range: PreAuthExpiryLimits.windowSecondsMin...PreAuthExpiryLimits.windowSecondsMax)
         if let networks = reader.string("ATLAS_WEBHOOK_ALLOWED_NETWORKS") {
             configuration.webhookClient.allowedNetworks = try networks.split(separator: ",").map { text in
                 guard let range = CIDR(String(text).trimmingCharacters(in: .whitespaces)) else {
@@ -104,6 +114,19 @@ public struct AtlasConfiguration: Sendable {
             }
         }
         configuration.webhookClient.extraTrustedCertificatesPath = reader.string("ATLAS_WEBHOOK_EXTRA_CA_FILE")
+        if let keys = reader.string("ATLAS_WEBHOOK_SECRET_KEYS") {
+            // The value holds key material: the message never repeats it.
+            guard let keyring = WebhookSecretKeyring.parse(keys) else {
+                throw Invalid(variable: "ATLAS_WEBHOOK_SECRET_KEYS",
+                              reason: "expected id:base64-of-32-bytes[,id:…], ids of 1 to 16 letters, digits, - or _, at most 8 keys")
+            }
+            configuration.webhooks.secretKeys = keyring
+        }
+        let failingDays = try reader.integer("ATLAS_WEBHOOK_FAILING_DISABLE_DAYS", default: 5, range: 1...30)
+        configuration.webhooks.delivery.failingDisableAfterSeconds = Double(failingDays) * 86_400
+        // Above the outgoing client's 15 s timeout, so a live attempt is never taken over.
+        let leaseSeconds = try reader.integer("ATLAS_WEBHOOK_LEASE_SECONDS", default: 60, range: 20...3600)
+        configuration.webhooks.delivery.leaseSeconds = Double(leaseSeconds)
         return configuration
     }
 

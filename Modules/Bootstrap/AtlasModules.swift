@@ -16,7 +16,7 @@ public enum AtlasModules {
         [
             AuthModule(settings: configuration.auth), TransactionsModule(settings: configuration.transactions),
             ReconciliationModule(), RoundingModule(), AccountingModule(),
-            WebhooksModule(client: webhookClient(configuration.webhookClient)),
+            WebhooksModule(settings: configuration.webhooks, client: webhookClient(configuration.webhookClient)),
         ]
     }
 
@@ -32,8 +32,9 @@ public enum AtlasModules {
     }
 
     /// Every module's admin commands, then the event log's and the API documents', as `atlas help` lists them;
-    /// needs no database.
+    /// needs no database. Modules are built with the environment's configuration when it reads (a command such
+    /// as `webhooks reencrypt-secrets` needs its keys), else with the defaults (`atlas help` still lists them).
     public static var adminCommands: [AdminCommand] {
-        all().flatMap(\.adminCommands) + ParkedEventsAdminCommands.all + [AtlasAPIDocuments.writeCommand]
+        all((try? AtlasConfiguration.fromEnvironment()) ?? AtlasConfiguration()).flatMap(\.adminCommands) + ParkedEventsAdminCommands.all + [AtlasAPIDocuments.writeCommand]
     }
 }

@@ -50,6 +50,14 @@ public struct OpenSSLCryptoService: CryptoService {
     public func rsaPublicComponents(publicKeyPEM: String) throws -> (modulus: [UInt8], exponent: [UInt8]) {
         try RSAPublicKey(pem: publicKeyPEM).components()
     }
+
+    public func sealAES256GCM(key: [UInt8], plaintext: [UInt8], associatedData: [UInt8]) throws -> [UInt8] {
+        try AES256GCM.seal(key: key, plaintext: plaintext, associatedData: associatedData)
+    }
+
+    public func openAES256GCM(key: [UInt8], sealed: [UInt8], associatedData: [UInt8]) -> [UInt8]? {
+        AES256GCM.open(key: key, sealed: sealed, associatedData: associatedData)
+    }
 }
 
 /// A small bounded cache of parsed keys. OpenSSL 3 keys are safe to use from several threads at

@@ -6,7 +6,7 @@ import Kernel
 ///
 /// `writer_xid` is the id of the database transaction that appended the row (`pg_current_xact_id()`,
 /// never wraps). Readers take only rows whose writer is older than the oldest transaction still running
-/// (`pg_snapshot_xmin(pg_current_snapshot())`), ordered by (writer_xid, seq): no row can appear later
+/// in this database (`EventReadStore.horizonSQL`), ordered by (writer_xid, seq): no row can appear later
 /// below that horizon, so a cursor never skips a late commit (see `EventPosition`).
 enum EventLogSchema {
     static let namespace = "event_log"

@@ -1,4 +1,3 @@
-import Dispatch
 import HTTPServer
 public import Kernel
 import Synchronization
@@ -10,12 +9,16 @@ public struct HTTPClientLimits: Sendable {
     public var responseHeaderBytesMax = 16_384
     /// Response bodies are read up to this and cut beyond (the connection is then not reused).
     public var responseBodyBytesMax = 65_536
-    /// Idle keep-alive connections kept per origin (scheme, host, port) for reuse.
-    public var idleConnectionsPerOriginMax = 8
+    /// Idle keep-alive connections kept per origin (scheme, host, port) for reuse (several endpoints may share
+    /// one origin, each with up to 4 deliveries in flight).
+    public var idleConnectionsPerOriginMax = 32
     /// An idle connection older than this is closed instead of reused.
     public var idleConnectionSeconds: Double = 30
-    /// Requests running at once in the process (each holds a client thread while it waits).
+    /// Requests running at once in the process; beyond it a request fails at once (`overloaded`).
     public var requestsInFlightMax = 256
+    /// Threads that run the blocking socket and TLS work (`ClientThreadPool`, started as needed): requests
+    /// beyond this many wait for a thread. The webhook worker keeps at most 128 deliveries in flight.
+    public var threadsMax = 64
 
     public init() {}
 }
@@ -37,13 +40,12 @@ public struct HTTPClientConfiguration: Sendable {
 /// Our HTTP/1.1 client: certificate and host name verification against the system CA store, the SSRF
 /// guard at save and at every connect, keep-alive reuse per origin, one deadline per request, response
 /// bodies cut at a named limit, redirects never followed (a 3xx is an answer like any other). Blocking
-/// socket work runs on a client dispatch queue, bounded by `requestsInFlightMax`, never on the
-/// cooperative pool.
+/// socket work runs on the client's own threads (`ClientThreadPool`), never on the cooperative pool.
 public final class HTTPClient: OutboundHTTPClient {
     public let configuration: HTTPClientConfiguration
     private let policy: AddressPolicy
     private let tls: TLSClientContext
-    private let queue = DispatchQueue(label: "atlas.http-client", attributes: .concurrent)
+    private let threads: ClientThreadPool
     private let inFlight = Mutex(0)
     private let idle = Mutex<[String: [ClientConnection]]>([:])
 
@@ -53,9 +55,12 @@ public final class HTTPClient: OutboundHTTPClient {
         self.configuration = configuration
         policy = AddressPolicy(allowed: configuration.allowedNetworks)
         tls = try TLSClientContext(extraTrustedCertificatesPath: configuration.extraTrustedCertificatesPath)
+        threads = ClientThreadPool(threadsMax: configuration.limits.threadsMax,
+                                   queuedJobsMax: configuration.limits.requestsInFlightMax)
     }
 
     deinit {
+        threads.stop()
         idle.withLock { pools in
             for connection in pools.values.joined() { connection.close() }
             pools.removeAll()
@@ -131,7 +136,7 @@ public final class HTTPClient: OutboundHTTPClient {
             var pool = pools[origin] ?? []
             defer { pools[origin] = pool.isEmpty ? nil : pool }
             while let candidate = pool.popLast() {
-                if now - candidate.lastUsedNanos < idleNanos { return candidate }
+                if Self.idleForNanos(now: now, lastUsedNanos: candidate.lastUsedNanos) < idleNanos { return candidate }
                 expired.append(candidate)
             }
             return nil
@@ -143,6 +148,12 @@ public final class HTTPClient: OutboundHTTPClient {
             return nil
         }
         return taken
+    }
+
+    /// How long a pooled connection has been idle. Another request may have given it back after `now` was
+    /// read; its age is then zero (a plain `now - lastUsed` overflowed and crashed the server under load).
+    static func idleForNanos(now: UInt64, lastUsedNanos: UInt64) -> UInt64 {
+        now > lastUsedNanos ? now - lastUsedNanos : 0
     }
 
     private func giveBack(_ connection: ClientConnection, reusable: Bool) {
@@ -174,13 +185,14 @@ public final class HTTPClient: OutboundHTTPClient {
     private func runBlocking<T: Sendable>(_ body: @escaping @Sendable () throws(OutboundHTTPError) -> T)
         async throws(OutboundHTTPError) -> T {
         let result: Result<T, OutboundHTTPError> = await withCheckedContinuation { continuation in
-            queue.async {
+            let queued = threads.submit {
                 do throws(OutboundHTTPError) {
                     continuation.resume(returning: .success(try body()))
                 } catch {
                     continuation.resume(returning: .failure(error))
                 }
             }
+            if !queued { continuation.resume(returning: .failure(.overloaded)) }
         }
         return try result.get()
     }

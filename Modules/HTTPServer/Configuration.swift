@@ -56,6 +56,9 @@ public struct HTTPServerConfiguration: Sendable {
     /// Unsent response bytes per connection; reading (and so new requests) pauses beyond it.
     public var writeBufferBytesMax: Int = 256 * 1024
 
+    /// Limits and timers of upgraded WebSocket connections.
+    public var webSocket = WebSocketLimits()
+
     /// One JSON access-log line per request through the Kernel Logger (disable for benchmarks).
     public var accessLogEnabled: Bool = true
     /// HTTPS when set; plain HTTP when nil.
@@ -70,6 +73,31 @@ public struct HTTPServerConfiguration: Sendable {
     public static var defaultEventLoopCount: Int {
         max(1, min(64, sysconfNumberOfProcessors()))
     }
+}
+
+/// Every bound of a WebSocket connection (RFC 6455), so that neither a peer nor a handler can make the server
+/// buffer without limit. WHY these defaults: session traffic is small JSON events, and an idle connection must
+/// cost almost nothing (10,000 of them in well under 300 MB), so nothing here is allocated up front; buffers
+/// exist only while a frame or message is in flight.
+public struct WebSocketLimits: Sendable {
+    /// Payload of one received frame: beyond it the connection is closed with 1009 before the payload is read.
+    public var frameBytesMax: Int = 64 * 1024
+    /// A received message, all its fragments together: beyond it, 1009.
+    public var messageBytesMax: Int = 256 * 1024
+    /// Received messages the handler has not taken yet; reading from the socket pauses at this count.
+    public var inboundMessagesMax: Int = 16
+    /// Encoded frames queued by the handler and not yet taken by the event loop. A send beyond it fails with
+    /// `sendQueueFull` and the connection is cut: a slow reader is dropped, never buffered for.
+    /// (The loop itself holds at most `writeBufferBytesMax` more while the socket drains.)
+    public var sendQueueBytesMax: Int = 256 * 1024
+    /// Nothing received for this long: the server sends a ping.
+    public var pingIntervalSeconds: Double = 30
+    /// Still nothing received this long after that ping: the connection is closed with 1001.
+    public var pongTimeoutSeconds: Double = 15
+    /// After the server sent a close frame, how long it waits for the peer's before closing the socket.
+    public var closeTimeoutSeconds: Double = 5
+
+    public init() {}
 }
 
 #if canImport(Glibc)

@@ -13,12 +13,48 @@ struct Slot {
     var state: State
     /// Only safe methods run concurrently with earlier requests (RFC 9112 §9.3.2).
     let isSafe: Bool
+    /// Set once ready when the response's body is streamed: `state`'s bytes are then only its head.
+    var stream: StreamStart? = nil
 }
 
-struct PendingRequest: Sendable {
-    var request: Request
-    var framing: ResponseSerializer.Framing
-    var startNanos: UInt64
+/// A streamed response as its handler task hands it to the loop: where its body comes from, how it is
+/// delimited, and what the access log records once it ends.
+struct StreamStart: Sendable {
+    let producer: any ResponseBodyProducer
+    let delimiting: ResponseSerializer.StreamDelimiting
+    let method: String
+    let path: String
+    let status: Int
+    let requestId: String
+    let startNanos: UInt64
+}
+
+/// The streamed body a connection is sending (loop thread only). Later responses wait until it ends.
+struct ActiveStream {
+    let start: StreamStart
+    /// The slot sequence it answers (pieces that arrive for another are stale and dropped).
+    let sequence: UInt64
+    /// A pull is running: the next one starts only after it arrives (one piece in flight at most).
+    var pullInFlight = false
+    var bytesOut: Int
+}
+
+/// A parsed request waiting for its turn on the connection. A class: `Slot.State` then carries one reference.
+/// WHY: with this as a struct payload, the release build crashed copying `Slot.State` (a null pointer in the
+/// compiler-generated copy, on the first request) once `Framing` gained a field; the debug build did not.
+final class PendingRequest: Sendable {
+    let request: Request
+    let framing: ResponseSerializer.Framing
+    let startNanos: UInt64
+    /// An HTTP/1.1 request with `Upgrade` and `Connection: upgrade`: a 101 from the responder may switch it.
+    let upgradable: Bool
+
+    init(request: Request, framing: ResponseSerializer.Framing, startNanos: UInt64, upgradable: Bool) {
+        self.request = request
+        self.framing = framing
+        self.startNanos = startNanos
+        self.upgradable = upgradable
+    }
 }
 
 /// Per-connection state. Owned and touched only by its event loop's thread.
@@ -56,6 +92,16 @@ final class Connection {
     /// When the head of the request whose body is being read completed; 0 when none.
     var bodyStartNanos: UInt64 = 0
     var requestsReceived = 0
+    /// When bytes last arrived (WebSocket idle pings).
+    var lastReadNanos: UInt64
+    /// The slot of an upgrade request whose answer is not known yet: parsing waits for it.
+    var upgradeSequence: UInt64?
+    /// The session to start once that slot's 101 is queued for writing.
+    var pendingUpgrade: WebSocketUpgrade?
+    /// Set once the connection speaks WebSocket; HTTP parsing and slots are done with.
+    var webSocket: WebSocketSession?
+    /// The streamed body being sent, if any.
+    var stream: ActiveStream?
 
     init(fd: Int32, id: UInt64, remote: String, transport: Transport, limits: ParserLimits, now: UInt64,
          registeredEvents: UInt32) {
@@ -66,12 +112,13 @@ final class Connection {
         self.parser = HTTPRequestParser(limits: limits)
         self.lastActivityNanos = now
         self.lastWriteProgressNanos = now
+        self.lastReadNanos = now
         self.registeredEvents = registeredEvents
     }
 
     var unparsedBytes: Int { input.count - inputStart }
     var pendingOutputBytes: Int { output.count - outputOffset }
-    var isQuiescent: Bool { slots.isEmpty && pendingOutputBytes == 0 }
+    var isQuiescent: Bool { slots.isEmpty && pendingOutputBytes == 0 && stream == nil }
 
     func nextSlotSequence() -> UInt64 {
         defer { nextSequence += 1 }

@@ -18,6 +18,25 @@ struct Completion: Sendable {
     let sequence: UInt64
     let bytes: [UInt8]
     let closeAfter: Bool
+    /// Set when `bytes` is a 101 that switches the connection to WebSocket.
+    var upgrade: WebSocketUpgrade? = nil
+    /// Set when `bytes` is the head of a streamed body.
+    var stream: StreamStart? = nil
+}
+
+/// One pulled piece of a streamed body on its way back to the loop that owns the connection.
+struct StreamDelivery: Sendable {
+    enum Piece: Sendable {
+        case bytes([UInt8])
+        case end
+        /// The producer threw (its error's type, for the log).
+        case failed(String)
+    }
+
+    let fd: Int32
+    let connectionID: UInt64
+    let sequence: UInt64
+    let piece: Piece
 }
 
 /// State shared by all loops of one server.
@@ -44,6 +63,9 @@ final class ServerCore: Sendable {
 final class EventLoop: @unchecked Sendable {
     private struct Inbox {
         var completions: [Completion] = []
+        var streamPieces: [StreamDelivery] = []
+        /// WebSocket channels with frames to send or requests for their loop.
+        var webSocketWork: [WebSocketChannel] = []
         var shutdownRequested = false
     }
 
@@ -52,6 +74,8 @@ final class EventLoop: @unchecked Sendable {
     private static let eventBatchMax: Int32 = 256
     private static let acceptBatchMax = 64
     private static let readChunkBytes = 64 * 1024
+    /// Sent bytes kept at the front of a streaming connection's output before they are dropped.
+    private static let streamOutputCompactBytes = 64 * 1024
     /// Reads per readiness event on one TLS connection (plain sockets read once; epoll is level-triggered).
     private static let tlsReadsPerEventMax = 16
 
@@ -64,12 +88,12 @@ final class EventLoop: @unchecked Sendable {
 
     // Loop thread only.
     private var listenFD: Int32
-    private var connections: [Int32: Connection] = [:]
+    var connections: [Int32: Connection] = [:]
     private var nextConnectionID: UInt64 = 1
     private let scratch: UnsafeMutableRawBufferPointer
-    private var now: UInt64 = monotonicNanos()
+    var now: UInt64 = monotonicNanos()
     private var lastSweep: UInt64 = 0
-    private var shuttingDown = false
+    var shuttingDown = false
     private var graceDeadline: UInt64 = 0
     private var acceptPaused = false
 
@@ -91,6 +115,18 @@ final class EventLoop: @unchecked Sendable {
     /// Called by handler tasks on any thread.
     func deliver(_ completion: Completion) {
         inbox.withLock { $0.completions.append(completion) }
+        wake()
+    }
+
+    /// Called by the task that pulled a streamed body's next piece (any thread).
+    func deliver(_ piece: StreamDelivery) {
+        inbox.withLock { $0.streamPieces.append(piece) }
+        wake()
+    }
+
+    /// Called by a WebSocket channel (any thread) when it has work for this loop.
+    func deliverWebSocketWork(_ channel: WebSocketChannel) {
+        inbox.withLock { $0.webSocketWork.append(channel) }
         wake()
     }
 
@@ -144,7 +180,7 @@ final class EventLoop: @unchecked Sendable {
         for connection in Array(connections.values) { closeConnection(connection) }
     }
 
-    private func register(_ fd: Int32, events: UInt32, operation: Int32) {
+    func register(_ fd: Int32, events: UInt32, operation: Int32) {
         var event = epoll_event(events: events, data: epoll_data_t(fd: fd))
         _ = epoll_ctl(epollFD, operation, fd, &event)
     }
@@ -153,12 +189,18 @@ final class EventLoop: @unchecked Sendable {
         var counter: UInt64 = 0
         _ = read(wakeFD, &counter, 8)
         wakePending.store(false, ordering: .sequentiallyConsistent)
-        let (completions, shutdown) = inbox.withLock { inbox in
+        let (completions, pieces, channels, shutdown) = inbox.withLock { inbox in
             let taken = inbox.completions
+            let pieces = inbox.streamPieces
+            let channels = inbox.webSocketWork
             inbox.completions.removeAll(keepingCapacity: true)
-            return (taken, inbox.shutdownRequested)
+            inbox.streamPieces.removeAll(keepingCapacity: true)
+            inbox.webSocketWork.removeAll(keepingCapacity: true)
+            return (taken, pieces, channels, inbox.shutdownRequested)
         }
         for completion in completions { complete(completion) }
+        for piece in pieces { streamPieceArrived(piece) }
+        for channel in channels { webSocketWorkArrived(channel) }
         if shutdown && !shuttingDown { beginShutdown() }
     }
 
@@ -257,6 +299,7 @@ final class EventLoop: @unchecked Sendable {
             case .transferred(let count):
                 connection.input.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[0..<count]))
                 connection.lastActivityNanos = now
+                connection.lastReadNanos = now
             case .wouldBlock(let wantsWrite):
                 connection.readWantsWrite = wantsWrite
                 break readLoop
@@ -272,11 +315,15 @@ final class EventLoop: @unchecked Sendable {
 
     // MARK: Parsing and dispatch
 
-    private func processInput(_ connection: Connection) {
+    func processInput(_ connection: Connection) {
+        if let session = connection.webSocket {
+            processWebSocketInput(connection, session)
+            return
+        }
         let configuration = core.configuration
         // New requests are taken only while parse-ahead and the unsent output are within limits
         // (a body already started is always finished).
-        while connection.acceptingRequests && connection.unparsedBytes > 0
+        while connection.acceptingRequests && connection.unparsedBytes > 0 && connection.upgradeSequence == nil
             && (connection.parser.isReadingBody
                 || (connection.slots.count < configuration.pipelinedRequestsMax
                     && connection.pendingOutputBytes <= configuration.writeBufferBytesMax)) {
@@ -332,11 +379,15 @@ final class EventLoop: @unchecked Sendable {
                               requestId: requestId, remoteAddress: connection.remote)
         let framing = ResponseSerializer.Framing(isHeadRequest: head.method == .head, keepAlive: keepAlive,
                                                  http10KeepAlive: keepAlive && head.version == .http10,
-                                                 requestId: requestId)
+                                                 requestId: requestId, isHTTP10: head.version == .http10)
+        let upgradable = head.wantsUpgrade && head.version == .http11
         connection.requestsReceived += 1
-        connection.slots.append(Slot(sequence: connection.nextSlotSequence(),
+        let sequence = connection.nextSlotSequence()
+        // Nothing after an upgrade request is HTTP until its answer is known (RFC 6455 §4.1: the client waits).
+        if head.wantsUpgrade && head.version == .http11 { connection.upgradeSequence = sequence }
+        connection.slots.append(Slot(sequence: sequence,
                                      state: .waiting(PendingRequest(request: request, framing: framing,
-                                                                    startNanos: startNanos)),
+                                                                    startNanos: startNanos, upgradable: upgradable)),
                                      isSafe: head.isSafe))
     }
 
@@ -382,12 +433,40 @@ final class EventLoop: @unchecked Sendable {
         let remote = connection.remote
         Task { [self] in
             let response = await responder.respond(to: pending.request)
-            let output = ResponseSerializer.serialize(response, framing: pending.framing)
-            accessLog?.record(method: pending.request.method.rawValue, path: pending.request.path,
-                              status: response.status, durationNanos: monotonicNanos() &- pending.startNanos,
-                              requestId: pending.framing.requestId, remote: remote, bytesOut: output.bytes.count)
+            let output: ResponseSerializer.Output
+            let upgrade: WebSocketUpgrade?
+            var status = response.status
+            if response.status == 101, let session = response.webSocket, pending.upgradable,
+               let key = pending.request.headers["Sec-WebSocket-Key"] {
+                output = ResponseSerializer.Output(
+                    bytes: ResponseSerializer.serializeSwitchingProtocols(response, acceptKey: key,
+                                                                         requestId: pending.framing.requestId),
+                    closeAfter: false)
+                upgrade = session
+            } else if response.status == 101, response.webSocket != nil {
+                // The route accepted a handshake this connection cannot switch (HTTP/1.0, or no key reached the
+                // server): the request is wrong, not the server (RFC 6455 §4.1 needs HTTP/1.1).
+                output = ResponseSerializer.serializeUpgradeRefused(framing: pending.framing)
+                upgrade = nil
+                status = 400
+            } else {
+                output = ResponseSerializer.serialize(response, framing: pending.framing)
+                upgrade = nil
+                if status < 200 || status > 599 { status = 500 }
+            }
+            var stream: StreamStart?
+            if let delimiting = output.streaming, let producer = response.bodyProducer {
+                // Logged when the body ends (`streamPieceArrived`), with every byte sent.
+                stream = StreamStart(producer: producer, delimiting: delimiting, method: pending.request.method.rawValue,
+                                     path: pending.request.path, status: status, requestId: pending.framing.requestId,
+                                     startNanos: pending.startNanos)
+            } else {
+                accessLog?.record(method: pending.request.method.rawValue, path: pending.request.path,
+                                  status: status, durationNanos: monotonicNanos() &- pending.startNanos,
+                                  requestId: pending.framing.requestId, remote: remote, bytesOut: output.bytes.count)
+            }
             deliver(Completion(fd: fd, connectionID: connectionID, sequence: sequence, bytes: output.bytes,
-                               closeAfter: output.closeAfter))
+                               closeAfter: output.closeAfter, upgrade: upgrade, stream: stream))
         }
     }
 
@@ -396,7 +475,12 @@ final class EventLoop: @unchecked Sendable {
               !connection.isClosed, connection.lingerDeadline == 0,
               let index = connection.slots.firstIndex(where: { $0.sequence == completion.sequence }) else { return }
         connection.slots[index].state = .ready(bytes: completion.bytes, closeAfter: completion.closeAfter)
+        connection.slots[index].stream = completion.stream
         if completion.closeAfter { connection.acceptingRequests = false }
+        if completion.sequence == connection.upgradeSequence {
+            // Not switched: the connection goes on as HTTP (a 401 before the upgrade, a 426, any answer).
+            if let upgrade = completion.upgrade { connection.pendingUpgrade = upgrade } else { connection.upgradeSequence = nil }
+        }
         startRunnableSlots(connection)
         flushReadySlots(connection)
         if !connection.isClosed { processInput(connection) }
@@ -412,12 +496,14 @@ final class EventLoop: @unchecked Sendable {
             writeOutput(connection)
             if connection.isClosed || connection.pendingOutputBytes > core.configuration.writeBufferBytesMax { return }
         }
+        if !connection.isClosed { pullStreamIfRoom(connection) }
     }
 
     /// Appends ready responses at the head of the queue to the output; false when none moved.
     private func moveReadySlotsToOutput(_ connection: Connection) -> Bool {
         var moved = false
-        while connection.pendingOutputBytes <= core.configuration.writeBufferBytesMax,
+        // A streamed body holds the connection: later responses follow its last piece.
+        while connection.stream == nil, connection.pendingOutputBytes <= core.configuration.writeBufferBytesMax,
               let first = connection.slots.first, case .ready(var bytes, let closeAfter) = first.state {
             moved = true
             connection.slots.removeFirst()
@@ -433,11 +519,98 @@ final class EventLoop: @unchecked Sendable {
                 connection.acceptingRequests = false
                 connection.slots.removeAll()
             }
+            if let start = first.stream {
+                connection.stream = ActiveStream(start: start, sequence: first.sequence, bytesOut: bytes.count)
+                return moved
+            }
+            if first.sequence == connection.upgradeSequence, connection.pendingUpgrade != nil {
+                startWebSocket(connection)
+                return moved
+            }
         }
         return moved
     }
 
-    private func writeOutput(_ connection: Connection) {
+    // MARK: Streamed bodies
+
+    /// Starts pulling the next piece of the connection's streamed body when none is in flight and the unsent
+    /// output is within `writeBufferBytesMax`: the reader's pace sets the producer's (constant memory).
+    private func pullStreamIfRoom(_ connection: Connection) {
+        guard var stream = connection.stream, !stream.pullInFlight,
+              connection.pendingOutputBytes <= core.configuration.writeBufferBytesMax else { return }
+        stream.pullInFlight = true
+        connection.stream = stream
+        let (producer, fd, connectionID, sequence) = (stream.start.producer, connection.fd, connection.id, stream.sequence)
+        Task { [self] in
+            let piece: StreamDelivery.Piece
+            do {
+                piece = try await producer.nextBodyPiece().map { .bytes($0) } ?? .end
+            } catch {
+                piece = .failed(String(describing: type(of: error)))
+            }
+            deliver(StreamDelivery(fd: fd, connectionID: connectionID, sequence: sequence, piece: piece))
+        }
+    }
+
+    private func streamPieceArrived(_ delivery: StreamDelivery) {
+        guard let connection = connections[delivery.fd], connection.id == delivery.connectionID,
+              !connection.isClosed, connection.lingerDeadline == 0, var stream = connection.stream,
+              stream.sequence == delivery.sequence else { return }
+        stream.pullInFlight = false
+        let before = connection.pendingOutputBytes
+        switch delivery.piece {
+        case .bytes(let piece):
+            appendOutput(connection) { ResponseSerializer.appendStreamPiece(piece, stream.start.delimiting, to: &$0) }
+            stream.bytesOut += connection.pendingOutputBytes - before
+            connection.stream = stream
+        case .end:
+            if stream.start.delimiting == .chunked { appendOutput(connection) { $0.append(contentsOf: ResponseSerializer.lastChunk) } }
+            stream.bytesOut += connection.pendingOutputBytes - before
+            connection.stream = nil
+            recordStream(stream, connection: connection, status: stream.start.status)
+        case .failed:
+            // Cut, never completed: no last chunk, and a reset rather than a clean close (docs/http-server.md).
+            recordStream(stream, connection: connection, status: 500)
+            abortConnection(connection)
+            return
+        }
+        writeOutput(connection)
+        if !connection.isClosed { flushReadySlots(connection) }
+        if !connection.isClosed { processInput(connection) }
+        if !connection.isClosed { settle(connection) }
+    }
+
+    /// Appends to the unsent output. The bytes already sent are dropped first once they pass
+    /// `streamOutputCompactBytes`: a reader that never quite catches up would otherwise grow the buffer by every
+    /// piece it was sent.
+    private func appendOutput(_ connection: Connection, _ append: (inout [UInt8]) -> Void) {
+        if connection.pendingOutputBytes == 0 {
+            connection.output.removeAll(keepingCapacity: true)
+            connection.outputOffset = 0
+        } else if connection.outputOffset >= Self.streamOutputCompactBytes {
+            connection.output.removeFirst(connection.outputOffset)
+            connection.outputOffset = 0
+        }
+        append(&connection.output)
+    }
+
+    private func recordStream(_ stream: ActiveStream, connection: Connection, status: Int) {
+        core.accessLog?.record(method: stream.start.method, path: stream.start.path, status: status,
+                               durationNanos: monotonicNanos() &- stream.start.startNanos,
+                               requestId: stream.start.requestId, remote: connection.remote, bytesOut: stream.bytesOut)
+    }
+
+    /// Ends the connection with a reset (SO_LINGER 0) and, on TLS, without close_notify: a streamed body that
+    /// failed must not end the way a complete close-delimited body does.
+    func abortConnection(_ connection: Connection) {
+        var option = linger(l_onoff: 1, l_linger: 0)
+        _ = setsockopt(connection.fd, SOL_SOCKET, SO_LINGER, &option, socklen_t(MemoryLayout<linger>.size))
+        connection.transport.discard()
+        connection.transport = .plain
+        closeConnection(connection)
+    }
+
+    func writeOutput(_ connection: Connection) {
         while connection.pendingOutputBytes > 0 {
             let offset = connection.outputOffset
             let result = connection.output.withUnsafeBytes { raw in
@@ -460,8 +633,12 @@ final class EventLoop: @unchecked Sendable {
     }
 
     /// Brings epoll interest in line with the connection's state, and ends finished connections.
-    private func settle(_ connection: Connection) {
+    func settle(_ connection: Connection) {
         guard !connection.isClosed, connection.lingerDeadline == 0 else { return }
+        if let session = connection.webSocket {
+            settleWebSocket(connection, session)
+            return
+        }
         if connection.isQuiescent && (!connection.acceptingRequests || connection.peerClosed) {
             if shuttingDown || connection.peerClosed { closeConnection(connection) } else { beginLinger(connection) }
             return
@@ -471,6 +648,12 @@ final class EventLoop: @unchecked Sendable {
             || connection.pendingOutputBytes > configuration.writeBufferBytesMax
             || (!connection.parser.isReadingBody && connection.slots.count >= configuration.pipelinedRequestsMax
                 && connection.unparsedBytes >= configuration.readAheadBytesMax)
+            || (connection.upgradeSequence != nil && connection.unparsedBytes >= configuration.readAheadBytesMax)
+        updateInterest(connection, readPaused: readPaused)
+    }
+
+    /// Registers read interest unless paused, write interest while output is pending.
+    func updateInterest(_ connection: Connection, readPaused: Bool) {
         var desired: UInt32 = readPaused ? 0 : epollIn
         if connection.pendingOutputBytes > 0 || connection.readWantsWrite { desired |= epollOut }
         guard desired != connection.registeredEvents else { return }
@@ -488,7 +671,8 @@ final class EventLoop: @unchecked Sendable {
 
     /// Half-closes and drains input for a while so the peer reads the last response instead of
     /// a reset caused by unread data (RFC 9112 §9.6).
-    private func beginLinger(_ connection: Connection) {
+    func beginLinger(_ connection: Connection) {
+        connection.webSocket?.channel.finish()
         connection.transport.close()
         connection.transport = .plain
         shutdown(connection.fd, Int32(SHUT_WR))
@@ -506,9 +690,10 @@ final class EventLoop: @unchecked Sendable {
         if count == 0 || (count < 0 && errno != EAGAIN && errno != EINTR) { closeConnection(connection) }
     }
 
-    private func closeConnection(_ connection: Connection) {
+    func closeConnection(_ connection: Connection) {
         guard !connection.isClosed else { return }
         connection.isClosed = true
+        connection.webSocket?.channel.finish()
         connection.transport.close()
         connection.transport = .plain
         close(connection.fd)
@@ -524,6 +709,10 @@ final class EventLoop: @unchecked Sendable {
         for connection in Array(connections.values) {
             if connection.lingerDeadline != 0 {
                 if now >= connection.lingerDeadline { closeConnection(connection) }
+                continue
+            }
+            if let session = connection.webSocket {
+                sweepWebSocket(connection, session)
                 continue
             }
             if connection.pendingOutputBytes > 0 {
@@ -559,7 +748,9 @@ final class EventLoop: @unchecked Sendable {
         close(listenFD)
         listenFD = -1
         for connection in Array(connections.values) {
-            if connection.isQuiescent || connection.lingerDeadline != 0 {
+            if let session = connection.webSocket, connection.lingerDeadline == 0 {
+                closeWebSocketForShutdown(connection, session)
+            } else if connection.isQuiescent || connection.lingerDeadline != 0 {
                 closeConnection(connection)
             } else {
                 connection.acceptingRequests = false

@@ -65,9 +65,8 @@ public struct RequestHead: Sendable {
     public var keepAlive: Bool
     /// True when the client waits for `100 Continue` before sending its body.
     public var expectsContinue: Bool
-    /// True when the request carries `Upgrade` and `Connection: upgrade`. WebSocket seam: the
-    /// server does not switch protocols yet; a future upgrader would take over the connection
-    /// when the responder answers 101 to such a request.
+    /// True when the request carries `Upgrade` and `Connection: upgrade`: on HTTP/1.1, a 101 with a
+    /// `WebSocketUpgrade` from the responder switches the connection to WebSocket.
     public var wantsUpgrade: Bool
 
     /// Safe methods may run concurrently when pipelined (RFC 9112 §9.3.2).

@@ -55,19 +55,53 @@ enum ResponseSerializer {
         var keepAlive: Bool
         var http10KeepAlive: Bool
         var requestId: String
+        /// An HTTP/1.0 request: a streamed body cannot be chunked and is delimited by closing the connection.
+        var isHTTP10: Bool = false
+    }
+
+    /// How a streamed body (`Response.bodyProducer`) is delimited on the wire (RFC 9112 §6.3).
+    enum StreamDelimiting: Sendable, Equatable {
+        /// HTTP/1.1: chunked transfer coding (§7.1); the last chunk marks the end.
+        case chunked
+        /// HTTP/1.0: the body ends when the connection closes (a failure is then a reset, never a clean close).
+        case connectionClose
     }
 
     struct Output {
         var bytes: [UInt8]
         var closeAfter: Bool
+        /// Set when `bytes` is only the head and the body is to be pulled from the response's producer.
+        var streaming: StreamDelimiting? = nil
+    }
+
+    static let lastChunk: [UInt8] = Array("0\r\n\r\n".utf8)
+
+    /// Appends one piece of a streamed body as it goes on the wire: a chunk (size in hex, CRLF, data, CRLF) or,
+    /// for a close-delimited body, the bytes as they are. An empty piece adds nothing (a zero-size chunk would end the body).
+    static func appendStreamPiece(_ piece: [UInt8], _ delimiting: StreamDelimiting, to output: inout [UInt8]) {
+        guard !piece.isEmpty else { return }
+        guard delimiting == .chunked else {
+            output.append(contentsOf: piece)
+            return
+        }
+        output.append(contentsOf: String(piece.count, radix: 16).utf8)
+        output.append(ASCII.cr)
+        output.append(ASCII.lf)
+        output.append(contentsOf: piece)
+        output.append(ASCII.cr)
+        output.append(ASCII.lf)
     }
 
     static func serialize(_ response: Response, framing: Framing) -> Output {
         var status = response.status
-        if status < 200 || status > 599 { status = 500 }  // 1xx upgrades are not supported yet (seam)
+        if status < 200 || status > 599 { status = 500 }  // a 101 is written only by the WebSocket upgrade path
         var keepAlive = framing.keepAlive
         let bodyAllowed = !(status == 204 || status == 304)
-        let body = bodyAllowed ? response.body : []
+        // A streamed body is pulled only when there is one to send (not for HEAD, 204 or 304).
+        let streamed = bodyAllowed && response.bodyProducer != nil
+        let streaming: StreamDelimiting? = streamed && !framing.isHeadRequest
+            ? (framing.isHTTP10 ? .connectionClose : .chunked) : nil
+        let body = bodyAllowed && !streamed ? response.body : []
         var output: [UInt8] = []
         output.reserveCapacity(160 + response.headers.count * 40 + (framing.isHeadRequest ? 0 : body.count))
         output.append(contentsOf: statusLines[status])
@@ -90,8 +124,12 @@ enum ResponseSerializer {
             output.append(ASCII.cr)
             output.append(ASCII.lf)
         }
-        if bodyAllowed {
-            appendContentLength(body.count, to: &output)
+        switch streaming {
+        case .chunked?: output.append(contentsOf: transferEncodingChunked)
+        case .connectionClose?: keepAlive = false
+        case nil:
+            // A HEAD of a streamed body sends neither length nor coding: the length is not known.
+            if bodyAllowed && !streamed { appendContentLength(body.count, to: &output) }
         }
         output.append(contentsOf: DateHeaderCache.shared.dateLine())
         output.append(contentsOf: requestIdPrefix)
@@ -106,7 +144,7 @@ enum ResponseSerializer {
         output.append(ASCII.cr)
         output.append(ASCII.lf)
         if !framing.isHeadRequest { output.append(contentsOf: body) }
-        return Output(bytes: output, closeAfter: !keepAlive)
+        return Output(bytes: output, closeAfter: !keepAlive, streaming: streaming)
     }
 
     /// A server-generated error: small JSON body, always `Connection: close`.
@@ -115,6 +153,17 @@ enum ResponseSerializer {
         let response = Response(status: error.status, headers: ["Content-Type": "application/json"], body: body)
         return serialize(response, framing: Framing(isHeadRequest: isHeadRequest, keepAlive: false,
                                                     http10KeepAlive: false, requestId: requestId))
+    }
+
+    /// 400 for a WebSocket handshake the route accepted but this connection cannot switch: an HTTP/1.0 request
+    /// (RFC 6455 §4.1: "the method of the request MUST be GET, and the HTTP version MUST be at least 1.1"). The
+    /// body is the Commerce shape (`error`, `message`, `requestId`): WebSocket routes live on `/v1`.
+    static func serializeUpgradeRefused(framing: Framing) -> Output {
+        let body = JSONValue.object([
+            "error": "INVALID_REQUEST", "requestId": .string(framing.requestId),
+            "message": "A WebSocket handshake needs HTTP/1.1 with Upgrade: websocket, Connection: Upgrade and a Sec-WebSocket-Key",
+        ]).serialized()
+        return serialize(Response(status: 400, headers: ["Content-Type": "application/json"], body: body), framing: framing)
     }
 
     /// For responses serialized before a shutdown began: tell the client the connection ends.
@@ -145,6 +194,7 @@ enum ResponseSerializer {
     private static let connectionClose: [UInt8] = Array("Connection: close\r\n".utf8)
     private static let connectionKeepAlive: [UInt8] = Array("Connection: keep-alive\r\n".utf8)
     private static let contentLengthPrefix: [UInt8] = Array("Content-Length: ".utf8)
+    private static let transferEncodingChunked: [UInt8] = Array("Transfer-Encoding: chunked\r\n".utf8)
 
     private static func appendContentLength(_ length: Int, to output: inout [UInt8]) {
         output.append(contentsOf: contentLengthPrefix)

@@ -93,6 +93,12 @@ package enum Transport {
         }
     }
 
+    /// Frees the session without close_notify: after an aborted response, a close_notify would tell the
+    /// client that the data ended cleanly.
+    package func discard() {
+        if case .tls(let ssl) = self { SSL_free(ssl) }
+    }
+
     /// Sends close_notify (best effort) and frees the session.
     package func close() {
         if case .tls(let ssl) = self {

@@ -12,7 +12,10 @@ public struct StoredResponse: Sendable, Hashable {
         self.body = body
     }
 
+    /// A finished response only: a streamed body (`Response.streamed`) is never stored for replay, so building
+    /// one from it is a programmer error (docs/architecture.md, Idempotency-Keys).
     public init(_ response: Response) {
+        precondition(response.bodyProducer == nil, "a streamed response cannot be stored for an Idempotency-Key replay")
         var headers: [String: String] = [:]
         for field in response.headers where StoredResponse.replayedHeaderNames.contains(field.name.lowercased()) {
             headers[field.name] = field.value

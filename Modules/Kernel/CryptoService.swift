@@ -15,6 +15,11 @@ public protocol CryptoService: Sendable {
     func generateRSAKeyPair(bits: Int) throws -> (privateKeyPEM: String, publicKeyPEM: String)
     /// The RSA public key's modulus and exponent (big-endian), for a JWKS `n` and `e`.
     func rsaPublicComponents(publicKeyPEM: String) throws -> (modulus: [UInt8], exponent: [UInt8])
+    /// AES-256-GCM with a 32-byte key: `nonce (12) ‖ ciphertext ‖ tag (16)`, a random nonce per call. For
+    /// secrets kept at rest; `associatedData` (e.g. the owning row's id) is authenticated, not encrypted.
+    func sealAES256GCM(key: [UInt8], plaintext: [UInt8], associatedData: [UInt8]) throws -> [UInt8]
+    /// The plaintext, or nil when the key is wrong or the box or its associated data was altered.
+    func openAES256GCM(key: [UInt8], sealed: [UInt8], associatedData: [UInt8]) -> [UInt8]?
 }
 
 /// Hex and base64url helpers that need no OpenSSL.
@@ -108,4 +113,18 @@ public enum Encoding {
 
 extension UInt8 {
     var isHexDigit: Bool { (48...57).contains(self) || (65...70).contains(self) || (97...102).contains(self) }
+}
+
+/// A `CryptoService` without AES-GCM (a test double) refuses to seal and opens nothing; OpenSSLCryptoService
+/// implements both. WHY defaults: the seam grew after doubles were written, and a double must not pretend to encrypt.
+public struct AES256GCMUnavailable: Error, Sendable, CustomStringConvertible {
+    public var description: String { "AES-256-GCM is not provided by this CryptoService" }
+}
+
+extension CryptoService {
+    public func sealAES256GCM(key: [UInt8], plaintext: [UInt8], associatedData: [UInt8]) throws -> [UInt8] {
+        throw AES256GCMUnavailable()
+    }
+
+    public func openAES256GCM(key: [UInt8], sealed: [UInt8], associatedData: [UInt8]) -> [UInt8]? { nil }
 }

@@ -161,8 +161,85 @@ extension Optional: SQLDecodable where Wrapped: SQLDecodable {
 }
 
 /// Parses "2026-11-25 20:02:27.123456+00" (ISO style, any fraction, offset ±HH[:MM]).
+///
+/// Every timestamp column of every row goes through here. The common shape (four-digit year from 1583, up to
+/// nine fraction digits, an offset of ±HH or ±HH:MM) is read byte by byte with integer calendar arithmetic;
+/// anything else (BC, five-digit years, Julian-era dates, seconds in the offset) takes the general path, whose
+/// `Calendar` cost about 5 µs a value. Both give the same `Date`, bit for bit.
 public enum PostgresTimestamp {
     public static func parse(_ text: String) -> Date? {
+        var text = text
+        return text.withUTF8 { parseCommonShape($0) } ?? parseGeneral(text)
+    }
+
+    /// "YYYY-MM-DD HH:MM:SS[.f…][±HH[:MM]]", or nil for any other shape (the general path decides those).
+    static func parseCommonShape(_ bytes: UnsafeBufferPointer<UInt8>) -> Date? {
+        var reader = DigitReader(bytes: bytes)
+        guard let year = reader.number(digits: 4), year >= 1583, reader.skip("-"),
+              let month = reader.number(digits: 2), (1...12).contains(month), reader.skip("-"),
+              let day = reader.number(digits: 2), (1...31).contains(day), reader.skip(" ") || reader.skip("T"),
+              let hour = reader.number(digits: 2), hour < 24, reader.skip(":"),
+              let minute = reader.number(digits: 2), minute < 60, reader.skip(":"),
+              let second = reader.number(digits: 2), second < 60 else { return nil }
+        var fraction = 0.0
+        if reader.skip(".") {
+            var digits: Int64 = 0
+            var scale: Int64 = 1
+            while let digit = reader.digit() {
+                guard scale < 1_000_000_000 else { return nil }
+                digits = digits * 10 + digit
+                scale *= 10
+            }
+            guard scale > 1 else { return nil }
+            fraction = Double(digits) / Double(scale)
+        }
+        var offsetSeconds: Int64 = 0
+        if !reader.atEnd {
+            let sign: Int64 = reader.skip("+") ? 1 : reader.skip("-") ? -1 : 0
+            guard sign != 0, let hours = reader.number(digits: 2) else { return nil }
+            var minutes: Int64 = 0
+            if reader.skip(":") { guard let value = reader.number(digits: 2) else { return nil }; minutes = value }
+            offsetSeconds = sign * (hours * 3600 + minutes * 60)
+        }
+        guard reader.atEnd, day <= GregorianDays.daysInMonth(year: year, month: month) else { return nil }
+        let localSeconds = GregorianDays.daysSinceEpoch(year: year, month: month, day: day) * 86_400
+            + hour * 3600 + minute * 60 + second
+        // The general path's arithmetic exactly: whole seconds since the reference date, then the fraction minus
+        // the offset, so both paths give the same Date bit for bit.
+        return Date(timeIntervalSinceReferenceDate: Double(localSeconds - Timestamp.referenceDateSince1970Seconds))
+            .addingTimeInterval(fraction - Double(offsetSeconds))
+    }
+
+    /// Reads ASCII digits and separators from the front of a byte buffer.
+    struct DigitReader {
+        let bytes: UnsafeBufferPointer<UInt8>
+        var index = 0
+
+        var atEnd: Bool { index == bytes.count }
+
+        mutating func skip(_ character: Unicode.Scalar) -> Bool {
+            guard index < bytes.count, bytes[index] == UInt8(ascii: character) else { return false }
+            index += 1
+            return true
+        }
+
+        mutating func digit() -> Int64? {
+            guard index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") else { return nil }
+            defer { index += 1 }
+            return Int64(bytes[index] - UInt8(ascii: "0"))
+        }
+
+        mutating func number(digits: Int) -> Int64? {
+            var value: Int64 = 0
+            for _ in 0..<digits {
+                guard let digit = digit() else { return nil }
+                value = value * 10 + digit
+            }
+            return value
+        }
+    }
+
+    static func parseGeneral(_ text: String) -> Date? {
         let normalized = text.replacingOccurrences(of: " ", with: "T")
         var main = normalized
         var offsetSeconds = 0

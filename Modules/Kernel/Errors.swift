@@ -20,6 +20,8 @@ public struct AtlasError: Error, Sendable, CustomStringConvertible {
         case payloadTooLarge
         case unprocessable
         case rateLimited
+        /// 402: the card was declined (the payments API's `card_error`).
+        case cardDeclined
         case internalError
         case unavailable
         /// A surface-specific error whose `code` is used as given.
@@ -35,6 +37,8 @@ public struct AtlasError: Error, Sendable, CustomStringConvertible {
     public var details: ErrorDetails?
     /// Extra response headers, such as `Retry-After` on 429.
     public var headers: [(String, String)]
+    /// The issuer's reason for a `cardDeclined` error (`insufficient_funds`), for surfaces that report it.
+    public var declineCode: String?
 
     public init(kind: Kind, status: Int, code: String, message: String, details: ErrorDetails? = nil,
                 headers: [(String, String)] = []) {
@@ -97,6 +101,13 @@ public struct AtlasError: Error, Sendable, CustomStringConvertible {
 
     public static func internalError() -> AtlasError {
         AtlasError(kind: .internalError, status: 500, code: "INTERNAL_ERROR", message: "Internal error")
+    }
+
+    /// A declined card: `code` says what failed (`card_declined`, `expired_card`), `declineCode` the issuer's reason.
+    public static func cardDeclined(code: String, declineCode: String?, _ message: String) -> AtlasError {
+        var error = AtlasError(kind: .cardDeclined, status: 402, code: code, message: message)
+        error.declineCode = declineCode
+        return error
     }
 
     public static func unavailable(_ message: String) -> AtlasError {

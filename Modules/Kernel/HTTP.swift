@@ -121,6 +121,19 @@ public struct Request: Sendable {
     }
 
     public func pathParameter(_ name: String) -> String? { pathParameters[name] }
+
+    /// The same request without any `name=` query parameter (so a credential in `?apiKey=` does not travel on).
+    public func removingQueryParameter(_ name: String) -> Request {
+        guard let query else { return self }
+        let kept = query.split(separator: "&", omittingEmptySubsequences: true).filter { pair in
+            let rawName = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]
+            return FormDecoding.decodeComponent(String(rawName)) != name
+        }
+        var copy = self
+        copy.query = kept.isEmpty ? nil : kept.joined(separator: "&")
+        copy.target = copy.query.map { path + "?" + $0 } ?? path
+        return copy
+    }
 }
 
 /// `application/x-www-form-urlencoded` decoding (used for query strings and OAuth token bodies).
@@ -166,16 +179,41 @@ public enum FormDecoding {
     }
 }
 
-/// A complete response. The server adds Date, Content-Length, Connection and X-Request-Id.
+/// A response. The server adds Date, Content-Length (or Transfer-Encoding), Connection and X-Request-Id.
 public struct Response: Sendable {
     public var status: Int
     public var headers: HTTPHeaders
     public var body: [UInt8]
+    /// Set only on a 101 from a WebSocket route: the session the server runs once it has switched protocols.
+    public var webSocket: WebSocketUpgrade?
+    /// A body produced while it is sent (`Response.streamed`); `body` is then ignored by the server.
+    public var bodyProducer: (any ResponseBodyProducer)?
 
-    public init(status: Int = 200, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {
+    public init(status: Int = 200, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [],
+                webSocket: WebSocketUpgrade? = nil) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.webSocket = webSocket
+    }
+
+    /// A body of unknown length, pulled from `producer` while it is sent: chunked on HTTP/1.1, delimited by
+    /// closing the connection on HTTP/1.0, never pulled for HEAD, 204 or 304 (docs/http-server.md).
+    public static func streamed(status: Int = 200, headers: HTTPHeaders = HTTPHeaders(),
+                                producer: any ResponseBodyProducer) -> Response {
+        var response = Response(status: status, headers: headers)
+        response.bodyProducer = producer
+        return response
+    }
+
+    /// The same response with a streamed body read to its end into `body` (the in-process test client; never
+    /// the server, which sends the pieces as they come).
+    public func collectingBody() async throws -> Response {
+        guard let producer = bodyProducer else { return self }
+        var collected = self
+        collected.bodyProducer = nil
+        while let piece = try await producer.nextBodyPiece() { collected.body += piece }
+        return collected
     }
 
     public static func json(_ value: JSONValue, status: Int = 200) -> Response {
@@ -196,7 +234,20 @@ public struct Response: Sendable {
     public var bodyText: String { String(decoding: body, as: UTF8.self) }
 
     /// Parses the body as JSON (for tests and clients).
-    public var bodyJSON: JSONValue? { try? JSONDecoder().decode(JSONValue.self, from: Data(body)) }
+    public var bodyJSON: JSONValue? { try? JSONValue(parsing: body) }
+}
+
+/// A response body written while it is sent, so a body of any size costs constant memory. The server pulls
+/// it: it asks for the next piece only once the previous one is on its way and the connection's unsent bytes
+/// are within its write buffer, so a slow reader slows the producer down instead of filling memory.
+///
+/// WHY pull rather than push: the producer keeps its own position (a keyset cursor) and holds no resource
+/// between calls; when the connection ends the server just stops asking, and nothing needs cancelling.
+public protocol ResponseBodyProducer: Sendable {
+    /// The next piece of the body (an empty piece is skipped), or nil once the body is complete. Called again
+    /// only after the previous call returned. Throwing ends the connection without completing the body, so
+    /// the client sees a broken transfer, never a short body that looks whole.
+    func nextBodyPiece() async throws -> [UInt8]?
 }
 
 /// Standard reason phrases (RFC 9110 §15).

@@ -2,11 +2,12 @@ public import Foundation
 
 /// Query-string values every list endpoint reads the same way, with the same 400 bodies.
 public enum QueryParameters {
-    /// `limit` from 1 to `max`; `fallback` when absent; else 400 INVALID_REQUEST (field limit, range).
-    public static func limit(_ text: String?, fallback: Int, max: Int) throws(AtlasError) -> Int {
+    /// `limit` (or another count, named `field`) from 1 to `max`; `fallback` when absent; else 400
+    /// INVALID_REQUEST (the field, range).
+    public static func limit(_ text: String?, fallback: Int, max: Int, field: String = "limit") throws(AtlasError) -> Int {
         guard let text else { return fallback }
         guard let value = Int(text), (1...max).contains(value) else {
-            throw .invalidField("limit", "limit must be an integer from 1 to \(max)", constraint: "range")
+            throw .invalidField(field, "\(field) must be an integer from 1 to \(max)", constraint: "range")
         }
         return value
     }

@@ -20,8 +20,14 @@ public struct RouteSchema: Sendable {
     public var security: [SecurityRequirement]?
     /// Set by the access middleware: responses carry X-RateLimit-* headers, and 429 may answer.
     public var isRateLimited = false
+    /// Set by `DeprecatedRoute`: `deprecated: true`, and `Deprecation`/`Sunset` headers on its answers.
+    public var deprecation: DeprecationNotice?
     /// Set by the idempotency middleware: an optional Idempotency-Key header, replay and conflict answers.
     public var acceptsIdempotencyKey = false
+    /// Declared by a route whose handler answers with `Response.streamed` (a body produced while it is sent).
+    /// The idempotency middleware refuses such a route when it is registered: a replay needs the whole body
+    /// stored, and a streamed body is never held whole (docs/architecture.md, Idempotency-Keys).
+    public var streamsBody = false
     /// The body of this route's error answers when its group renders errors unlike its surface (the OAuth
     /// token endpoint's RFC 6749 body); nil means the surface's error body.
     public var errorBody: JSONSchema?

@@ -5,6 +5,8 @@ public struct RequestContext: Sendable {
     public var principal: Principal?
     /// The matched route pattern, e.g. "/v1/transaction/:id" (a low-cardinality label for metrics).
     public var routePattern: String
+    /// True on a WebSocket route's upgrade request: the only requests whose credential may come from `?apiKey=`.
+    public var isWebSocketRoute: Bool = false
     /// What middleware hands the handler beyond the principal (an idempotency scope), by slot type.
     private var slots: [ObjectIdentifier: any Sendable] = [:]
     /// The route group's error format, so middleware can render (and store) an error response.
@@ -65,11 +67,15 @@ public struct Route: Sendable {
     public let handler: Handler
     /// With the route's own middleware's contributions already applied (the group's are applied by the generator).
     public let schema: RouteSchema?
+    /// Declared with `RouteGroup.webSocket`: its GET is an upgrade request.
+    public let isWebSocket: Bool
 
-    public init(method: HTTPMethod, pattern: String, schema: RouteSchema? = nil, handler: @escaping Handler) {
+    public init(method: HTTPMethod, pattern: String, schema: RouteSchema? = nil, isWebSocket: Bool = false,
+                handler: @escaping Handler) {
         self.method = method
         self.pattern = pattern
         self.schema = schema
+        self.isWebSocket = isWebSocket
         self.handler = handler
     }
 }
@@ -97,10 +103,10 @@ public struct RouteGroup: Sendable {
     /// Adds a route; `middleware` wraps this route only, inside the group's middleware
     /// (for example a per-route scope requirement). `schema` is its contract for the API document.
     public mutating func add(_ method: HTTPMethod, _ path: String, middleware: [any Middleware] = [],
-                             schema: RouteSchema? = nil, _ handler: @escaping Handler) {
+                             schema: RouteSchema? = nil, isWebSocket: Bool = false, _ handler: @escaping Handler) {
         let full = path.isEmpty || path == "/" ? (prefix.isEmpty ? "/" : prefix) : prefix + path
         routes.append(Route(method: method, pattern: full, schema: schema?.contributed(by: middleware),
-                            handler: Router.compose(handler, middleware: middleware)))
+                            isWebSocket: isWebSocket, handler: Router.compose(handler, middleware: middleware)))
     }
 
     public mutating func get(_ path: String, middleware: [any Middleware] = [], schema: RouteSchema? = nil,
@@ -205,8 +211,9 @@ public final class Router: HTTPResponder {
                                                     constraint: "format")
                 return (groups[entry.group].errorRenderer.render(error, requestId: request.requestId), entry.route.pattern)
             }
-            let context = RequestContext(requestId: request.requestId, routePattern: entry.route.pattern,
+            var context = RequestContext(requestId: request.requestId, routePattern: entry.route.pattern,
                                          errorRenderer: groups[entry.group].errorRenderer)
+            context.isWebSocketRoute = entry.route.isWebSocket
             let response = await run(entry.chain, request: request, context: context,
                                      renderer: groups[entry.group].errorRenderer)
             return (response, entry.route.pattern)
@@ -337,6 +344,9 @@ extension String {
 
 /// Calls a responder in-process, with no socket: the test client for handler tests.
 public struct InProcessClient: Sendable {
+    /// The status answered when a streamed body's producer throws (a real client sees the connection cut).
+    public static let brokenStreamStatus = 0
+
     public let responder: any HTTPResponder
 
     public init(_ responder: any HTTPResponder) { self.responder = responder }
@@ -344,7 +354,13 @@ public struct InProcessClient: Sendable {
     public func send(_ method: HTTPMethod, _ target: String, headers: HTTPHeaders = HTTPHeaders(),
                      body: [UInt8] = []) async -> Response {
         var response = await responder.respond(to: Request(method: method, target: target, headers: headers, body: body))
-        if method == .head { response.body = [] }
+        if method == .head {
+            response.body = []
+            response.bodyProducer = nil
+        } else if response.bodyProducer != nil {
+            // A streamed body is read whole here; a producer that fails is a cut connection: no response.
+            do { response = try await response.collectingBody() } catch { return Response(status: Self.brokenStreamStatus) }
+        }
         return response
     }
 

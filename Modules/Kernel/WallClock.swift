@@ -35,9 +35,57 @@ public final class ManualWallClock: WallClock {
 }
 
 /// ISO 8601 / RFC 3339 text for API responses, e.g. "2026-04-09T12:00:00Z" or with ".123Z".
+///
+/// Written with integer calendar arithmetic (`GregorianDays`): every response and event payload carries
+/// timestamps, and `Date.ISO8601FormatStyle` cost about 2 µs each (the settlement export spent most of its time
+/// there). The text is the format style's exactly, digit for digit. Outside the years 1583–9999 (where
+/// Foundation's calendar switches to Julian, or years take five digits) the format style still writes it.
 public enum Timestamp {
     public static func iso8601(_ date: Date, fractionalSeconds: Bool = false) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: fractionalSeconds, timeZone: .gmt))
+        // The format style's arithmetic: whole seconds since the reference date rounded down, then the fraction's
+        // milliseconds rounded down (so 0.507 stored as 0.50699999… prints .506, as it always did).
+        let sinceReference = date.timeIntervalSinceReferenceDate
+        let wholeSeconds = sinceReference.rounded(.down)
+        let seconds = wholeSeconds.isFinite ? Int64(exactly: wholeSeconds).map { $0 + referenceDateSince1970Seconds } : nil
+        guard let seconds, seconds >= fastPathSecondsMin, seconds < fastPathSecondsMax else {
+            return date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: fractionalSeconds, timeZone: .gmt))
+        }
+        let milli = min(Int64(((sinceReference - wholeSeconds) * 1000).rounded(.down)), 999)
+        let (days, secondOfDay) = floorDivision(seconds, 86_400)
+        let civil = GregorianDays.civil(daysSinceEpoch: days)
+        return String(unsafeUninitializedCapacity: textBytesMax) { buffer in
+            var offset = 0
+            func put(_ value: Int64, width: Int) {
+                var rest = value
+                for position in stride(from: offset + width - 1, through: offset, by: -1) {
+                    buffer[position] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                }
+                offset += width
+            }
+            func put(_ character: Unicode.Scalar) { buffer[offset] = UInt8(ascii: character); offset += 1 }
+            put(civil.year, width: 4); put("-"); put(civil.month, width: 2); put("-"); put(civil.day, width: 2)
+            put("T"); put(secondOfDay / 3600, width: 2); put(":"); put(secondOfDay / 60 % 60, width: 2); put(":")
+            put(secondOfDay % 60, width: 2)
+            if fractionalSeconds { put("."); put(milli, width: 3) }
+            put("Z")
+            return offset
+        }
+    }
+
+    /// "YYYY-MM-DDTHH:MM:SS.mmmZ"
+    static let textBytesMax = 24
+    /// 1583-01-01T00:00:00Z and 10000-01-01T00:00:00Z in seconds since 1970.
+    static let fastPathSecondsMin = GregorianDays.daysSinceEpoch(year: 1583, month: 1, day: 1) * 86_400
+    static let fastPathSecondsMax = GregorianDays.daysSinceEpoch(year: 10_000, month: 1, day: 1) * 86_400
+    /// 2001-01-01T00:00:00Z, Foundation's reference date, in seconds since 1970.
+    static let referenceDateSince1970Seconds: Int64 = 978_307_200
+
+    /// Quotient rounded toward negative infinity and a remainder in 0..<divisor.
+    static func floorDivision(_ value: Int64, _ divisor: Int64) -> (quotient: Int64, remainder: Int64) {
+        let quotient = value / divisor
+        let remainder = value % divisor
+        return remainder < 0 ? (quotient - 1, remainder + divisor) : (quotient, remainder)
     }
 
     public static func parseISO8601(_ text: String) -> Date? {

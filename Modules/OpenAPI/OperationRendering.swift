@@ -16,6 +16,11 @@ struct OperationRenderer {
             "security": .array((schema.security ?? []).map { JSONValue.object([$0.scheme: .array($0.scopes.map(JSONValue.string))]) }),
         ]
         if let description = schema.description { operation["description"] = .string(description) }
+        if let deprecation = schema.deprecation {
+            operation["deprecated"] = true
+            let sunset = "Sunset: " + DeprecationNotice.imfFixdate(deprecation.sunsetAt)
+            operation["description"] = .string([schema.description, sunset].compactMap { $0 }.joined(separator: "\n\n"))
+        }
         if !schema.tags.isEmpty { operation["tags"] = .array(schema.tags.map(JSONValue.string)) }
         if let body = schema.requestBody {
             operation["requestBody"] = ["required": .bool(body.isRequired),

@@ -1,6 +1,7 @@
 public import AccessContract
 import IdempotencyContract
 public import Kernel
+import StoredValueContract
 
 /// Reconciliation's settings, given by the bootstrap (the module reads no environment itself).
 public struct ReconciliationSettings: Sendable, Hashable {
@@ -20,7 +21,8 @@ public struct ReconciliationSettings: Sendable, Hashable {
 /// The Reconciliation feature module: running totals kept from the event log, close day, settlements and
 /// their export (commerce-api §3.4). Reacts to Transactions only through `transaction.approved` events and
 /// settles through the acquirer seam (`AcquirerContract`); Transactions learns of settlements through
-/// `transaction.settled` events.
+/// `transaction.settled` events. Also the offline stored-value backend under `/api` (cards, reconcile
+/// batches, terminal reports; docs/reconciliation.md), behind Auth's device guard.
 public struct ReconciliationModule: FeatureModule, AccessDeclaring {
     let settings: ReconciliationSettings
 
@@ -36,6 +38,12 @@ public struct ReconciliationModule: FeatureModule, AccessDeclaring {
         [AccessDeclaration(surface: .commerce, scopes: ["reconciliation:read", "reconciliation:write", "settlements:read"])]
     }
 
+    /// The card registry's ledger: the one stored-value balance the `/v1` tender uses too (issue 12 part 3).
+    public func provideContracts(_ platform: PlatformServices, into contracts: inout ContractRegistry) {
+        contracts.register(CardLedger(database: platform.database, eventLog: platform.eventLog, clock: platform.clock),
+                           as: (any StoredValueLedger).self)
+    }
+
     public func routeGroups(services: ModuleServices) -> [RouteGroup] {
         let routes = ReconciliationRoutes(
             services: services, close: CloseDayService(services: services, settings: settings),
@@ -43,7 +51,10 @@ public struct ReconciliationModule: FeatureModule, AccessDeclaring {
                                             limits: SettlementHandlers.Limits()),
             totals: TotalsHandlers(store: TotalsStore(database: services.database), settings: settings),
             matching: MatchingService(services: services))
-        return [routes.group()]
+        let storedValue = StoredValueRoutes(
+            services: services, cards: CardHandlers(services: services, settings: settings),
+            batches: BatchHandlers(services: services), reports: ReportHandlers(services: services))
+        return [routes.group(), storedValue.group()]
     }
 
     public func eventConsumers(services: ModuleServices) -> [EventConsumer] {
@@ -64,7 +75,14 @@ public struct ReconciliationModule: FeatureModule, AccessDeclaring {
              let tenant = TenantContext(merchantId: try arguments.required("merchant"), mode: try arguments.mode(default: .test))
              let report = try await MatchingService(services: services).match(try arguments.required("settlement"), tenant: tenant)
              print(report.json.serializedText)
-         }]
+         },
+         AdminCommand(name: "settlement-retry",
+                      usage: "admin settlement-retry --merchant ID --settlement ID [--mode test|live]") { [settings] arguments, services in
+             let tenant = TenantContext(merchantId: try arguments.required("merchant"), mode: try arguments.mode(default: .test))
+             let settlement = try await CloseDayService(services: services, settings: settings)
+                 .retry(try arguments.required("settlement"), tenant: tenant)
+             print(settlement.json.serializedText)
+         }] + CardAdministration.commands
     }
 }
 

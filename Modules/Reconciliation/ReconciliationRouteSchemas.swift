@@ -62,15 +62,33 @@ enum ReconciliationRouteSchemas {
             .query("type", .enumeration(SettlementHandlers.itemTypes.sorted())),
         ],
         responses: [.ok(page(of: "SettlementTransaction")), .error(404, "Settlement not found")])
-    static let export = RouteSchema(
-        "Every transaction of a settlement in one response", operationId: "exportSettlement",
-        description: "CSV header: " + SettlementItem.exportColumns.joined(separator: ",")
-            + ". JSONL: one object per line with the same keys.",
+    /// Streamed (`SettlementExportProducer`): a GET outside the idempotency store (`streamsBody`).
+    static let export: RouteSchema = {
+        var schema = RouteSchema(
+            "Every transaction of a settlement in one response", operationId: "exportSettlement",
+            description: "CSV header: " + SettlementItem.exportColumns.joined(separator: ",")
+                + ". JSONL: one object per line with the same keys.",
+            tags: ["Reconciliation"], path: [.path("id", settlementId)],
+            query: [.query("format", .enumeration(["csv", "jsonl"]), required: true)],
+            responses: [.file(SettlementExport.Format.csv.contentType, "CSV (format=csv) or JSON Lines (format=jsonl)",
+                              alternatives: [SettlementExport.Format.jsonl.contentType]),
+                        .error(404, "Settlement not found")])
+        schema.streamsBody = true
+        return schema
+    }()
+
+    static let retry = RouteSchema(
+        "Submit a FAILED settlement to the acquirer again", operationId: "retrySettlement",
+        description: "Under the merchant's close lock: one more attempt (settlement.retried), then the acquirer's "
+            + "answer (settlement.updated). The answer is the settlement with its new status, FAILED again included.",
         tags: ["Reconciliation"], path: [.path("id", settlementId)],
-        query: [.query("format", .enumeration(["csv", "jsonl"]), required: true)],
-        responses: [.file(SettlementExport.Format.csv.contentType, "CSV (format=csv) or JSON Lines (format=jsonl)",
-                          alternatives: [SettlementExport.Format.jsonl.contentType]),
-                    .error(404, "Settlement not found")])
+        responses: [
+            .ok(.ref("Settlement")), .error(404, "Settlement not found"),
+            .error(409, "SETTLEMENT_NOT_RETRYABLE: the settlement is not FAILED; RECONCILIATION_IN_PROGRESS: a close or "
+                + "retry is running"),
+            .error(503, "ACQUIRER_NOT_CONFIGURED: no acquirer settles this mode; ACQUIRER_UNAVAILABLE: the acquirer "
+                + "could not be reached (the next close or retry sends it again)"),
+        ])
 
     static let matching = RouteSchema(
         "Our transactions of a settlement matched against the acquirer's settlement file", operationId: "matchSettlement",

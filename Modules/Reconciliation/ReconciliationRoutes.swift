@@ -2,8 +2,8 @@ import AccessContract
 import IdempotencyContract
 import Kernel
 
-/// The `/v1` reconciliation routes (commerce-api §2, rows 12–17). Scopes: closing needs
-/// `reconciliation:write`; totals and settlements `reconciliation:read`; a settlement's line items and its
+/// The `/v1` reconciliation routes (commerce-api §2, rows 12–17). Scopes: closing and retrying a FAILED
+/// settlement need `reconciliation:write`; totals and settlements `reconciliation:read`; a settlement's line items and its
 /// export show transactions, so they also need `transactions:read`.
 struct ReconciliationRoutes: Sendable {
     static let prefix = "/v1"
@@ -33,6 +33,7 @@ struct ReconciliationRoutes: Sendable {
                   settlements.transactions)
         group.get("/settlements/:id/export", middleware: readTransactions, schema: Schemas.export, settlements.export)
         group.get("/settlements/:id/matching", middleware: readTransactions, schema: Schemas.matching, matching.handle)
+        group.post("/settlements/:id/retry", middleware: write, schema: Schemas.retry, close.retry)
         return group
     }
 }

@@ -14,7 +14,15 @@ import Kernel
 enum ReconciliationSchema {
     static let namespace = "reconciliation"
 
-    static let migrations: [Migration] = [
+    static var migrations: [Migration] { itemsAndSettlements + StoredValueSchema.migrations + [settlementAttempts] }
+
+    /// A FAILED settlement can be submitted again (`POST /v1/settlements/{id}/retry`): `attempt` is the
+    /// acquirer's idempotency reference beside the settlement id (1 for the close's submission).
+    static let settlementAttempts = Migration(namespace: namespace, version: 3, name: "settlement_attempts", sql: """
+        ALTER TABLE reconciliation_settlements ADD COLUMN attempt integer NOT NULL DEFAULT 1 CHECK (attempt >= 1);
+        """)
+
+    static let itemsAndSettlements: [Migration] = [
         Migration(namespace: namespace, version: 1, name: "items_totals_settlements", sql: """
             CREATE TABLE reconciliation_items (
                 merchant_id text NOT NULL,

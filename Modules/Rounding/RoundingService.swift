@@ -14,6 +14,7 @@ struct RoundingService: Sendable {
     let logger: Logger
     let engine: CashRoundingEngine
     let chain: AuditChain
+    let eventLog: any EventLogWriter
     /// Merchant → organization, to hold partner keys to their own organization's merchants.
     let tenants: (any TenantDirectory)?
 
@@ -24,7 +25,8 @@ struct RoundingService: Sendable {
         crypto = services.crypto
         logger = services.logger
         self.engine = engine
-        chain = AuditChain(crypto: services.crypto)
+        eventLog = services.eventLog
+        chain = AuditChain(crypto: services.crypto, eventLog: services.eventLog)
     }
 
     /// `PREFIX-YYYY-MM-DD-XXXXXXXX` (8 upper-case hex digits), the documented transaction id pattern.
@@ -33,12 +35,15 @@ struct RoundingService: Sendable {
         return "\(prefix)-\(CivilDate(date).iso8601)-\(hex)"
     }
 
-    /// Runs one locked append in a transaction; retries when a generated record id collides.
+    /// Runs one locked append in a transaction; retries when a generated record id collides. After the commit the
+    /// event log is told (the append may have written a `rounding.recorded` event: consumers wake at once).
     func appending<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
         var attempt = 1
         while true {
             do {
-                return try await database.transaction(body)
+                let result = try await database.transaction(body)
+                eventLog.appendCommitted()
+                return result
             } catch let error as DatabaseError where error.kind == .uniqueViolation
                 && error.constraint == "rounding_records_record_id" && attempt < RoundingService.recordIdAttemptsMax {
                 attempt += 1

@@ -130,5 +130,79 @@ enum TransactionSchema {
         Migration(namespace: namespace, version: 2, name: "outbox_replaced_by_event_log", sql: """
             DROP TABLE transactions_outbox;
             """),
+        // `/functions/v1`: one row per confirmation attempt of a payment session (the card is never stored:
+        // brand and last four only), and checkout sessions, each paid through a payment session of its own.
+        Migration(namespace: namespace, version: 3, name: "payments_and_checkout_sessions", sql: """
+            CREATE TABLE transactions_payments (
+                id text PRIMARY KEY,
+                merchant_id text NOT NULL,
+                mode text NOT NULL CHECK (mode IN ('live', 'test')),
+                session_id text NOT NULL REFERENCES transactions_payment_sessions (id),
+                status text NOT NULL CHECK (status IN ('authorized', 'succeeded', 'failed', 'canceled')),
+                amount bigint NOT NULL CHECK (amount > 0),
+                amount_captured bigint NOT NULL DEFAULT 0 CHECK (amount_captured >= 0 AND amount_captured <= amount),
+                currency text NOT NULL,
+                payment_method_type text NOT NULL,
+                card_brand text,
+                card_last4 text,
+                authorization_code text,
+                failure_code text,
+                decline_code text,
+                created_at timestamptz NOT NULL,
+                updated_at timestamptz NOT NULL
+            );
+            CREATE INDEX transactions_payments_session ON transactions_payments (session_id, created_at);
+            CREATE TABLE transactions_checkout_sessions (
+                id text PRIMARY KEY,
+                merchant_id text NOT NULL,
+                mode text NOT NULL CHECK (mode IN ('live', 'test')),
+                payment_session_id text NOT NULL REFERENCES transactions_payment_sessions (id),
+                line_items jsonb NOT NULL,
+                amount_total bigint NOT NULL CHECK (amount_total > 0),
+                currency text NOT NULL,
+                customer text,
+                customer_email text,
+                allow_promotion_codes boolean NOT NULL,
+                expires_at timestamptz NOT NULL,
+                created_at timestamptz NOT NULL
+            );
+            """),
+        // The terminal registry (Terminals/TerminalSchema.swift).
+        TerminalSchema.migration,
+        // Granular mode (`/v1/transaction/initiate` → `/complete`): a card read whose issuer answer the POS is
+        // still getting. The row has the final row's columns (`TransactionRecord.insertColumns`, hence LIKE) plus
+        // the EMV data and the completion deadline; completion, abort or expiry deletes it in the same database
+        // transaction that writes the final `transactions` row. A column added to `transactions` and to
+        // `insertColumns` must be added here too.
+        Migration(namespace: namespace, version: 5, name: "granular_pending", sql: """
+            CREATE TABLE transactions_granular_pending (
+                LIKE transactions INCLUDING DEFAULTS,
+                emv jsonb NOT NULL,
+                expires_at timestamptz NOT NULL,
+                PRIMARY KEY (id),
+                CHECK (mode IN ('live', 'test')),
+                CHECK (status = 'AWAITING_COMPLETION'),
+                CHECK (masked_pan IS NULL OR masked_pan ~ '^[*]{8,15}[0-9]{4}$')
+            );
+            CREATE INDEX transactions_granular_pending_expiry ON transactions_granular_pending (expires_at);
+            """),
+        // Pre-authorization expiry (PreAuthExpiry/).
+        PreAuthExpirySchema.migration,
+        // `/functions/v1` session expiry and ACH payments, and the
+        // terminal registry's presence lease (Terminals/TerminalPresence.swift).
+        Migration(namespace: namespace, version: 7, name: "session_expiry_ach_terminal_lease", sql: """
+            ALTER TABLE transactions_payment_sessions ADD COLUMN expires_at timestamptz,
+                ADD COLUMN cancellation_reason text CHECK (cancellation_reason IN ('requested', 'expired'));
+            UPDATE transactions_payment_sessions s SET expires_at = c.expires_at
+                FROM transactions_checkout_sessions c WHERE c.payment_session_id = s.id;
+            CREATE INDEX transactions_payment_sessions_expiry ON transactions_payment_sessions (expires_at)
+                WHERE status = 'requires_payment_method' AND expires_at IS NOT NULL;
+            CREATE INDEX transactions_checkout_sessions_payment ON transactions_checkout_sessions (payment_session_id);
+            ALTER TABLE transactions_payments
+                ADD COLUMN bank_routing_number text CHECK (bank_routing_number ~ '^[0-9]{9}$'),
+                ADD COLUMN bank_last4 text CHECK (bank_last4 ~ '^[0-9]{4}$'),
+                ADD CHECK (payment_method_type IN ('card', 'bank_account'));
+            \(TerminalSchema.leaseSQL)
+            """),
     ]
 }

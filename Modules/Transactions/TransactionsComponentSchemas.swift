@@ -50,29 +50,6 @@ extension TransactionsRouteSchemas {
         ]).described("Cash rounding of a CASH tender"),
     ]) { first, _ in first }
 
-    static let paymentComponents: [String: Schema] = [
-        "CreatePaymentSession": .object([
-            .required("amount", amount), .required("currency", currency),
-            .optional("external_id", .string(lengthMax: PaymentSessions.externalIdLengthMax)),
-            .optional("capture_method", .enumeration(PaymentSessions.captureMethods.sorted())),
-            .optional("customer", customer), .optional("success_url", url), .optional("cancel_url", url),
-            .optional("payment_method_types", .array(of: .enumeration(PaymentSessions.paymentMethodTypes.sorted()))),
-            .optional("metadata", metadata), .optional("merchant_reference", text),
-            .optional("callback_urls", .map(of: url)), .optional("description", text),
-        ]),
-        "PaymentSession": .object([
-            .required("id", sessionId), .required("object", .enumeration(["payment_session"])),
-            .required("status", .string()), .required("amount", .integer()), .required("currency", .string()),
-            .required("capture_method", .string()), .required("payment_method_types", .array(of: .string())),
-            .required("external_id", nullableString), .required("description", nullableString),
-            .required("customer_email", nullableString), .required("customer_name", nullableString),
-            .required("success_url", nullableString), .required("cancel_url", nullableString),
-            .required("merchant_reference", nullableString), .required("callback_urls", Schema.map(of: .string()).nullable()),
-            .required("metadata", Schema.any), .required("livemode", .boolean), .required("created_at", dateTime),
-            .optional("client_secret", Schema.string().described("Only in the answer that created the session")),
-        ]),
-    ]
-
     static let nullableString = Schema.string().nullable()
 
     /// One variant per kind of `type` (`SaleValidation`): new money (SALE, PRE_AUTH: amount > 0), follow-ups

@@ -2,6 +2,7 @@ public import AccessContract
 public import AcquirerContract
 import CashRoundingContract
 import IdempotencyContract
+import StoredValueContract
 public import Kernel
 
 /// Transactions' switches, read from the environment by the bootstrap (the module reads none itself).
@@ -11,15 +12,32 @@ public struct TransactionsSettings: Sendable, Hashable {
     /// Sales write their Idempotency-Key in their own transaction (see `TransactionService.mayDeferClaim`);
     /// `ATLAS_IDEMPOTENCY_DEFERRED=0` claims first instead (to measure it).
     public var deferredIdempotencyClaims: Bool
+    /// The hosted checkout page a checkout session's `url` points to (its id appended);
+    /// `ATLAS_CHECKOUT_PAGE_BASE_URL`. Atlas serves the API only, not the page.
+    public var checkoutPageBaseURL: String
+    /// The device channel's and the `/v1/device` routes' bounds (tests shorten the timeouts).
+    var terminalLimits = TerminalLimits()
+    /// Between two `heartbeat` events on a `/v1/session` connection (tests shorten it).
+    public var sessionHeartbeatIntervalSeconds: Double
+    /// The pre-authorization window and its expiry sweep; `ATLAS_PRE_AUTH_EXPIRY_SECONDS` sets the window (7 days).
+    public var preAuthExpiry = PreAuthExpiryLimits()
+    /// Actions one `/v1/session` may start per second, sustained (`SessionLimits.actionsPerSecond`).
+    public var sessionActionsPerSecond: Double = 10
+    /// Actions one `/v1/session` may start at once before the per-second rate applies (`SessionLimits.actionBurstMax`).
+    public var sessionActionBurstMax = 20
 
-    public init(batching: Bool = true, deferredIdempotencyClaims: Bool = true) {
+    public init(batching: Bool = true, deferredIdempotencyClaims: Bool = true,
+                checkoutPageBaseURL: String = "https://checkout.atlas.co/c/", sessionHeartbeatIntervalSeconds: Double = 15) {
         self.batching = batching
         self.deferredIdempotencyClaims = deferredIdempotencyClaims
+        self.checkoutPageBaseURL = checkoutPageBaseURL
+        self.sessionHeartbeatIntervalSeconds = sessionHeartbeatIntervalSeconds
     }
 }
 
 /// The Transactions feature module: `POST /v1/transaction/sale` for all seven types, lookups, lists,
-/// aborts, stored-value loads, and `/functions/v1` payment sessions. Depends on Kernel and contracts only;
+/// aborts, stored-value loads, `/functions/v1` payment sessions, and terminals as devices (`/v1/device/*` and
+/// the device channel, docs/terminals.md). Depends on Kernel and contracts only;
 /// cash is rounded through `ModuleServices.cashRounding`, cards go through a `CardAcquirer`.
 public struct TransactionsModule: FeatureModule, AccessDeclaring {
     let settings: TransactionsSettings
@@ -27,6 +45,9 @@ public struct TransactionsModule: FeatureModule, AccessDeclaring {
     let liveAcquirer: (any CardAcquirer)?
     /// Test mode always uses this deterministic simulator.
     let simulator: any CardAcquirer
+    /// The device channels connected to this instance: the routes use them, the presence lease renews their rows.
+    /// One module value is one instance (the bootstrap builds it once per process).
+    let terminalChannels = TerminalChannels()
 
     public init(settings: TransactionsSettings = TransactionsSettings(), liveAcquirer: (any CardAcquirer)? = nil,
                 simulator: any CardAcquirer = SimulatedAcquirer()) {
@@ -58,21 +79,79 @@ public struct TransactionsModule: FeatureModule, AccessDeclaring {
         [SettledTransactionsConsumer(database: services.database).consumer]
     }
 
-    public func routeGroups(services: ModuleServices) -> [RouteGroup] {
-        let service = TransactionService(services: services, simulator: simulator, liveAcquirer: liveAcquirer,
-                                         batching: settings.batching)
-        return [commerceGroup(services, service), paymentsGroup(services, service)]
+    /// Granular transactions nobody completes expire on their own (`GranularFinisher.sweepLoop`), so do
+    /// pre-authorizations nobody completes or voids within their window (`PreAuthExpirySweeper.sweepLoop`) and unpaid
+    /// `/functions/v1` sessions (`PaymentSessionExpiry`); the terminal registry's presence leases are renewed and
+    /// swept (`TerminalPresence`).
+    public func backgroundServices(services: ModuleServices) -> [any BackgroundService] {
+        let finisher = GranularFinisher(services: services, store: TransactionStore(database: services.database))
+        let preAuths = PreAuthExpirySweeper(services: services, limits: settings.preAuthExpiry)
+        let expiry = sessionExpiry(services: services)
+        let presence = terminalPresence(services: services)
+        return [BackgroundTask(name: "transactions.granular-expiry") { await finisher.sweepLoop() },
+                BackgroundTask(name: "transactions.pre-auth-expiry") { await preAuths.sweepLoop() },
+                BackgroundTask(name: "transactions.session-expiry") { await expiry.sweepLoop() },
+                BackgroundTask(name: "transactions.terminal-presence") { await presence.loop() }]
     }
 
-    private func commerceGroup(_ services: ModuleServices, _ service: TransactionService) -> RouteGroup {
+    func sessionExpiry(services: ModuleServices) -> PaymentSessionExpiry {
+        PaymentSessionExpiry(services: services, checkoutPageBaseURL: settings.checkoutPageBaseURL)
+    }
+
+    func terminalPresence(services: ModuleServices) -> TerminalPresence {
+        TerminalPresence(channels: terminalChannels, store: TerminalStore(database: services.database, eventLog: services.eventLog),
+                         limits: settings.terminalLimits, services: services)
+    }
+
+    /// `stored-value-migrate-legacy`: moves balances left in the legacy table into the card registry (one
+    /// balance per card, issue 12 part 3; docs/reconciliation.md).
+    public var adminCommands: [AdminCommand] {
+        [AdminCommand(name: "stored-value-migrate-legacy",
+                      usage: "admin stored-value-migrate-legacy [--merchant ID]") { arguments, services in
+            guard let ledger = services.storedValue else {
+                throw CommandUsageError("no card registry is wired: the legacy table stays the stored-value balance")
+            }
+            let report = try await LegacyStoredValueMigration(database: services.database, ledger: ledger)
+                .run(merchantId: arguments.value("merchant"))
+            print(String(decoding: report.json.serialized(), as: UTF8.self))
+        }]
+    }
+
+    public func routeGroups(services: ModuleServices) -> [RouteGroup] {
+        let service = TransactionService(services: services, simulator: simulator, liveAcquirer: liveAcquirer,
+                                         batching: settings.batching, preAuthExpiry: settings.preAuthExpiry,
+                                         liveCardReading: LiveCardReading(channels: terminalChannels,
+                                                                          waitMilliseconds: settings.terminalLimits.cardReadTimeoutMilliseconds))
+        let payments = PaymentsRoutes(services: services, acquirers: ModeAcquirers(simulator: simulator, live: liveAcquirer),
+                                      checkoutPageBaseURL: settings.checkoutPageBaseURL)
+        let terminals = Terminals(services: services, limits: settings.terminalLimits, channels: terminalChannels)
+        return [commerceGroup(services, service, terminals.service), payments.group, terminals.routes.group()]
+    }
+
+    private func commerceGroup(_ services: ModuleServices, _ service: TransactionService,
+                               _ terminals: TerminalsService) -> RouteGroup {
         let write = services.accessGuard.require(AccessRequirement(surface: .commerce, scopes: ["transactions:write"]))
         let read = services.accessGuard.require(AccessRequirement(surface: .commerce, scopes: ["transactions:read"]))
         let idempotency = services.idempotencyMiddleware
         var group = RouteGroup(prefix: "/v1", surface: .commerce)
         group.schemas = TransactionsRouteSchemas.components
+        group.schemas.merge(GranularRouteSchemas.components) { first, _ in first }
         let saleIdempotency = services.idempotencyMiddleware(deferredClaim: settings.deferredIdempotencyClaims)
         group.post("/transaction/sale", middleware: [write, saleIdempotency], schema: TransactionsRouteSchemas.sale) { request, context in
             try await service.sale(request, context: context)
+        }
+        group.post("/transaction/initiate", middleware: [write, idempotency], schema: GranularRouteSchemas.initiate) { request, context in
+            try await service.initiate(request, context: context)
+        }
+        group.post("/transaction/complete", middleware: [write, idempotency], schema: GranularRouteSchemas.complete) { request, context in
+            try await service.complete(request, context: context)
+        }
+        var sessionLimits = SessionLimits(heartbeatIntervalSeconds: settings.sessionHeartbeatIntervalSeconds)
+        sessionLimits.actionsPerSecond = settings.sessionActionsPerSecond
+        sessionLimits.actionBurstMax = settings.sessionActionBurstMax
+        let session = SessionService(transactions: service, devices: terminals, limits: sessionLimits)
+        group.webSocket("/session", middleware: [write], schema: SessionRouteSchema.session) { request, context, connection in
+            await session.run(request, context, connection)
         }
         group.get("/transaction/:id", middleware: [read], schema: TransactionsRouteSchemas.get) { request, context in
             try await service.get(request.pathParameter("id") ?? "", tenant: try context.requireTenant())
@@ -85,24 +164,6 @@ public struct TransactionsModule: FeatureModule, AccessDeclaring {
         }
         group.post("/stored-value/load", middleware: [write, idempotency], schema: TransactionsRouteSchemas.load) { request, context in
             try await service.load(request, context: context)
-        }
-        return group
-    }
-
-    private func paymentsGroup(_ services: ModuleServices, _ service: TransactionService) -> RouteGroup {
-        let access = services.accessGuard.require(AccessRequirement(surface: .payments))
-        let sessions = PaymentSessions(services: services)
-        var group = RouteGroup(prefix: "/functions/v1", surface: .payments)
-        group.schemas = TransactionsRouteSchemas.paymentComponents
-        group.post("/create-session", middleware: [access, services.idempotencyMiddleware],
-                   schema: TransactionsRouteSchemas.createSession) { request, context in
-            try await sessions.create(request, context: context)
-        }
-        group.get("/sessions/:id", middleware: [access], schema: TransactionsRouteSchemas.getSession) { request, context in
-            try await sessions.get(request.pathParameter("id") ?? "", tenant: try context.requireTenant())
-        }
-        group.patch("/sessions/:id", middleware: [access], schema: TransactionsRouteSchemas.updateSession) { request, context in
-            try await sessions.update(request.pathParameter("id") ?? "", request: request, context: context)
         }
         return group
     }

@@ -1,7 +1,7 @@
 import CashRoundingContract
 import Kernel
 
-/// The Commerce (`/v1`) and payments (`/functions/v1`) contract of every Transactions route, for the generated
+/// The Commerce (`/v1`) contract of every Transactions route (the payments API's is `PaymentsRouteSchemas`), for the generated
 /// OpenAPI documents. Enums and limits come from the values the handlers validate with (`TransactionType`,
 /// `SaleLimits`, `TransactionPaging`, `PaymentSessions`), so the documents follow the code. Credentials,
 /// rate-limit headers and Idempotency-Key are added by the routes' middleware.
@@ -21,7 +21,7 @@ enum TransactionsRouteSchemas {
         responses: [ResponseSchema.ok(.ref("Transaction"))
                         .linking(["getTransaction", "abortTransaction"], path: "id", fromBodyMember: "transactionId"),
                     .error(404, "originalTransactionId does not exist"),
-                    .error(409, "The original's state forbids it, or the terminal is busy"),
+                    .error(409, "The original's state forbids it (PRE_AUTH_EXPIRED: a pre-authorization past its window), or the terminal is busy"),
                     .error(503, "Live mode without a configured card acquirer")])
     static let get = RouteSchema(
         "A transaction, final or in progress", operationId: "getTransaction", tags: ["Transactions"],
@@ -41,7 +41,7 @@ enum TransactionsRouteSchemas {
                    "Page size (default \(TransactionPaging.limitDefault))"),
             .query("cursor", .string(pattern: "^cursor_txn_\(ulid)$"), "nextCursor of the previous page"),
             .query("type", enumeration(TransactionType.allCases)),
-            .query("status", .enumeration(TransactionStatus.allCases.filter { $0 != .inProgress }.map(\.rawValue))),
+            .query("status", .enumeration(TransactionStatus.allCases.filter(\.isFinal).map(\.rawValue))),
             .query("terminalId", terminalId), .query("from", dateTime), .query("to", dateTime),
         ],
         responses: [.ok(page(of: .ref("Transaction")))])
@@ -56,25 +56,4 @@ enum TransactionsRouteSchemas {
             .required("balance", .integer()), .required("currency", .string()), .required("loadedAmount", .integer(minimum: 1)),
             .required("livemode", .boolean),
         ])), .error(409, "CURRENCY_MISMATCH: the card holds a balance in another currency")])
-
-    // MARK: Payments
-
-    static let createSession = RouteSchema(
-        "Create a payment session (an existing external_id answers its session)", operationId: "createPaymentSession",
-        tags: ["Payment sessions"],
-        body: .json(.ref("CreatePaymentSession"), example: ["amount": 2000, "currency": "USD", "external_id": "order-1001"]),
-        responses: [ResponseSchema.ok(.ref("PaymentSession"))
-                        .linking(["getPaymentSession", "updatePaymentSession"], path: "id", fromBodyMember: "id")])
-    static let getSession = RouteSchema(
-        "A payment session", operationId: "getPaymentSession", tags: ["Payment sessions"],
-        path: [.path("id", sessionId)], responses: [.ok(.ref("PaymentSession")), .error(404, "No such session")])
-    static let updateSession = RouteSchema(
-        "Update a session that still requires a payment method; absent fields stay unchanged",
-        operationId: "updatePaymentSession", tags: ["Payment sessions"], path: [.path("id", sessionId)],
-        body: .json(.object([
-            .optional("amount", amount), .optional("currency", currency), .optional("description", text),
-            .optional("customer", customer), .optional("metadata", metadata),
-        ])),
-        responses: [.ok(.ref("PaymentSession")), .error(404, "No such session"),
-                    .error(409, "The session no longer requires a payment method")])
 }

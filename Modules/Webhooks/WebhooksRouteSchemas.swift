@@ -15,6 +15,8 @@ enum WebhooksRouteSchemas {
     static let url = Schema.string(lengthMax: OutboundURL.lengthMax)
         .described("http or https (https in live mode); never a loopback, private, link-local or metadata address")
     static let description = Schema.string(lengthMax: 500).nullable()
+    static let format = Schema.enumeration(["commerce", "payments"])
+        .described("commerce (Atlas-* headers, default) or payments (the /functions/v1 format: x-atlas-signature, 5 attempts)")
     static let idPath = RouteSchema.Parameter.path("id", endpointId)
     static let pageQuery: [RouteSchema.Parameter] = [
         .query("limit", .integer(minimum: 1, maximum: Int64(WebhooksPaging.limitMax)), "Default \(WebhooksPaging.limitDefault)"),
@@ -31,7 +33,8 @@ enum WebhooksRouteSchemas {
         "Create a webhook endpoint", operationId: "createWebhookEndpoint",
         description: "The response carries the signing secret (whsec_…); it is never shown again.",
         tags: ["Webhooks"],
-        body: .json(.object([.required("url", url), .optional("eventTypes", eventTypes), .optional("description", description)]),
+        body: .json(.object([.required("url", url), .optional("eventTypes", eventTypes), .optional("description", description),
+                             .optional("format", format)]),
                     example: ["url": "https://example.com/atlas/webhooks", "eventTypes": ["transaction.settled"]]),
         responses: [.created(.ref("WebhookEndpointWithSecret")),
                     .error(409, "ENDPOINT_LIMIT_REACHED: too many endpoints for this merchant and mode")])
@@ -100,14 +103,16 @@ enum WebhooksRouteSchemas {
         .required("id", endpointId), .required("object", .enumeration(["webhook_endpoint"])), .required("url", .string()),
         .required("description", Schema.string().nullable()), .required("eventTypes", .array(of: .string())),
         .required("status", .enumeration(["enabled", "disabled"])), .required("disabledReason", Schema.string().nullable()),
-        .required("livemode", .boolean), .required("createdAt", dateTime), .required("updatedAt", dateTime),
+        .required("livemode", .boolean), .required("format", format), .required("createdAt", dateTime),
+        .required("updatedAt", dateTime),
         .optional("previousSecretExpiresAt", dateTime),
     ]
 
     static let components: [String: Schema] = [
         "WebhookEndpoint": .openObject(endpointProperties),
         "WebhookEndpointWithSecret": .openObject(endpointProperties + [
-            .required("secret", Schema.string(pattern: "^whsec_").described("Shown once")),
+            .required("secret", Schema.string(pattern: "^whsec_").nullable()
+                .described("Shown once; null when the answer is an Idempotency-Key replay (rotate to get a new one)")),
         ]),
         "WebhookDelivery": .openObject([
             .required("id", .string()), .required("endpointId", endpointId), .required("eventId", eventId),

@@ -87,5 +87,19 @@ enum WebhooksSchema {
             CREATE INDEX webhooks_attempts_event ON webhooks_attempts (merchant_id, mode, event_id, id);
             CREATE INDEX webhooks_attempts_age ON webhooks_attempts (started_at);
             """),
+        Migration(namespace: namespace, version: 2, name: "endpoint_failing_since", sql: """
+            -- The first failed attempt since the last success; an endpoint failing too long is disabled.
+            ALTER TABLE webhooks_endpoints ADD COLUMN failing_since timestamptz;
+            """),
+        Migration(namespace: namespace, version: 3, name: "endpoint_flavours", sql: """
+            -- The API an endpoint belongs to (WebhookFlavour). Accounting endpoints also receive the events their
+            -- organization's unlinked companies log under the organization id, optionally of one company only.
+            ALTER TABLE webhooks_endpoints
+                ADD COLUMN flavour text NOT NULL DEFAULT 'commerce' CHECK (flavour IN ('commerce', 'accounting', 'payments')),
+                ADD COLUMN organization_id text,
+                ADD COLUMN company_id text,
+                ADD CONSTRAINT webhooks_endpoints_accounting_org CHECK (flavour <> 'accounting' OR organization_id IS NOT NULL);
+            CREATE INDEX webhooks_endpoints_organization ON webhooks_endpoints (organization_id, mode) WHERE organization_id IS NOT NULL;
+            """),
     ]
 }

@@ -49,6 +49,21 @@ import Testing
         #expect(refused.json["status_code"]?.intValue == 403)
     }
 
+    /// Schemathesis found a 500: deleting a company that customers or documents still name hit a foreign key.
+    @Test func aCompanyThatOthersStillNameIsNotDeletedAndNeverA500() async throws {
+        let fixture = try await AccountingFixture.make()
+        defer { fixture.close() }
+        let company = try await fixture.company()
+        let customer = await fixture.send(.post, "/api/v1/customers/", ["display_name": "Customer C"])
+        #expect(customer.status == 201)
+        let refused = await fixture.send(.delete, "/api/v1/companies/\(company)")
+        #expect(refused.status == 409)
+        #expect(refused.json["status_code"]?.intValue == 409)
+        #expect(await fixture.send(.get, "/api/v1/companies/\(company)").status == 200)
+        let empty = try await fixture.company(name: "Empty Co")
+        #expect(await fixture.send(.delete, "/api/v1/companies/\(empty)").status == 204)
+    }
+
     @Test func chartOfAccountsB8toB10() async throws {
         let fixture = try await AccountingFixture.make()
         defer { fixture.close() }
@@ -351,8 +366,8 @@ import Testing
         #expect(await fixture.send(.get, "/api/v1/accounts/", token: intruder).status == 404)
         #expect(await fixture.send(.get, "/api/v1/journal-entries/\(entryId)").json["status"] == "draft")
 
-        // A collection not served yet answers in the accounting format (not the rounding one, as before).
-        let pending = await fixture.client.send(.get, "/api/v1/payments-made/")
+        // An unknown path under an accounting collection answers in the accounting format (not the rounding one).
+        let pending = await fixture.client.send(.get, "/api/v1/payments-made/\(entryId)/nothing/here")
         #expect(pending.status == 404)
         #expect(pending.json["detail"] != nil && pending.json["status_code"]?.intValue == 404)
         // B5: no bearer → 401.

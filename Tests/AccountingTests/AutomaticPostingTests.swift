@@ -140,4 +140,62 @@ import Testing
         try await consumer.handle(try await loggedEvents(fixture.database))
         #expect(try await count(fixture.database, "SELECT count(*) AS n FROM accounting_journal_entries") == 0)
     }
+
+    /// `transaction.settled` (Reconciliation's close claims a transaction): the transaction's card clearing balance moves
+    /// to the acquirer receivable (1160), once per event; cash moves nothing; a refund or void moves back. Also when
+    /// the sale and its settlement arrive in one batch.
+    @Test func settledCardPaymentsMoveClearingToTheAcquirerReceivable() async throws {
+        let fixture = try await AccountingFixture.make()
+        defer { fixture.close() }
+        _ = try await fixture.company()
+        let testKey = try await fixture.harness.secretKey(mode: .test)
+        let card = try await sale(fixture, key: testKey, ["type": "SALE", "amount": 2500, "tipAmount": 300, "cashbackAmount": 2000,
+                                                          "currency": "USD", "tender": "CARD"])
+        let cash = try await sale(fixture, key: testKey, ["type": "SALE", "amount": 700, "currency": "USD", "tender": "CASH"])
+        let refunded = try await sale(fixture, key: testKey, ["type": "SALE", "amount": 4000, "currency": "USD", "tender": "CARD"])
+        let refund = try await sale(fixture, key: testKey, ["type": "REFUND", "amount": 1500, "currency": "USD",
+                                                            "originalTransactionId": .string(refunded["transactionId"]?.stringValue ?? "")])
+        let voided = try await sale(fixture, key: testKey, ["type": "SALE", "amount": 999, "currency": "USD", "tender": "CARD"])
+        let void = try await sale(fixture, key: testKey, ["type": "VOID", "amount": 0, "currency": "USD",
+                                                          "originalTransactionId": .string(voided["transactionId"]?.stringValue ?? "")])
+        let consumer = LedgerPostingConsumer(database: fixture.database, clock: fixture.harness.clock, logger: TestLogger.quiet)
+        let approved = try await loggedEvents(fixture.database)
+        try await consumer.handle(approved)
+        let tenant = try #require(approved.first?.event.tenant)
+        var sequence: Int64 = 1_000
+        func settled(_ transaction: JSONValue) -> LoggedEvent {
+            sequence += 1
+            let id = transaction["transactionId"]?.stringValue ?? ""
+            return LoggedEvent(position: EventPosition(writerTransactionId: UInt64.max / 2, sequence: sequence),
+                               event: DomainEvent(type: LedgerPostingConsumer.settledType, tenant: tenant, resourceId: id,
+                                                  occurredAt: fixture.harness.clock.now(),
+                                                  payload: ["transactionId": .string(id), "settlementId": "stl_test",
+                                                            "type": transaction["type"] ?? .null, "currency": "USD"]))
+        }
+        let settlements = [card, cash, refunded, refund, voided, void].map(settled)
+        try await consumer.handle(settlements)
+        try await consumer.handle(settlements)
+        for event in settlements { try await consumer.handle([event]) }
+
+        func net(_ number: String) async throws -> Int64 {
+            try await fixture.database.queryFirst("""
+                SELECT coalesce(sum(CASE WHEN l.side = 'debit' THEN l.amount_minor ELSE -l.amount_minor END), 0)::bigint AS n
+                FROM accounting_journal_lines l JOIN accounting_accounts a ON a.id = l.account_id
+                WHERE a.account_number = \(number) AND l.mode = 'test'
+                """)?.decode("n") ?? -1
+        }
+        // 48.00 + 40.00 − 15.00 + 9.99 − 9.99 owed by the acquirer; nothing left in clearing.
+        #expect(try await net("1160") == 7_300)
+        #expect(try await net("1150") == 0)
+        #expect(try await count(fixture.database, "SELECT count(*) AS n FROM accounting_journal_entries WHERE source_type = 'settlement'")
+                    == 5)
+
+        // A sale and its settlement in one batch.
+        let late = try await sale(fixture, key: testKey, ["type": "SALE", "amount": 1200, "currency": "USD", "tender": "CARD"])
+        let lateApproved = try await loggedEvents(fixture.database).filter { $0.event.resourceId == late["transactionId"]?.stringValue }
+        try await consumer.handle(lateApproved + [settled(late)])
+        #expect(try await net("1160") == 8_500)
+        #expect(try await net("1150") == 0)
+        #expect(try await BalanceCheck(database: fixture.database).drifts().isEmpty)
+    }
 }

@@ -34,7 +34,9 @@ enum FuzzSurface: String, Sendable, CaseIterable {
         if pattern.hasPrefix("/openapi/") { return .commerce }
         if pattern.hasPrefix("/v1/") || pattern.hasPrefix("/.well-known") { return .commerce }
         if pattern.hasPrefix("/functions/v1") { return .payments }
-        if pattern.hasPrefix("/api/v1/auth") { return .accounting }
+        if ["/api/v1/auth", "/api/v1/webhooks", "/api/v1/webhook-events"].contains(where: { pattern.hasPrefix($0) }) {
+            return .accounting
+        }
         if AccountingModule.pathPrefixes.contains(where: { pattern == $0 || pattern.hasPrefix($0 + "/") }) { return .accounting }
         if pattern.hasPrefix("/api/v1") { return .rounding }
         return .terminal
@@ -44,7 +46,7 @@ enum FuzzSurface: String, Sendable, CaseIterable {
     /// and every 4xx carries exactly the surface's error body.
     func problem(with response: Response) -> String? {
         if response.status >= 500 {
-            let code = response.bodyJSON?["error"]?.stringValue ?? ""
+            let code = response.bodyJSON?["error"]?.stringValue ?? response.bodyJSON?["error"]?["code"]?.stringValue ?? ""
             if response.status == 503, FuzzSurface.documented503Codes.contains(code) { return nil }
             return "status \(response.status)"
         }
@@ -57,7 +59,9 @@ enum FuzzSurface: String, Sendable, CaseIterable {
         let keys = Set(body.keys)
         func strings(_ names: [String]) -> Bool { names.allSatisfy { body[$0]?.stringValue != nil } }
         switch self {
-        case .commerce, .payments:
+        case .payments:
+            return paymentsProblem(body)
+        case .commerce:
             guard keys.isSuperset(of: ["error", "message", "requestId"]),
                   keys.isSubset(of: ["error", "message", "requestId", "details"]),
                   strings(["error", "message", "requestId"]) else { return "envelope keys \(keys.sorted())" }
@@ -79,9 +83,23 @@ enum FuzzSurface: String, Sendable, CaseIterable {
         return nil
     }
 
-    /// UPPER_SNAKE codes on commerce, payments and rounding; lower_snake on terminal and OAuth.
+    /// The payments API's object envelope (spec §11, AP-ERR), lower_snake type and code.
+    func paymentsProblem(_ body: [String: JSONValue]) -> String? {
+        guard body.keys.sorted() == ["error"], case .object(let error)? = body["error"] else { return "payments keys \(body.keys.sorted())" }
+        let names = ["type", "code", "message", "decline_code", "param", "request_id", "doc_url"]
+        guard Set(error.keys) == Set(names) else { return "payments error keys \(error.keys.sorted())" }
+        for name in ["type", "code", "message", "request_id", "doc_url"] where error[name]?.stringValue == nil {
+            return "payments error \(name) is not a string"
+        }
+        for name in ["type", "code"] where !codeLooksRight(error[name]?.stringValue ?? "") {
+            return "payments error \(name) is not lower_snake"
+        }
+        return nil
+    }
+
+    /// UPPER_SNAKE codes on commerce and rounding; lower_snake on payments, terminal and OAuth.
     func codeLooksRight(_ code: String) -> Bool {
-        let upper = self == .commerce || self == .payments || self == .rounding
+        let upper = self == .commerce || self == .rounding
         guard let first = code.unicodeScalars.first, upper ? ("A"..."Z").contains(first) : ("a"..."z").contains(first) else {
             return false
         }

@@ -116,6 +116,9 @@ struct FuzzWorld: Sendable {
         let session = await client.send(.post, "/functions/v1/create-session", headers: ["Authorization": "Bearer \(secretKey)"],
                                         json: ["amount": 1000, "currency": "USD"])
         ids["session"] = session.bodyJSON?["id"]?.stringValue
+        let checkout = await client.send(.post, "/functions/v1/checkout-sessions", headers: ["Authorization": "Bearer \(secretKey)"],
+                                         json: checkoutBody)
+        ids["checkout"] = checkout.bodyJSON?["id"]?.stringValue
         let merchantKey = roleKeys["merchant"]!
         let roundingSale = await client.send(.post, "/api/v1/transaction", headers: ["x-api-key": merchantKey],
                                              json: roundingSaleBody(harness.merchantId))
@@ -132,6 +135,12 @@ struct FuzzWorld: Sendable {
         return FuzzWorld(harness: harness, secretKey: secretKey, oauthClient: oauthClient, roleKeys: roleKeys,
                          userAccess: userAccess, deviceAccess: deviceAccess, ids: ids)
     }
+
+    static let checkoutBody: JSONValue = [
+        "mode": "payment", "currency": "USD", "line_items": [["price": 1500, "quantity": 2, "description": "Mug"]],
+        "success_url": "https://example.com/s", "cancel_url": "https://example.com/c", "customer_email": "a@example.com",
+        "allow_promotion_codes": false, "metadata": ["k": "v"],
+    ]
 
     static func roundingSaleBody(_ merchantId: String) -> JSONValue {
         ["merchant_id": .string(merchantId), "subtotal_cents": 523, "tax_total_cents": 200, "payment_method": "cash",
@@ -184,6 +193,11 @@ struct FuzzWorld: Sendable {
         case (.patch, "/functions/v1/sessions/:id"):
             return ["amount": 500, "currency": "USD", "description": "d", "customer": ["email": "b@example.com", "name": "B"],
                     "metadata": ["k": "v"]]
+        case (.post, "/functions/v1/sessions/:id/confirm"):
+            return ["payment_method": ["type": "card", "card": ["number": "4242424242424242", "exp_month": 12, "exp_year": 2099,
+                                                                "cvc": "123"]]]
+        case (.post, "/functions/v1/sessions/:id/capture"): return ["amount_to_capture": 500]
+        case (.post, "/functions/v1/checkout-sessions"): return Self.checkoutBody
         case (.post, "/api/v1/auth/login"): return ["email": "nobody@example.com", "password": "not the password"]
         case (.post, "/api/v1/auth/refresh"): return ["refresh_token": "rt_garbage"]
         case (.post, "/api/auth/token"):
@@ -224,6 +238,7 @@ struct FuzzWorld: Sendable {
         default: break
         }
         if pattern.contains("api-keys") { return ids["apiKey"] ?? "key_x" }
+        if pattern.contains("checkout-sessions") { return ids["checkout"] ?? "chk_x" }
         if pattern.contains("sessions") { return ids["session"] ?? "ses_x" }
         if pattern.hasPrefix("/api/v1/transaction") { return ids["roundingSale"] ?? "x" }
         return ids["transaction"] ?? "txn_x"
@@ -379,7 +394,8 @@ struct FuzzWorld: Sendable {
     /// docs/auth.md says "every POST of every surface accepts Idempotency-Key"; see the fuzz report.
     static let credentialIssuing: Set<String> = [
         "/v1/api-keys", "/v1/api-keys/:id/rotate", "/api/v1/admin/api-keys", "/v1/token", "/api/v1/auth/login",
-        "/api/v1/auth/refresh", "/api/v1/auth/logout", "/api/auth/token", "/api/auth/refresh",
+        "/api/v1/auth/refresh", "/api/v1/auth/logout", "/api/auth/token", "/api/auth/refresh", "/api/v1/auth/signup",
+        "/api/v1/auth/switch-org",
     ]
 
     /// When the first keyed request succeeded, the same key with another body is refused (409/422) and

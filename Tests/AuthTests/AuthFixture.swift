@@ -49,10 +49,10 @@ struct AuthFixture {
 
     /// Every product module, as the app wires them, so Auth accepts the product's scopes and roles. The
     /// Auth fixtures migrate only the Auth tables they use, so other modules' routes are there but unused.
-    static func assemble(database: PostgresDatabase, clock: ManualWallClock,
-                         crypto: any CryptoService = OpenSSLCryptoService()) -> AtlasApplication {
+    static func assemble(database: PostgresDatabase, clock: ManualWallClock, crypto: any CryptoService = OpenSSLCryptoService(),
+                         overrides: (inout ContractRegistry) -> Void = { _ in }) -> AtlasApplication {
         AtlasBootstrap.assemble(modules: AtlasModules.all(), database: database, clock: clock, crypto: crypto,
-                                logger: TestLogger.quiet)
+                                logger: TestLogger.quiet, overrides: overrides)
     }
 
     /// Routes that echo the principal, on each surface, and a slow idempotent POST that counts executions.
@@ -64,7 +64,11 @@ struct AuthFixture {
                           "kind": .string(principal.kind.rawValue), "fingerprint": .string(principal.credentialFingerprint)])
         }
         group.get("/read", middleware: [auth.accessGuard.require(.init(surface: .commerce, scopes: ["transactions:read"]))], echo)
-        group.get("/ws", middleware: [auth.accessGuard.require(.init(surface: .commerce, allowsQueryKey: true))], echo)
+        group.webSocket("/ws", middleware: [auth.accessGuard.require(.init(surface: .commerce))]) { request, context, connection in
+            let principal = context.principal!
+            try? connection.send(json: ["merchantId": .string(principal.tenant.merchantId), "target": .string(request.target)])
+            connection.close(code: .normal, reason: "")
+        }
         group.get("/narrow", middleware: [auth.accessGuard.require(.init(surface: .commerce, scopes: ["webhooks:manage"]))], echo)
         let idempotency = services.idempotencyMiddleware
         group.post("/charge", middleware: [auth.accessGuard.require(.init(surface: .commerce, scopes: ["transactions:write"])),

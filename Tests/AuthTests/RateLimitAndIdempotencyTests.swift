@@ -1,3 +1,4 @@
+import AccessContract
 import AtlasTestSupport
 @testable import Auth
 import Crypto
@@ -39,6 +40,30 @@ import Testing
         }
         #expect(allowed < 61)
         #expect(allowed >= 30)
+    }
+
+    /// Devices: batch uploads (`RateLimitBucket.batchUpload`) count in a bucket of their own, 40 at once then 2 a
+    /// second, apart from the device's 60/min call bucket; other credentials have one bucket whatever the route.
+    @Test func deviceBatchUploadsHaveTheirOwnBucket() {
+        let device = Principal(kind: .device, id: "dev_1", tenant: TenantContext(merchantId: "mer_1", mode: .live),
+                               scopes: ["debit"], role: "terminal", credentialFingerprint: "f")
+        let apiKey = Principal(kind: .apiKey, id: "key_1", tenant: TenantContext(merchantId: "mer_1", mode: .test),
+                               scopes: [], credentialFingerprint: "f")
+        #expect(AuthGuard.policies(for: device) == [.deviceMinute])
+        #expect(AuthGuard.policies(for: device, bucket: .batchUpload) == [.deviceBatchUpload])
+        #expect(AuthGuard.policies(for: apiKey, bucket: .batchUpload) == AuthGuard.policies(for: apiKey))
+        let clock = ManualWallClock()
+        let limiter = RateLimiter(clock: clock)
+        let batches = AuthGuard.policies(for: device, bucket: .batchUpload)
+        for _ in 0..<40 { #expect(limiter.check(key: "device:dev_1", policies: batches).allowed) }
+        let refused = limiter.check(key: "device:dev_1", policies: batches)
+        #expect(!refused.allowed && refused.retryAfterSeconds == 1 && refused.limit == 120 && refused.remaining == 0)
+        // The same key's call bucket is untouched by the uploads.
+        #expect(limiter.check(key: "device:dev_1", policies: AuthGuard.policies(for: device)).remaining == 9)
+        clock.advance(seconds: 1)
+        #expect(limiter.check(key: "device:dev_1", policies: batches).allowed)
+        #expect(limiter.check(key: "device:dev_1", policies: batches).allowed)
+        #expect(!limiter.check(key: "device:dev_1", policies: batches).allowed)
     }
 
     @Test func concurrencySlotsAreBounded() {

@@ -21,14 +21,18 @@ struct UsersFixture {
     let userId: String
     let email: String
 
+    /// `companies` stands in for Accounting's `CompanyDirectory` (these databases have only Auth's tables).
     static func make(database existing: PostgresDatabase? = nil, organizationId existingOrganization: String? = nil,
-                     crypto: any CryptoService = OpenSSLCryptoService()) async throws -> UsersFixture {
+                     crypto: any CryptoService = OpenSSLCryptoService(),
+                     companies: any CompanyDirectory = StubCompanyDirectory()) async throws -> UsersFixture {
         let clock = ManualWallClock(Date())
         let database: PostgresDatabase
         if let existing { database = existing } else {
-            database = try await TestDatabase.fresh(migrations: AuthSchema.migrations + UsersService.migrations)
+            database = try await TestDatabase.fresh(migrations: AuthSchema.migrations + OAuthService.migrations + UsersService.migrations)
         }
-        let application = AuthFixture.assemble(database: database, clock: clock, crypto: crypto)
+        let application = AuthFixture.assemble(database: database, clock: clock, crypto: crypto) { contracts in
+            contracts.override(companies, as: (any CompanyDirectory).self)
+        }
         let auth = application.auth
         let router = application.router(adding: [probeGroup(auth)])
         let client = InProcessClient(router)

@@ -1,3 +1,4 @@
+import AccessContract
 import Crypto
 import Foundation
 import Kernel
@@ -20,8 +21,8 @@ import AtlasTestSupport
         #expect(tokens["expires_in"] == 3600)
         let access = try #require(tokens["access_token"]?.stringValue)
         let refresh = try #require(tokens["refresh_token"]?.stringValue)
-        #expect(access.hasPrefix("at_") && access.count == 67)
-        #expect(refresh.hasPrefix("rt_") && refresh.count == 67)
+        #expect(UserTokenStore.isWellFormed(access, use: UserTokenStore.accessUse))
+        #expect(UserTokenStore.isWellFormed(refresh, use: UserTokenStore.refreshUse))
         #expect(body["user"]?["id"] == .string(fixture.userId))
         #expect(body["user"]?["email"] == .string(fixture.email))
         #expect(body["user"]?["full_name"] == "Alice Accountant")
@@ -34,6 +35,37 @@ import AtlasTestSupport
         #expect(stored.count == 1)
         let storedHash = try #require(stored.first).decode("token_hash", as: [UInt8].self)
         #expect(storedHash == OpenSSLCryptoService().sha256(Array(access.utf8)))
+    }
+
+    /// Spec B.4 rule 9: access and refresh tokens are RS256 JWTs with `sub`, `org`, `exp`, `iat`, `jti`, signed by a key
+    /// the JWKS publishes; refresh rotates them (still JWTs) and the spent refresh token is refused.
+    @Test func tokensAreJWTsSignedByAPublishedKey() async throws {
+        let fixture = try await UsersFixture.make()
+        let (access, refresh) = try await fixture.tokens()
+        let published = try await fixture.auth.oauth.signingKeys.publishedKeys()
+        for (token, use, lifetime) in [(access, "access", Int64(3600)), (refresh, "refresh", Int64(30 * 24 * 3600))] {
+            let jws = try #require(CompactJWS.parse(token))
+            #expect(jws.header["alg"] == "RS256" && jws.header["typ"] == "JWT")
+            #expect(jws.claims["sub"] == .string(fixture.userId) && jws.claims["org"] == .string(fixture.organizationId))
+            #expect(jws.claims["token_use"] == .string(use) && jws.claims["aud"] == "atlas-accounting")
+            let issuedAt = try #require(jws.claims["iat"]?.intValue)
+            #expect(try #require(jws.claims["exp"]?.intValue) - issuedAt == lifetime)
+            #expect(jws.claims["jti"]?.stringValue?.count == 64)
+            let key = try #require(published.first { $0.kid == jws.header["kid"]?.stringValue })
+            #expect(OpenSSLCryptoService().verifyRS256(message: jws.signingInput, signature: jws.signature,
+                                                       publicKeyPEM: key.publicKeyPEM))
+        }
+        #expect(await fixture.me(access).status == 200)
+        #expect(!UserTokenStore.isWellFormed(access, use: UserTokenStore.refreshUse))
+        // Signed with the same key as OAuth tokens, but another audience: the Commerce verifier refuses it.
+        await #expect(throws: (any Error).self) {
+            _ = try await fixture.auth.oauth.verifier.verify(token: access,
+                                                             requirement: AccessRequirement(surface: .commerce, scopes: ["transactions:read"]))
+        }
+        let rotated = await fixture.refresh(refresh)
+        #expect(rotated.status == 200)
+        #expect(CompactJWS.parse(rotated.bodyJSON?["access_token"]?.stringValue ?? "") != nil)
+        #expect(await fixture.refresh(refresh).status == 401)
     }
 
     /// B2: a wrong password and an unknown email get the same status and byte-identical body,

@@ -53,6 +53,50 @@ import Testing
         }
     }
 
+    /// A write transaction left open in another database (it has an id older than the event's writer) does
+    /// not hold this log back: the horizon leaves out transactions connected elsewhere. One left open in
+    /// this database still does, until it ends.
+    @Test func onlyTransactionsInThisDatabaseHoldTheReadHorizon() async throws {
+        let fixture = try await EventLogFixture.make()
+        defer { fixture.close() }
+        let elsewhere = try await TestDatabase.fresh(migrations: [])
+        defer { elsewhere.close() }
+        let reader = EventReadStore(database: fixture.database)
+        let openElsewhere = Latch(), openHere = Latch(), mayEnd = Latch()
+        let foreign = Task {
+            try await elsewhere.transaction { tx in
+                try await tx.execute("SELECT pg_current_xact_id()")
+                openElsewhere.open()
+                await mayEnd.wait()
+            }
+        }
+        await openElsewhere.wait()
+        try await fixture.append([EventLogFixture.event(resource: "first")])
+        // Eventually, not at once: a transaction of another database that ended between this statement's
+        // snapshot and its read of pg_stat_activity holds the horizon for that one statement (the safe side).
+        try await eventually("the first event, past the other database's open transaction") {
+            try await reader.events(after: .start, limit: 10).map(\.event.resourceId) == ["first"]
+        }
+
+        let local = Task {
+            try await fixture.database.transaction { tx in
+                try await tx.execute("SELECT pg_current_xact_id()")
+                openHere.open()
+                await mayEnd.wait()
+            }
+        }
+        await openHere.wait()
+        try await fixture.append([EventLogFixture.event(resource: "second")])
+        #expect(try await reader.events(after: .start, limit: 10).map(\.event.resourceId) == ["first"],
+                "an older transaction of this database may still append below the second event")
+        mayEnd.open()
+        try await foreign.value
+        try await local.value
+        try await eventually("both events once every transaction ended") {
+            try await reader.events(after: .start, limit: 10).map(\.event.resourceId) == ["first", "second"]
+        }
+    }
+
     /// The handler applies a batch in its own transaction with `markApplied`, then the runner fails before
     /// it moves the cursor (simulated by throwing once after the commit): the batch comes again, and
     /// nothing is applied twice.

@@ -22,6 +22,14 @@ import Testing
         return try await client.send(OutboundRequest(url: parsed, headers: ["X-Test": "1"], body: Array("{}".utf8)))
     }
 
+    /// A connection given back after the taker read its clock is not idle at all (the subtraction overflowed
+    /// and crashed the server during the webhook crash test).
+    @Test func aConnectionGivenBackAfterTheClockWasReadIsFresh() {
+        #expect(HTTPClient.idleForNanos(now: 1_000, lastUsedNanos: 1_500) == 0)
+        #expect(HTTPClient.idleForNanos(now: 1_500, lastUsedNanos: 1_000) == 500)
+        #expect(HTTPClient.idleForNanos(now: 7, lastUsedNanos: 7) == 0)
+    }
+
     @Test func postsAndReusesTheConnection() async throws {
         let receiver = try WebhookReceiver()
         let client = try client()

@@ -85,6 +85,17 @@ private final class Flags: Sendable {
     var all: [Bool] { values.withLock { $0 } }
 }
 
+/// A streamed body of one piece (the export's kind of answer).
+private final class OnePiece: ResponseBodyProducer {
+    private let sent = Mutex(false)
+    func nextBodyPiece() async throws -> [UInt8]? {
+        sent.withLock { sent in
+            defer { sent = true }
+            return sent ? nil : Array("line\n".utf8)
+        }
+    }
+}
+
 /// Executor that refuses SQL: the memory store never uses it.
 private struct NoSQL: SQLExecutor {
     func query(_ sql: SQL) async throws(DatabaseError) -> [Row] { throw DatabaseError(kind: .query, message: "no sql") }
@@ -251,5 +262,48 @@ private struct NoSQL: SQLExecutor {
         #expect(store.isCompletedCalls.load(ordering: .relaxed) == 1)
         let replay = try await send("{}", deferredClaim: false) { _, _ in Issue.record("must replay"); return Response(status: 500) }
         #expect(replay.headers["Idempotent-Replayed"] == "true")
+    }
+
+    /// A streamed body is never stored for replay: a route that declares one (`streamsBody`) is refused when it is
+    /// registered behind this middleware (the process stops at startup); a finished-body route is accepted.
+    @Test func aRouteThatStreamsItsBodyIsRefusedAtRegistration() throws {
+        var export = RouteSchema("Export", operationId: "exportThings", responses: [])
+        #expect(IdempotencyMiddleware.streamedRouteRefusal(export) == nil)
+        export.streamsBody = true
+        let refusal = try #require(IdempotencyMiddleware.streamedRouteRefusal(export))
+        #expect(refusal.contains("exportThings") && refusal.contains("Idempotency-Key"))
+        var sale = RouteSchema("Sale", operationId: "sale", responses: [])
+        middleware().contribute(to: &sale)
+        #expect(sale.acceptsIdempotencyKey)
+    }
+
+    /// The net behind that check: a handler that streams without declaring it gets an opaque 500 under a key,
+    /// on claim-first and deferred routes alike; nothing is stored, the claim goes back, and a retry runs again.
+    @Test func aStreamedAnswerUnderAKeyIsNeverStored() async throws {
+        for deferred in [false, true] {
+            let runs = Counter()
+            let key = deferred ? "streamed-deferred" : "streamed-claimed"
+            let streaming: Handler = { _, _ in
+                runs.add()
+                return Response.streamed(headers: ["Content-Type": "text/csv"], producer: OnePiece())
+            }
+            for _ in 0..<2 {
+                do {
+                    _ = try await send("{}", key: key, deferredClaim: deferred, handler: streaming)
+                    Issue.record("a streamed answer under a key must fail")
+                } catch let error as AtlasError {
+                    #expect(error.status == 500)
+                    #expect(error.code == "INTERNAL_ERROR")
+                }
+            }
+            #expect(runs.count == 2)
+            #expect(store.entries.withLock { $0[key] } == nil)
+        }
+        // Without a key the middleware is not involved: the body streams as it is.
+        let request = Request(method: .post, target: "/sale", body: Array("{}".utf8))
+        let plain = try await middleware().respond(to: request, context: RequestContext(requestId: "req_2")) { _, _ in
+            Response.streamed(producer: OnePiece())
+        }
+        #expect(try await plain.collectingBody().bodyText == "line\n")
     }
 }

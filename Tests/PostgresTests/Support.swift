@@ -32,6 +32,8 @@ enum TestDatabase {
             url: try url(), applicationName: "atlas-tests",
             pool: PoolLimits(connectionsMax: connectionsMax, acquireTimeoutSeconds: acquireTimeoutSeconds,
                              waitersMax: waitersMax),
+            // The full suite opens hundreds of connections at its start: a connect once took more than 5 s.
+            connectTimeoutSeconds: 30,
             preparedStatementsMax: preparedStatementsMax))
     }
 

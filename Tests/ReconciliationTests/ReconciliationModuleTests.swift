@@ -111,8 +111,14 @@ import Transactions
     }
 
     @Test func csvFieldsAreQuotedOnlyWhenNeeded() {
-        #expect(SettlementExport.csvField("txn_01") == "txn_01")
-        #expect(SettlementExport.csvField("a,b") == "\"a,b\"")
-        #expect(SettlementExport.csvField("say \"hi\"") == "\"say \"\"hi\"\"\"")
+        func csvField(_ value: String) -> String {
+            var body: [UInt8] = []
+            SettlementExport.appendCSVField(value, to: &body)
+            return String(decoding: body, as: UTF8.self)
+        }
+        #expect(csvField("txn_01") == "txn_01")
+        #expect(csvField("a,b") == "\"a,b\"")
+        #expect(csvField("say \"hi\"") == "\"say \"\"hi\"\"\"")
+        #expect(csvField("two\r\nlines") == "\"two\r\nlines\"")
     }
 }

@@ -102,6 +102,66 @@ import Testing
         }
     }
 
+    /// From scratch: per mode and currency, `GET /v1/totals` equals the sums recomputed from Transactions' own rows
+    /// (read here by the test; the module never reads them) and from the open items (the admin check). Test and
+    /// live are kept apart, a drift in one (mode, currency) is named as exactly that one, and a test-mode close
+    /// leaves the live period open.
+    @Test func totalsEqualARecomputationFromTheTransactionsForEachModeAndCurrency() async throws {
+        let fixture = try await ReconciliationFixture.make()
+        defer { fixture.close() }
+        let first = try await fixture.sale(2500)
+        try await fixture.sale(1200)
+        try await fixture.sale(500, type: "REFUND", original: first)
+        try await fixture.sale(700, currency: "AUD")
+        for (amount, currency) in [(2000, "NZD"), (100, "USD"), (250, "USD")] as [(Int64, String)] {
+            let cash = await fixture.post("/v1/transaction/sale", [
+                "type": "SALE", "amount": .int(amount), "currency": .string(currency), "tender": "CASH"], key: fixture.liveKey)
+            #expect(cash.status == 200, "live cash sale: \(cash.status) \(cash.bodyText)")
+        }
+        try await fixture.settle()
+        let expected: [String: [String: (sales: Int64, saleAmount: Int64, refunds: Int64, refundAmount: Int64)]] = [
+            "test": ["NZD": (2, 3700, 1, 500), "AUD": (1, 700, 0, 0), "USD": (0, 0, 0, 0)],
+            "live": ["NZD": (1, 2000, 0, 0), "AUD": (0, 0, 0, 0), "USD": (2, 350, 0, 0)],
+        ]
+        for (mode, key) in [("test", fixture.testKey), ("live", fixture.liveKey)] {
+            for currency in ["NZD", "AUD", "USD"] {
+                let served = await fixture.get("/v1/totals?currency=\(currency)", key: key)
+                let row = try #require(try await fixture.database.queryFirst("""
+                    SELECT count(*) FILTER (WHERE type IN ('SALE', 'PRE_AUTH_COMPLETE')) AS sales,
+                        coalesce(sum(amount) FILTER (WHERE type IN ('SALE', 'PRE_AUTH_COMPLETE')), 0)::bigint AS sale_amount,
+                        count(*) FILTER (WHERE type = 'REFUND') AS refunds,
+                        coalesce(sum(amount) FILTER (WHERE type = 'REFUND'), 0)::bigint AS refund_amount
+                    FROM transactions WHERE merchant_id = \(fixture.merchantId) AND mode = \(mode)
+                        AND currency = \(currency) AND status IN ('APPROVED', 'VOIDED') AND settlement_id IS NULL
+                    """))
+                let want = try #require(expected[mode]?[currency])
+                let label = "\(mode) \(currency)"
+                #expect(served.int("saleCount") == want.sales && served.int("saleAmount") == want.saleAmount, "\(label)")
+                #expect(served.int("refundCount") == want.refunds && served.int("refundAmount") == want.refundAmount, "\(label)")
+                #expect(try row.decode("sales", as: Int64.self) == want.sales, "\(label)")
+                #expect(try row.decode("sale_amount", as: Int64.self) == want.saleAmount, "\(label)")
+                #expect(try row.decode("refunds", as: Int64.self) == want.refunds, "\(label)")
+                #expect(try row.decode("refund_amount", as: Int64.self) == want.refundAmount, "\(label)")
+            }
+        }
+        #expect(try await fixture.mismatches().isEmpty)
+        // A drift in one (mode, currency) is reported as that one only.
+        try await fixture.database.execute("""
+            UPDATE reconciliation_totals SET sale_amount = sale_amount + 1 WHERE mode = 'live' AND currency = 'USD'
+            """)
+        #expect(try await fixture.mismatches().map { "\($0.mode) \($0.currency)" } == ["live USD"])
+        try await fixture.database.execute("""
+            UPDATE reconciliation_totals SET sale_amount = sale_amount - 1 WHERE mode = 'live' AND currency = 'USD'
+            """)
+        // A test-mode close settles test items only: the live period and its totals stay as they were.
+        #expect(await fixture.closeDay().status == 200)
+        try await fixture.settle()
+        #expect(await fixture.get("/v1/totals?currency=NZD").int("saleCount") == 0)
+        let live = await fixture.get("/v1/totals?currency=USD", key: fixture.liveKey)
+        #expect(live.int("saleCount") == 2 && live.int("saleAmount") == 350)
+        #expect(try await fixture.mismatches().isEmpty)
+    }
+
     static func loggedEvents(_ fixture: ReconciliationFixture, type: String) async throws -> [LoggedEvent] {
         let rows = try await fixture.database.query("""
             SELECT event_id, event_type, merchant_id, mode, resource_id, payload::text AS payload, occurred_at, seq

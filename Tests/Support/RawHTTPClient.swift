@@ -109,12 +109,27 @@ public final class RawClient: @unchecked Sendable {
         return response
     }
 
+    /// Exactly `count` bytes (after any already buffered), or nil when the connection ends or the read times out.
+    public func read(_ count: Int) -> [UInt8]? {
+        while buffer.count < count {
+            if !fill() { return nil }
+        }
+        defer { buffer.removeFirst(count) }
+        return Array(buffer[0..<count])
+    }
+
     /// True when the server closed the connection (EOF or reset) with no further bytes.
     public func readsEOF() -> Bool {
         if !buffer.isEmpty { return false }
         var byte: UInt8 = 0
         let count = recv(fd, &byte, 1, 0)
         return count == 0 || (count < 0 && errno == ECONNRESET)
+    }
+
+    /// The bytes already received past the last read (for a test that goes on reading the socket itself).
+    public func takeBuffered() -> [UInt8] {
+        defer { buffer = [] }
+        return buffer
     }
 
     /// Everything until the server closes the connection.
@@ -149,4 +164,53 @@ extension RawClient {
 
 extension RawResponse {
     public var bodyJSON: JSONValue? { try? JSONCoding.decoder().decode(JSONValue.self, from: Data(body)) }
+}
+
+extension RawClient {
+    // Chunked response bodies (RFC 9112 §7.1) and close-delimited ones, for streamed-response tests.
+
+    /// One CRLF-terminated line (without the CRLF), or nil when the connection ends first.
+    public func readLine() -> String? {
+        var line: [UInt8] = []
+        while let byte = read(1) {
+            if byte[0] == 10, line.last == 13 { return String(decoding: line.dropLast(), as: UTF8.self) }
+            line.append(byte[0])
+            if line.count > 4_096 { return nil }
+        }
+        return nil
+    }
+
+    /// The next chunk's size (extensions ignored), or nil when the connection ends or the line is not hex.
+    public func readChunkSize() -> Int? {
+        guard let line = readLine() else { return nil }
+        return Int(line.split(separator: ";").first.map(String.init) ?? "", radix: 16)
+    }
+
+    /// A chunked body after its head: the chunks' sizes and bytes; nil when the connection ends before the
+    /// last chunk (a cut body) or the framing is wrong.
+    public func readChunkedBody() -> (chunkSizes: [Int], bytes: [UInt8])? {
+        var sizes: [Int] = []
+        var bytes: [UInt8] = []
+        while true {
+            guard let size = readChunkSize() else { return nil }
+            if size == 0 { return readLine() == "" ? (sizes, bytes) : nil }
+            guard let chunk = read(size + 2), chunk[size] == 13, chunk[size + 1] == 10 else { return nil }
+            sizes.append(size)
+            bytes += chunk[0..<size]
+        }
+    }
+
+    /// Every byte until the server closes, and whether it ended with a reset rather than a clean close.
+    public func readUntilClosed() -> (bytes: [UInt8], reset: Bool) {
+        var bytes = takeBuffered()
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count > 0 {
+                bytes += chunk[0..<count]
+                continue
+            }
+            return (bytes, count < 0 && errno == ECONNRESET)
+        }
+    }
 }

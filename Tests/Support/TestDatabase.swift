@@ -20,6 +20,13 @@ public enum TestDatabase {
     /// Pool wait for tests: suites run in parallel on a small shared machine, so a busy moment must
     /// not turn into a spurious 503; the production default (5 s) is tested in PostgresTests.
     public static let acquireTimeoutSeconds: Double = 60
+    /// Health checks (`isReachable`) likewise: under the full suite a first `SELECT 1` took longer than the
+    /// production 2 s and `/health` answered "unreachable" for a database that was up. An unreachable
+    /// database still answers at once (PoolTests: the connection is refused, no timeout involved).
+    public static let reachabilityTimeoutSeconds: Double = 30
+    /// And opening a connection: under the full suite a connect once took longer than the production 5 s
+    /// ("timeout expired").
+    public static let connectTimeoutSeconds = 30
 
     /// A new database named `atlas_t_<random>` with `migrations` applied.
     public static func fresh(migrations: [Migration], connectionsMax: Int = 8) async throws -> PostgresDatabase {
@@ -31,7 +38,8 @@ public enum TestDatabase {
         admin.close()
         let database = PostgresDatabase(configuration: PostgresConfiguration(
             url: url(base, replacingDatabaseWith: name), pool: PoolLimits(connectionsMax: connectionsMax,
-                                                                             acquireTimeoutSeconds: acquireTimeoutSeconds)))
+                                                                             acquireTimeoutSeconds: acquireTimeoutSeconds),
+            connectTimeoutSeconds: connectTimeoutSeconds, reachabilityTimeoutSeconds: reachabilityTimeoutSeconds))
         try await MigrationRunner.run(migrations: migrations, on: database)
         return database
     }

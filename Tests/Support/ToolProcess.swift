@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Runs a command-line tool found on PATH (a validator, a client) and collects its exit status and its
 /// combined standard output and error.

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -29,7 +29,9 @@ public final class WebhookReceiver: @unchecked Sendable {
     /// Starts the receiver on 127.0.0.1 (with TLS when `tls` names a certificate and key).
     public init(tls: (certificate: String, key: String)? = nil) throws {
         logPath = NSTemporaryDirectory() + "atlas-webhook-receiver-\(UUID().uuidString).jsonl"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        guard FileManager.default.createFile(atPath: logPath, contents: nil) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: logPath])
+        }
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         var arguments = ["python3", BenchScript.root.appendingPathComponent("bench/webhooks/receiver.py").path, logPath]
@@ -108,11 +110,18 @@ public final class WebhookReceiver: @unchecked Sendable {
     }
 
     /// Runs `bench/webhooks/verify.py` over every recorded request: Standard Webhooks (its Python library)
-    /// and an independent HMAC check of `Atlas-Signature`. Returns its output ("PASS n" when all verify).
-    public func verifyAll(secret: String) throws -> String {
+    /// and an independent HMAC check of the flavour's own signature header (`Atlas-Signature`, accounting's
+    /// `X-Atlas-Signature`, payments' `x-atlas-signature`). Returns its output ("PASS n" when all verify).
+    public func verifyAll(secret: String, flavour: String = "commerce") throws -> String {
+        try Self.verify(logPath: logPath, secret: secret, flavour: flavour)
+    }
+
+    /// `verify.py` over a log in the receiver's format (one JSON object per line: headers, base64 body).
+    public static func verify(logPath: String, secret: String, flavour: String) throws -> String {
         let verifier = Process()
         verifier.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        verifier.arguments = ["python3", BenchScript.root.appendingPathComponent("bench/webhooks/verify.py").path, logPath, secret]
+        verifier.arguments = ["python3", BenchScript.root.appendingPathComponent("bench/webhooks/verify.py").path, logPath, secret,
+                              flavour]
         let output = Pipe()
         verifier.standardOutput = output
         verifier.standardError = output

@@ -6,7 +6,7 @@ import Postgres
 import Testing
 @testable import Transactions
 
-/// Refund, void and completion flows, cash rounding, stored value, listing, abort and sessions over HTTP.
+/// Refund, void and completion flows, cash rounding, stored value, listing, and abort over HTTP (the payments API: PaymentsAPITests).
 @Suite struct LifecycleTests {
     func id(_ response: Response) -> JSONValue { .string(response.string("transactionId") ?? "") }
 
@@ -185,10 +185,10 @@ import Testing
         #expect(byTerminal.json["data"] == [terminalSale.json])
     }
 
-    /// The abort answers long before the acquirer's slow call would end: it cancels the call. (A 3 s call and a
-    /// 2 s bound left too little room when the whole suite loads two cores; 10 s and 5 s keep the distinction.)
+    /// The abort answers long before the acquirer's slow call would end: it cancels the call. (A 10 s call and a
+    /// 5 s bound left too little room when the whole suite loads two cores; 30 s and 15 s keep the distinction.)
     @Test func abortInFlightTransaction() async throws {
-        let fixture = try await TransactionFixture.make(slowDelayMilliseconds: 10_000)
+        let fixture = try await TransactionFixture.make(slowDelayMilliseconds: 30_000)
         defer { fixture.close() }
         async let slow = fixture.sale(["type": "SALE", "amount": .int(SimulatedAcquirer.slowAmount), "currency": "NZD"],
                                       key: fixture.terminalKey)
@@ -205,7 +205,7 @@ import Testing
         let aborted = await fixture.post("/v1/transaction/\(id)/abort", [:], key: fixture.terminalKey)
         #expect(aborted.status == 200)
         #expect(aborted.string("status") == "ABORTED")
-        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(ContinuousClock.now - started < .seconds(15), "the abort did not wait for the acquirer")
         let result = await slow
         #expect(result.string("status") == "ABORTED")
         #expect(result.string("transactionId") == id)
@@ -214,66 +214,5 @@ import Testing
         #expect(again.errorCode == "TRANSACTION_NOT_IN_PROGRESS")
         let missing = await fixture.post("/v1/transaction/txn_01JQXYZ0000000000000000000/abort", [:], key: fixture.terminalKey)
         #expect(missing.status == 404)
-    }
-
-    @Test func paymentSessions() async throws {
-        let fixture = try await TransactionFixture.make()
-        defer { fixture.close() }
-        func send(_ method: HTTPMethod, _ path: String, _ body: JSONValue?, auth: String?, idempotencyKey: String? = nil) async -> Response {
-            var headers = HTTPHeaders()
-            if let auth { headers.add("Authorization", "Bearer \(auth)") }
-            if let idempotencyKey { headers.add("Idempotency-Key", idempotencyKey) }
-            if let body { return await fixture.client.send(method, path, headers: headers, json: body) }
-            return await fixture.client.send(method, path, headers: headers)
-        }
-        // B1
-        let created = await send(.post, "/functions/v1/create-session", ["amount": 4990, "currency": "USD"], auth: fixture.testKey,
-                                 idempotencyKey: "order_1")
-        #expect(created.status == 200)
-        #expect(created.string("object") == "payment_session")
-        #expect(created.string("status") == "requires_payment_method")
-        #expect(created.json["livemode"] == false)
-        #expect(created.string("client_secret")?.hasPrefix("cs_") == true)
-        #expect(created.string("id")?.hasPrefix("sess_") == true)
-        #expect(created.string("capture_method") == "automatic")
-        #expect(created.headers["X-RateLimit-Limit"] != nil)
-        // B3: same key, different body.
-        let conflict = await send(.post, "/functions/v1/create-session", ["amount": 5000, "currency": "USD"], auth: fixture.testKey,
-                                  idempotencyKey: "order_1")
-        #expect(conflict.status == 409)
-        // B4: invalid key.
-        let invalid = await send(.post, "/functions/v1/create-session", ["amount": 4990, "currency": "USD"], auth: "sk_test_nope")
-        #expect(invalid.status == 401)
-        #expect(invalid.string("requestId") != nil)
-        // B6
-        let negative = await send(.post, "/functions/v1/create-session", ["amount": -1, "currency": "USD"], auth: fixture.testKey)
-        #expect(negative.status == 400)
-        #expect(negative.errorCode == "INVALID_AMOUNT")
-        #expect(negative.string("message") == "Amount must be a positive integer")
-        // external_id is idempotent.
-        let withExternal = await send(.post, "/functions/v1/create-session",
-                                      ["amount": 100, "currency": "USD", "external_id": "ext-1", "capture_method": "manual",
-                                       "customer": ["email": "a@b.co", "name": "Ann"], "payment_method_types": ["card", "apple_pay"],
-                                       "metadata": ["k": "v"]], auth: fixture.testKey)
-        let reused = await send(.post, "/functions/v1/create-session", ["amount": 100, "currency": "USD", "external_id": "ext-1"],
-                                auth: fixture.testKey)
-        #expect(reused.string("id") == withExternal.string("id"))
-        #expect(withExternal.string("customer_email") == "a@b.co")
-        // GET and PATCH
-        let sessionId = created.string("id") ?? ""
-        let fetched = await send(.get, "/functions/v1/sessions/\(sessionId)", nil, auth: fixture.testKey)
-        #expect(fetched.int("amount") == 4990)
-        #expect(fetched.json["client_secret"] == nil)
-        let patched = await send(.patch, "/functions/v1/sessions/\(sessionId)",
-                                 ["amount": 6000, "description": "Order 7", "customer": ["name": "Bo"]], auth: fixture.testKey)
-        #expect(patched.status == 200)
-        #expect(patched.int("amount") == 6000)
-        #expect(patched.string("customer_name") == "Bo")
-        #expect(patched.string("currency") == "USD")
-        let liveView = await send(.get, "/functions/v1/sessions/\(sessionId)", nil, auth: fixture.liveKey)
-        #expect(liveView.status == 404)
-        let badMethod = await send(.post, "/functions/v1/create-session", ["amount": 1, "currency": "USD", "capture_method": "later"],
-                                   auth: fixture.testKey)
-        #expect(badMethod.status == 400)
     }
 }

@@ -28,10 +28,15 @@ struct TransactionFixture {
     let rounding: any CashRounding
     /// Writes deferred Idempotency-Keys in a caller's statement (the idempotency module's key writer).
     let idempotencyKeys: any IdempotencyKeyWriter
+    /// What the bootstrap handed the modules (for engine parts a test drives directly, like the expiry sweep).
+    let services: ModuleServices
+    /// The module as assembled (its background parts, e.g. the terminal presence lease, for tests to drive).
+    let transactions: TransactionsModule
 
-    static func make(slowDelayMilliseconds: Int = 400, liveAcquirer: (any CardAcquirer)? = nil) async throws -> TransactionFixture {
+    static func make(slowDelayMilliseconds: Int = 400, liveAcquirer: (any CardAcquirer)? = nil,
+                     settings: TransactionsSettings = TransactionsSettings()) async throws -> TransactionFixture {
         let clock = ManualWallClock(Date())
-        let transactions = TransactionsModule(liveAcquirer: liveAcquirer,
+        let transactions = TransactionsModule(settings: settings, liveAcquirer: liveAcquirer,
                                               simulator: SimulatedAcquirer(slowDelayMilliseconds: slowDelayMilliseconds))
         let application = AtlasBootstrap.assemble(modules: [AuthModule(), transactions, RoundingModule()],
                                                   database: try await TestDatabase.fresh(migrations: []), clock: clock,
@@ -49,7 +54,8 @@ struct TransactionFixture {
                                   client: InProcessClient(application.router()), merchantId: merchantId,
                                   testKey: testKey.secret, liveKey: liveKey.secret, readOnlyKey: readOnly.secret,
                                   terminalKey: terminal.secret, rounding: rounding,
-                                  idempotencyKeys: application.services.idempotencyKeys)
+                                  idempotencyKeys: application.services.idempotencyKeys, services: application.services,
+                                  transactions: transactions)
     }
 
     func newKey(mode: Mode = .test, terminalId: String? = nil) async throws -> String {
@@ -71,6 +77,15 @@ struct TransactionFixture {
         var headers = HTTPHeaders()
         headers.add("X-Api-Key", key ?? testKey)
         return await client.send(.get, path, headers: headers)
+    }
+
+    /// A second instance of the module on the same database, clock and pool (another `atlas serve`, as far as the
+    /// registry and the event log can tell): its own module value, channels and event-log writer.
+    func secondInstance(settings: TransactionsSettings = TransactionsSettings()) -> (module: TransactionsModule, services: ModuleServices) {
+        let module = TransactionsModule(settings: settings)
+        let application = AtlasBootstrap.assemble(modules: [AuthModule(), module, RoundingModule()], database: database,
+                                                  clock: clock, logger: TestLogger.quiet)
+        return (module, application.services)
     }
 
     func count(_ sql: SQL) async throws -> Int64 {

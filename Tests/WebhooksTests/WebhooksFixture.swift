@@ -18,19 +18,22 @@ struct WebhooksFixture {
     let client: InProcessClient
     let merchantId: String
     let otherMerchantId: String
+    let organizationId: String
 
     var database: PostgresDatabase { application.database }
     var auth: AuthService { application.auth }
 
     static let loopback = [CIDR("127.0.0.0/8")!, CIDR("::1")!]
 
-    static func make(allowLoopback: Bool = true, timeoutSeconds: Double = 15) async throws -> WebhooksFixture {
+    static func make(allowLoopback: Bool = true, timeoutSeconds: Double = 15,
+                     configure: (inout WebhooksSettings) -> Void = { _ in }) async throws -> WebhooksFixture {
         let clock = ManualWallClock(Date())
         var configuration = HTTPClientConfiguration(allowedNetworks: allowLoopback ? loopback : [])
         configuration.limits.requestTimeoutSeconds = timeoutSeconds
         let http = try HTTPClient(configuration: configuration)
         var settings = WebhooksSettings()
         settings.delivery.pollIntervalMilliseconds = 50
+        configure(&settings)
         let module = WebhooksModule(settings: settings, client: http)
         var eventLimits = EventLogService.Limits()
         eventLimits.pollIntervalMilliseconds = 100
@@ -44,16 +47,34 @@ struct WebhooksFixture {
         let merchant = try await application.auth.createMerchant(organizationId: organization, name: "Hook shop")
         let other = try await application.auth.createMerchant(organizationId: organization, name: "Other shop")
         return WebhooksFixture(application: application, module: module, http: http, clock: clock,
-                               client: InProcessClient(application.router()), merchantId: merchant, otherMerchantId: other)
+                               client: InProcessClient(application.router()), merchantId: merchant, otherMerchantId: other,
+                               organizationId: organization)
     }
 
     func key(mode: Mode = .test, merchant: String? = nil, scopes: Set<String>? = nil) async throws -> String {
         try await auth.createSecretKey(merchantId: merchant ?? merchantId, mode: mode, scopes: scopes).secret
     }
 
-    func send(_ method: HTTPMethod, _ path: String, key: String?, json: JSONValue? = nil) async -> Response {
+    /// An accounting user's access token (`POST /api/v1/auth/login`), of `organization` (default the fixture's).
+    func userToken(_ role: UserRole, organization: String? = nil, merchant: String? = nil) async throws -> String {
+        let email = "\(role.rawValue).\(UUID().uuidString.prefix(8).lowercased())@example.com"
+        _ = try await auth.createUser(organizationId: organization ?? organizationId, email: email, password: Self.password,
+                                      role: role, merchantId: merchant ?? merchantId)
+        let response = await client.send(.post, "/api/v1/auth/login", json: ["email": .string(email), "password": .string(Self.password)])
+        guard let token = response.bodyJSON?["tokens"]?["access_token"]?.stringValue else {
+            throw HarnessError("login failed: \(response.status) \(response.bodyText)")
+        }
+        return token
+    }
+
+    static let password = "correct horse battery staple 42"
+
+    /// `key` is a Commerce API key (`X-Api-Key`) or, starting with "Bearer ", an Authorization header value.
+    func send(_ method: HTTPMethod, _ path: String, key: String?, json: JSONValue? = nil,
+              idempotencyKey: String? = nil) async -> Response {
         var headers = HTTPHeaders()
-        if let key { headers.add("X-Api-Key", key) }
+        if let key, key.hasPrefix("Bearer ") { headers.add("Authorization", key) } else if let key { headers.add("X-Api-Key", key) }
+        if let idempotencyKey { headers.add("Idempotency-Key", idempotencyKey) }
         if let json { return await client.send(method, path, headers: headers, json: json) }
         return await client.send(method, path, headers: headers)
     }
@@ -96,11 +117,9 @@ struct WebhooksFixture {
     /// One worker step at the manual clock's now: claims what is due and sends it; returns how many.
     @discardableResult
     func deliverDue(_ worker: DeliveryWorker) async throws -> Int {
-        let claimed = try await worker.claimBatch()
-        await withTaskGroup(of: Void.self) { group in
-            for delivery in claimed { group.addTask { await worker.deliver(delivery) } }
-        }
-        return claimed.count
+        let (claimed, start) = try await worker.claimBatch()
+        await worker.sendAndRecord(start)
+        return claimed
     }
 
     func deliveryRow(endpointId: String) async throws -> Row? {

@@ -22,6 +22,7 @@ import urllib.parse
 
 log_path = sys.argv[1]
 lock = threading.Lock()
+log = open(log_path, "a")  # kept open: the receiver should not be what limits a throughput run
 # A child spawned by Swift's Foundation.Process inherits the spawning thread's blocked signals, SIGTERM
 # included; unblock it so Process.terminate() ends the receiver.
 signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT])
@@ -29,6 +30,9 @@ signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT])
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # The head and the body go out in two writes; with Nagle's algorithm the body waits for the client's
+    # delayed ACK of the head (up to 40 ms a request), which made the receiver, not the sender, set the pace.
+    disable_nagle_algorithm = True
 
     def log_message(self, *args):
         pass
@@ -40,8 +44,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         record = {"path": url.path, "query": url.query, "headers": list(self.headers.items()),
                   "body": base64.b64encode(body).decode(), "received": time.time(),
                   "connection": "%s:%d" % self.client_address[:2]}
-        with lock, open(log_path, "a") as log:
+        with lock:
             log.write(json.dumps(record) + "\n")
+            log.flush()  # readers see whole lines as soon as the request is answered
         query = urllib.parse.parse_qs(url.query)
         status, headers, payload = 200, {}, b"ok"
         if url.path == "/gone":
@@ -69,6 +74,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default listen backlog is 5: dozens of deliveries connecting at once would be refused.
+    request_queue_size = 1024
 
 
 bind = "127.0.0.1"

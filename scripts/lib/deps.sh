@@ -47,6 +47,7 @@ atlas_install_test_deps() {
     python3 -c 'import jwt' 2>/dev/null || want+=(pyjwt)
     python3 -c 'import cryptography' 2>/dev/null || want+=(cryptography)
     python3 -c 'import standardwebhooks' 2>/dev/null || want+=(standardwebhooks)
+    python3 -c 'import websockets' 2>/dev/null || want+=(websockets)
     python3 -c 'import openapi_spec_validator' 2>/dev/null || want+=(openapi-spec-validator)
     command -v st >/dev/null 2>&1 && python3 -c 'import schemathesis' 2>/dev/null || want+=(schemathesis)
     command -v openapi-python-client >/dev/null 2>&1 || want+=(openapi-python-client)

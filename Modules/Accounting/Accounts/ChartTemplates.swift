@@ -27,6 +27,8 @@ enum ChartTemplates {
         account("1010", "Checking Account", "asset", "bank"),
         account("1100", "Accounts Receivable", "asset", "accounts_receivable", system: true),
         account("1150", "Card Clearing", "asset", "current_asset", system: true),
+        account("1160", "Due from Acquirer", "asset", "current_asset", system: true),
+        account("1170", "Stored Value Receivable", "asset", "current_asset", system: true),
         account("1500", "Equipment", "asset", "fixed_asset"),
         account("2000", "Accounts Payable", "liability", "accounts_payable", system: true),
         account("2100", "Accrued Liabilities", "liability", "current_liability"),
@@ -45,6 +47,7 @@ enum ChartTemplates {
         account("6200", "Salaries and Wages", "expense", "operating_expense"),
         account("6500", "Card Processing Fees", "expense", "operating_expense"),
         account("7900", "Cash Rounding", "expense", "other_expense", system: true),
+        account("7950", "Foreign Exchange Gain/Loss", "expense", "other_expense", system: true),
     ]
 
     static let industryAccounts: [String: [TemplateAccount]] = [
@@ -81,7 +84,9 @@ enum ChartTemplates {
         PostingRule.salesReturns.rawValue: "4900", PostingRule.cashRounding.rawValue: "7900",
         PostingRule.storedValueLiability.rawValue: "2300", PostingRule.accountsReceivable.rawValue: "1100",
         PostingRule.accountsPayable.rawValue: "2000", PostingRule.salesTaxPayable.rawValue: "2200",
-        PostingRule.retainedEarnings.rawValue: "3900",
+        PostingRule.retainedEarnings.rawValue: "3900", PostingRule.acquirerReceivable.rawValue: "1160",
+        PostingRule.storedValueReceivable.rawValue: "1170", PostingRule.storedValueFunding.rawValue: "1000",
+        PostingRule.fxGainLoss.rawValue: "7950",
     ]
 }
 
@@ -89,13 +94,21 @@ enum ChartTemplates {
 enum PostingRule: String, Sendable, Hashable, CaseIterable {
     case cash
     case cardClearing = "card_clearing"
+    /// What the acquirer owes once a close has settled card payments (card clearing moves here).
+    case acquirerReceivable = "acquirer_receivable"
     case salesRevenue = "sales_revenue"
     case tipsPayable = "tips_payable"
     case salesReturns = "sales_returns"
     case cashRounding = "cash_rounding"
     case storedValueLiability = "stored_value_liability"
+    /// What members owe for offline debits their balance did not cover (a card below zero).
+    case storedValueReceivable = "stored_value_receivable"
+    /// Where the money taken for a stored-value load goes (the load event names no tender).
+    case storedValueFunding = "stored_value_funding"
     case accountsReceivable = "accounts_receivable"
     case accountsPayable = "accounts_payable"
     case salesTaxPayable = "sales_tax_payable"
     case retainedEarnings = "retained_earnings"
+    /// Realised exchange gains and losses: a foreign-currency payment settling a document booked at another rate.
+    case fxGainLoss = "fx_gain_loss"
 }

@@ -20,6 +20,10 @@ struct BillHandlers: Sendable {
         let due_date: String?
         let vendor_bill_number: String?
         let lines: [InvoiceMath.Input]?
+        /// The vendor's currency (the default); another is 422.
+        let currency: String?
+        /// Base-currency units per unit of the bill's currency; default: the rate effective on the bill date.
+        let exchange_rate: AmountText?
     }
 
     func create(_ request: Request, _ context: RequestContext) async throws -> Response {
@@ -43,10 +47,7 @@ struct BillHandlers: Sendable {
         if let status = query["status"], BillLifecycle.Status(rawValue: status) == nil {
             throw AtlasError.invalidField("status", "status must be one of \(BillLifecycle.Status.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        let vendor = try query["vendor_id"].map { text throws(AtlasError) -> String in
-            guard let id = AccountingInput.uuid(text) else { throw AtlasError.invalidField("vendor_id", "vendor_id must be a UUID") }
-            return id
-        }
+        let vendor = try AccountingInput.optionalUUID(query["vendor_id"], field: "vendor_id")
         let company = try await scope.resolve(request, caller)
         let (items, total) = try await store.list(companyId: company.id, mode: caller.mode, status: query["status"], vendorId: vendor,
                                                   page: page)
@@ -104,9 +105,10 @@ struct BillHandlers: Sendable {
     private func draft(_ body: Body, existing: Bill?, company: Company, caller: AccountingCaller) async throws -> BillStore.Draft {
         guard let vendorId = AccountingInput.uuid(body.vendor_id ?? existing?.vendorId),
               let vendor = try await contacts.find(vendorId, kind: .vendor, organizationId: caller.organizationId, mode: caller.mode),
-              vendor.companyId == company.id, vendor.isActive, vendor.currency == company.baseCurrency else {
-            throw AtlasError.invalidField("vendor_id", "vendor_id is not an active vendor of this company in its base currency")
+              vendor.companyId == company.id, vendor.isActive else {
+            throw AtlasError.invalidField("vendor_id", "vendor_id is not an active vendor of this company")
         }
+        let currency = try DocumentCurrency.of(body.currency, contact: vendor)
         let billDate = try AccountingInput.requiredDate(body.bill_date ?? existing?.billDate, field: "bill_date")
         let given = try AccountingInput.optionalDate(body.due_date, field: "due_date")
         let keep = body.bill_date == nil && body.vendor_id == nil ? existing?.dueDate : nil
@@ -117,11 +119,17 @@ struct BillHandlers: Sendable {
         if let inputs = body.lines {
             let chart = try await accounts.all(companyId: company.id, mode: caller.mode)
             lines = try InvoiceMath.lines(inputs, accounts: Dictionary(chart.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first }),
-                                          currency: company.baseCurrency,
+                                          currency: currency,
                                           account: .expense(defaultAccountId: vendor.defaultExpenseAccountId))
+        } else if let existing, existing.currency != currency {
+            throw AtlasError.invalidField("lines", "lines are required when the currency changes")
         }
+        let rate = try await DocumentCurrency.rate(currency: currency, explicit: body.exchange_rate, date: billDate, dateField: "bill_date",
+                                                   kept: existing.map { ($0.currency, $0.billDate, $0.exchangeRate) },
+                                                   company: company, mode: caller.mode, executor: store.database)
+        _ = try BillLifecycle.bookedLines(lines, payable: "payable", currency: currency, rate: rate, base: company.baseCurrency)
         return BillStore.Draft(vendorId: vendor.id, vendorBillNumber: body.vendor_bill_number ?? existing?.vendorBillNumber,
-                               billDate: billDate, dueDate: due, lines: lines)
+                               billDate: billDate, dueDate: due, currency: currency, exchangeRate: rate, lines: lines)
     }
 
     private func billAndCompany(_ request: Request, _ caller: AccountingCaller) async throws -> (Bill, Company) {

@@ -38,6 +38,13 @@ struct BillLifecycle: Sendable, Hashable {
         return InvoiceMath.sumsByAccount(lines, includingTax: true).map { line($0.account, .debit, $0.amount) }
             + [line(payable, .credit, subtotal + tax)]
     }
+
+    /// The entry of a bill in its currency at its rate, in the base currency (`DocumentExchange`).
+    static func bookedLines(_ lines: [InvoiceMath.Line], payable: String, currency: Currency, rate: DecimalFactor,
+                             base: Currency) throws(AtlasError) -> [LedgerLine] {
+        try DocumentExchange.postingLines(postingLines(lines, payable: payable, currency: currency), currency: currency, rate: rate,
+                                          base: base, field: "exchange_rate")
+    }
 }
 
 struct Bill: Sendable {
@@ -50,6 +57,8 @@ struct Bill: Sendable {
     var billDate: String
     var dueDate: String
     var currency: Currency
+    /// Base-currency units per unit of `currency` the bill is booked at (1 in the base currency).
+    var exchangeRate: DecimalFactor
     var subtotalMinor: Int64
     var taxMinor: Int64
     var totalMinor: Int64
@@ -65,14 +74,15 @@ struct Bill: Sendable {
 
     static let columns: StaticString = """
         id, company_id, bill_number, vendor_id, vendor_bill_number, status, bill_date::text AS bill_date,
-        due_date::text AS due_date, currency, subtotal_minor, tax_minor, total_minor, amount_paid_minor, approved_at, approved_by,
+        due_date::text AS due_date, currency, exchange_rate::text AS exchange_rate, subtotal_minor, tax_minor, total_minor, amount_paid_minor, approved_at, approved_by,
         voided_at, void_reason, journal_entry_id, void_entry_id, created_at
         """
 
     init(row: Row) throws {
         guard let status = BillLifecycle.Status(rawValue: try row.decode("status")),
-              let currency = Currency(code: try row.decode("currency")) else {
-            throw DatabaseError(kind: .decoding, message: "unexpected status or currency in accounting_bills")
+              let currency = Currency(code: try row.decode("currency")),
+              let exchangeRate = DecimalFactor(try row.decode("exchange_rate", as: String.self)) else {
+            throw DatabaseError(kind: .decoding, message: "unexpected status, currency or rate in accounting_bills")
         }
         id = try row.decode("id")
         companyId = try row.decode("company_id")
@@ -83,6 +93,7 @@ struct Bill: Sendable {
         billDate = try row.decode("bill_date")
         dueDate = try row.decode("due_date")
         self.currency = currency
+        self.exchangeRate = exchangeRate
         subtotalMinor = try row.decode("subtotal_minor")
         taxMinor = try row.decode("tax_minor")
         totalMinor = try row.decode("total_minor")
@@ -101,7 +112,8 @@ struct Bill: Sendable {
         return [
             "id": .string(id), "company_id": .string(companyId), "bill_number": .string(number), "vendor_id": .string(vendorId),
             "vendor_bill_number": .text(vendorBillNumber), "status": .string(status.rawValue), "bill_date": .string(billDate),
-            "due_date": .string(dueDate), "currency": .string(currency.code), "subtotal": money(subtotalMinor),
+            "due_date": .string(dueDate), "currency": .string(currency.code), "exchange_rate": .string(exchangeRate.text),
+            "subtotal": money(subtotalMinor),
             "tax_amount": money(taxMinor), "total_amount": money(totalMinor), "amount_paid": money(amountPaidMinor),
             "amount_due": money(totalMinor - amountPaidMinor), "approved_at": .timestamp(approvedAt), "approved_by": .text(approvedBy),
             "voided_at": .timestamp(voidedAt), "void_reason": .text(voidReason), "journal_entry_id": .text(journalEntryId),
@@ -125,6 +137,8 @@ struct BillStore: Sendable {
         var vendorBillNumber: String?
         var billDate: String
         var dueDate: String
+        var currency: Currency
+        var exchangeRate: DecimalFactor
         var lines: [InvoiceMath.Line]
     }
 
@@ -141,35 +155,26 @@ struct BillStore: Sendable {
                 id = existing
                 try await tx.execute("""
                     UPDATE accounting_bills SET vendor_id = \(draft.vendorId), vendor_bill_number = \(draft.vendorBillNumber),
-                        bill_date = \(draft.billDate)::date, due_date = \(draft.dueDate)::date, subtotal_minor = \(subtotal),
+                        bill_date = \(draft.billDate)::date, due_date = \(draft.dueDate)::date, currency = \(draft.currency.code),
+                        exchange_rate = \(draft.exchangeRate.text)::numeric, subtotal_minor = \(subtotal),
                         tax_minor = \(tax), total_minor = \(subtotal + tax), updated_at = \(now)
                     WHERE id = \(id)
                     """)
                 try await tx.execute("DELETE FROM accounting_bill_lines WHERE bill_id = \(id)")
             } else {
                 id = AccountingInput.newId()
-                let year = String(draft.billDate.prefix(4))
-                let number = try await JournalStore.reserveNumbers(companyId: company.id, mode: mode, count: 1, kind: "bill-" + year,
-                                                                   executor: tx)
-                var digits = String(number)
-                while digits.count < 4 { digits = "0" + digits }
+                let number = try await DocumentLedger.nextNumber(prefix: "BILL-", counter: "bill-", date: draft.billDate,
+                                                                 companyId: company.id, mode: mode, executor: tx)
                 try await tx.execute("""
                     INSERT INTO accounting_bills (id, company_id, mode, bill_number, vendor_id, vendor_bill_number, status, bill_date,
-                        due_date, currency, subtotal_minor, tax_minor, total_minor, created_by, created_at, updated_at)
-                    VALUES (\(id), \(company.id), \(mode), \("BILL-" + year + "-" + digits), \(draft.vendorId), \(draft.vendorBillNumber),
-                        'draft', \(draft.billDate)::date, \(draft.dueDate)::date, \(company.baseCurrency.code), \(subtotal), \(tax),
+                        due_date, currency, exchange_rate, subtotal_minor, tax_minor, total_minor, created_by, created_at, updated_at)
+                    VALUES (\(id), \(company.id), \(mode), \(number), \(draft.vendorId), \(draft.vendorBillNumber),
+                        'draft', \(draft.billDate)::date, \(draft.dueDate)::date, \(draft.currency.code),
+                        \(draft.exchangeRate.text)::numeric, \(subtotal), \(tax),
                         \(subtotal + tax), \(userId), \(now), \(now))
                     """)
             }
-            for (index, line) in draft.lines.enumerated() {
-                try await tx.execute("""
-                    INSERT INTO accounting_bill_lines (id, bill_id, company_id, mode, line_number, description, quantity,
-                        unit_price_minor, tax_rate, expense_account_id, subtotal_minor, tax_minor)
-                    VALUES (\(AccountingInput.newId()), \(id), \(company.id), \(mode), \(index + 1), \(line.description),
-                        \(line.quantity.text)::numeric, \(line.unitPriceMinor), \(line.taxRate?.text ?? "0")::numeric, \(line.accountId),
-                        \(line.subtotalMinor), \(line.taxMinor))
-                    """)
-            }
+            try await DocumentLines.bill.insert(draft.lines, parentId: id, companyId: company.id, mode: mode, executor: tx)
             return id
         }
     }
@@ -187,20 +192,7 @@ struct BillStore: Sendable {
                 AND company_id IN (SELECT id FROM accounting_companies WHERE org_id = \(organizationId))
               """
         guard var bill = try await executor.queryFirst(sql).map(Bill.init(row:)) else { return nil }
-        bill.lines = try await executor.query("""
-            SELECT description, quantity::text AS quantity, unit_price_minor, tax_rate::text AS tax_rate, expense_account_id,
-                   subtotal_minor, tax_minor
-            FROM accounting_bill_lines WHERE bill_id = \(id) ORDER BY line_number
-            """).map { row in
-            guard let quantity = DecimalFactor(try row.decode("quantity", as: String.self)) else {
-                throw DatabaseError(kind: .decoding, message: "unexpected quantity in accounting_bill_lines")
-            }
-            return InvoiceMath.Line(description: try row.decode("description"), quantity: quantity,
-                                    unitPriceMinor: try row.decode("unit_price_minor"),
-                                    taxRate: DecimalFactor(try row.decode("tax_rate", as: String.self)),
-                                    accountId: try row.decode("expense_account_id"), subtotalMinor: try row.decode("subtotal_minor"),
-                                    taxMinor: try row.decode("tax_minor"))
-        }
+        bill.lines = try await DocumentLines.bill.read(of: [id], executor: executor)[id]?.map(\.line) ?? []
         return bill
     }
 
@@ -231,10 +223,9 @@ struct BillStore: Sendable {
                 companyId: company.id, mode: mode, status: .posted, entryType: "bill", sourceType: "bill", sourceId: bill.id,
                 entryDate: bill.billDate, postingDate: bill.billDate, description: "Bill \(bill.number)", reference: bill.number,
                 currency: company.baseCurrency, postedAt: now, postedBy: userId, createdBy: userId,
-                lines: BillLifecycle.postingLines(bill.lines, payable: payable, currency: company.baseCurrency))
-            let number = try await JournalStore.reserveNumbers(companyId: company.id, mode: mode, count: 1, executor: tx)
-            try await JournalStore.insert([entry], firstNumber: number, now: now, executor: tx)
-            try await JournalStore.addToDayBalances(entryIds: [entry.id], executor: tx)
+                lines: try BillLifecycle.bookedLines(bill.lines, payable: payable, currency: bill.currency, rate: bill.exchangeRate,
+                                                     base: company.baseCurrency))
+            try await DocumentLedger.post(entry, now: now, executor: tx)
             try await tx.execute("""
                 UPDATE accounting_bills SET status = 'approved', approved_at = \(now), approved_by = \(userId),
                     journal_entry_id = \(entry.id), updated_at = \(now)
@@ -257,18 +248,13 @@ struct BillStore: Sendable {
             }
             var lifecycle = BillLifecycle(status: bill.status, amountPaidMinor: bill.amountPaidMinor)
             try lifecycle.void()
-            guard let entryId = bill.journalEntryId,
-                  let entry = try await JournalStore(database: database).find(entryId, organizationId: organizationId, mode: mode,
-                                                                              executor: tx, forUpdate: true) else {
-                throw AccountingInput.conflict("The bill's journal entry is missing")
-            }
-            try await JournalStore.requireOpen(entry.postingDate ?? entry.entryDate, companyId: bill.companyId, mode: mode,
-                                               field: "bill_date", executor: tx)
-            let reversal = try await JournalStore.reverseLocked(entry, mode: mode, reason: "bill \(bill.number) voided: \(reason)",
-                                                                correction: nil, userId: userId, at: now, executor: tx)
+            let reversal = try await DocumentLedger.reverse(
+                DocumentLedger.Voiding(kind: "bill", number: bill.number, entryId: bill.journalEntryId, companyId: bill.companyId,
+                                    field: "bill_date"),
+                reason: reason, organizationId: organizationId, mode: mode, userId: userId, at: now, database: database, executor: tx)
             try await tx.execute("""
                 UPDATE accounting_bills SET status = 'voided', voided_at = \(now), void_reason = \(reason),
-                    void_entry_id = \(reversal.reversal), updated_at = \(now)
+                    void_entry_id = \(reversal), updated_at = \(now)
                 WHERE id = \(id)
                 """)
             return true

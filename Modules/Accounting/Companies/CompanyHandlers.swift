@@ -103,10 +103,20 @@ struct CompanyHandlers: Sendable {
         return .json(updated.json(today: today))
     }
 
+    /// SQLSTATE 23503: a row elsewhere still references the one being deleted.
+    static let foreignKeyViolation = "23503"
+
     func delete(_ request: Request, _ context: RequestContext) async throws -> Response {
         let caller = try AccountingCaller(context)
         guard let id = AccountingInput.uuid(request.pathParameter("id")) else { throw AccountingInput.notFound("Company") }
-        switch try await store.delete(id, organizationId: caller.organizationId) {
+        let outcome: CompanyStore.DeleteOutcome
+        do {
+            outcome = try await store.delete(id, organizationId: caller.organizationId)
+        } catch let error as DatabaseError where error.sqlState == Self.foreignKeyViolation {
+            // Customers, vendors, documents, currencies or periods still name the company (schemathesis found a 500).
+            throw AccountingInput.conflict("A company with customers, vendors, documents or periods cannot be deleted")
+        }
+        switch outcome {
         case .deleted: return Response(status: 204)
         case .notFound: throw AccountingInput.notFound("Company")
         case .hasPostedEntries:

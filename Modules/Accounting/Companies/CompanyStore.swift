@@ -154,6 +154,7 @@ struct CompanyStore: Sendable {
             try await tx.execute("DELETE FROM accounting_journal_entries WHERE company_id = \(id)")
             try await tx.execute("DELETE FROM accounting_account_days WHERE company_id = \(id)")
             try await tx.execute("DELETE FROM accounting_posting_rules WHERE company_id = \(id)")
+            try await tx.execute("DELETE FROM accounting_holds WHERE company_id = \(id)")
             try await tx.execute("DELETE FROM accounting_sequences WHERE company_id = \(id)")
             try await tx.execute("UPDATE accounting_accounts SET parent_id = NULL WHERE company_id = \(id)")
             try await tx.execute("DELETE FROM accounting_accounts WHERE company_id = \(id)")

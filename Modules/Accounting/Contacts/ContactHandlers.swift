@@ -55,7 +55,7 @@ struct ContactHandlers: Sendable {
         var contact = try await lookup(request, caller)
         try await apply(try request.decodeJSON(Body.self), to: &contact, mode: caller.mode)
         guard let updated = try await store.update(contact, mode: caller.mode) else { throw AccountingInput.notFound(kind.title) }
-        return .json(updated.json)
+        return .json(try await store.withBalances([updated], kind: kind)[0].json)
     }
 
     /// `POST …/{id}/activate` and `…/deactivate`.
@@ -66,17 +66,19 @@ struct ContactHandlers: Sendable {
             contact.isActive = active
             contact.updatedAt = clock.now()
             guard let updated = try await store.update(contact, mode: caller.mode) else { throw AccountingInput.notFound(kind.title) }
-            return .json(updated.json)
+            return .json(try await store.withBalances([updated], kind: kind)[0].json)
         }
     }
 
     /// Open documents arrive with invoices and bills; until then nothing is open.
     func balance(_ request: Request, _ context: RequestContext) async throws -> Response {
         let contact = try await lookup(request, try AccountingCaller(context))
-        let zero = JSONValue.string(DecimalAmount.format(0, contact.currency))
+        func money(_ minor: Int64) -> JSONValue { .string(DecimalAmount.format(minor, contact.currency)) }
         return .json([
-            "\(kind.rawValue)_id": .string(contact.id), "currency": .string(contact.currency.code), "current_balance": zero,
-            kind == .customer ? "open_invoices_count" : "open_bills_count": 0, "total_open_amount": zero,
+            "\(kind.rawValue)_id": .string(contact.id), "currency": .string(contact.currency.code),
+            "current_balance": money(contact.balanceMinor),
+            kind == .customer ? "open_invoices_count" : "open_bills_count": .int(Int64(contact.openCount)),
+            "total_open_amount": money(contact.openMinor), "unapplied_payments": money(contact.unappliedMinor),
         ])
     }
 

@@ -29,6 +29,12 @@ struct Contact: Sendable, Hashable {
     var isActive: Bool
     var createdAt: Date
     var updatedAt: Date
+    /// Open documents (sent/viewed/partial invoices, approved/partial bills) and unapplied payments.
+    var openCount = 0
+    var openMinor: Int64 = 0
+    var unappliedMinor: Int64 = 0
+    /// What the contact owes (customer) or is owed (vendor): open amounts due less unapplied payments.
+    var balanceMinor: Int64 { openMinor - unappliedMinor }
 
     static let columns: StaticString = """
         id, company_id, kind, contact_number, display_name, email, currency, payment_terms, credit_limit_minor,
@@ -56,13 +62,12 @@ struct Contact: Sendable, Hashable {
         updatedAt = try row.decode("updated_at")
     }
 
-    /// Open documents arrive with invoices and bills; until then every balance is zero.
     var json: JSONValue {
         var object: [String: JSONValue] = [
             "id": .string(id), "company_id": .string(companyId), kind.numberField: .string(number),
             "display_name": .string(displayName), "email": .text(email), "currency": .string(currency.code),
             "payment_terms": .string(paymentTerms), "billing_address": billingAddress, "is_active": .bool(isActive),
-            "current_balance": .string(DecimalAmount.format(0, currency)), "created_at": .timestamp(createdAt),
+            "current_balance": .string(DecimalAmount.format(balanceMinor, currency)), "created_at": .timestamp(createdAt),
             "updated_at": .timestamp(updatedAt),
         ]
         switch kind {
@@ -97,11 +102,40 @@ struct ContactStore: Sendable {
     }
 
     func find(_ id: String, kind: ContactKind, organizationId: String, mode: Mode) async throws -> Contact? {
-        try await database.queryFirst("""
+        guard let contact = try await database.queryFirst("""
             SELECT \(literal: Contact.columns) FROM accounting_contacts
             WHERE id = \(id) AND kind = \(kind.rawValue) AND mode = \(mode)
               AND company_id IN (SELECT id FROM accounting_companies WHERE org_id = \(organizationId))
-            """).map(Contact.init(row:))
+            """).map(Contact.init(row:)) else { return nil }
+        return try await withBalances([contact], kind: kind).first
+    }
+
+    /// Fills each contact's open documents and unapplied payments (one statement for the lot).
+    func withBalances(_ contacts: [Contact], kind: ContactKind) async throws -> [Contact] {
+        guard !contacts.isEmpty else { return contacts }
+        let side = kind == .customer ? PaymentSide.received : .made
+        let rows = try await database.query("""
+            SELECT c.id,
+                (SELECT count(*) FROM \(literal: side.documentTable) d
+                  WHERE d.\(literal: side.contactColumn) = c.id AND d.status IN \(literal: side.openStatusList))::bigint AS open_count,
+                (SELECT coalesce(sum(d.total_minor - d.amount_paid_minor), 0) FROM \(literal: side.documentTable) d
+                  WHERE d.\(literal: side.contactColumn) = c.id AND d.status IN \(literal: side.openStatusList))::bigint AS open_minor,
+                (SELECT coalesce(sum(p.unapplied_minor), 0) FROM \(literal: side.table) p
+                  WHERE p.\(literal: side.contactColumn) = c.id AND p.status = 'completed')::bigint AS unapplied_minor
+            FROM accounting_contacts c WHERE c.id = ANY(string_to_array(\(contacts.map(\.id).joined(separator: ",")), ','))
+            """)
+        var balances: [String: (count: Int64, open: Int64, unapplied: Int64)] = [:]
+        for row in rows {
+            balances[try row.decode("id")] = (try row.decode("open_count"), try row.decode("open_minor"), try row.decode("unapplied_minor"))
+        }
+        return contacts.map { contact in
+            var filled = contact
+            let balance = balances[contact.id] ?? (0, 0, 0)
+            filled.openCount = Int(balance.count)
+            filled.openMinor = balance.open
+            filled.unappliedMinor = balance.unapplied
+            return filled
+        }
     }
 
     func list(companyId: String, kind: ContactKind, mode: Mode, isActive: Bool?, page: AccountingPage) async throws
@@ -115,7 +149,7 @@ struct ContactStore: Sendable {
             WHERE company_id = \(companyId) AND mode = \(mode) AND kind = \(kind.rawValue)\(and: "is_active = ?", isActive)
             ORDER BY contact_number LIMIT \(page.limit) OFFSET \(page.offset)
             """).map(Contact.init(row:))
-        return (items, total)
+        return (try await withBalances(items, kind: kind), total)
     }
 
     func update(_ contact: Contact, mode: Mode) async throws -> Contact? {

@@ -79,12 +79,8 @@ struct CurrencyHandlers: Sendable {
         var rate = DecimalFactor.one
         var effective = date
         if from != to {
-            guard let record = try await database.queryFirst("""
-                SELECT \(literal: ExchangeRateRecord.columns) FROM accounting_exchange_rates
-                WHERE company_id = \(company.id) AND mode = \(caller.mode) AND from_currency = \(from.code)
-                  AND to_currency = \(to.code) AND effective_date <= \(date)::date
-                ORDER BY effective_date DESC LIMIT 1
-                """).map(ExchangeRateRecord.init(row:)) else {
+            guard let record = try await ExchangeRateLookup.latest(from: from, to: to, on: date, companyId: company.id,
+                                                                   mode: caller.mode, executor: database) else {
                 throw AccountingInput.notFound("Exchange rate \(from.code)→\(to.code) on or before \(date)")
             }
             rate = record.rate

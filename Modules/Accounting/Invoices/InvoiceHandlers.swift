@@ -22,6 +22,10 @@ struct InvoiceHandlers: Sendable {
         let notes: String?
         let terms: String?
         let lines: [InvoiceMath.Input]?
+        /// The customer's currency (the default); another is 422.
+        let currency: String?
+        /// Base-currency units per unit of the invoice's currency; default: the rate effective on the invoice date.
+        let exchange_rate: AmountText?
     }
 
     var today: String { AccountingInput.day(of: clock.now()) }
@@ -45,10 +49,7 @@ struct InvoiceHandlers: Sendable {
         if let status = query["status"], InvoiceLifecycle.Status(rawValue: status) == nil {
             throw AtlasError.invalidField("status", "status must be one of \(InvoiceLifecycle.Status.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        let customer = try query["customer_id"].map { text throws(AtlasError) -> String in
-            guard let id = AccountingInput.uuid(text) else { throw AtlasError.invalidField("customer_id", "customer_id must be a UUID") }
-            return id
-        }
+        let customer = try AccountingInput.optionalUUID(query["customer_id"], field: "customer_id")
         let company = try await scope.resolve(request, caller)
         let (items, total) = try await store.list(companyId: company.id, mode: caller.mode, status: query["status"],
                                                   customerId: customer, page: page)
@@ -123,9 +124,7 @@ struct InvoiceHandlers: Sendable {
               customer.companyId == company.id, customer.isActive else {
             throw AtlasError.invalidField("customer_id", "customer_id is not an active customer of this company")
         }
-        guard customer.currency == company.baseCurrency else {
-            throw AtlasError.invalidField("customer_id", "Invoices in a currency other than the base currency are not supported yet")
-        }
+        let currency = try DocumentCurrency.of(body.currency, contact: customer)
         let invoiceDate = try AccountingInput.requiredDate(body.invoice_date ?? existing?.invoiceDate, field: "invoice_date")
         var dueDate = try AccountingInput.optionalDate(body.due_date, field: "due_date")
         if dueDate == nil, let existing, body.invoice_date == nil, body.customer_id == nil { dueDate = existing.dueDate }
@@ -137,11 +136,19 @@ struct InvoiceHandlers: Sendable {
         if let inputs = body.lines {
             let chart = try await accounts.all(companyId: company.id, mode: caller.mode)
             lines = try InvoiceMath.lines(inputs, accounts: Dictionary(chart.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first }),
-                                          currency: company.baseCurrency)
+                                          currency: currency)
+        } else if let existing, existing.currency != currency {
+            throw AtlasError.invalidField("lines", "lines are required when the currency changes")
         }
+        let rate = try await DocumentCurrency.rate(currency: currency, explicit: body.exchange_rate, date: invoiceDate,
+                                                   dateField: "invoice_date",
+                                                   kept: existing.map { ($0.currency, $0.invoiceDate, $0.exchangeRate) },
+                                                   company: company, mode: caller.mode, executor: store.database)
+        _ = try InvoiceStore.bookedLines(lines, receivable: "receivable", taxPayable: "tax", currency: currency, rate: rate,
+                                         base: company.baseCurrency)
         return InvoiceStore.Draft(customerId: customer.id, invoiceDate: invoiceDate, dueDate: due,
                                   notes: body.notes ?? existing?.notes, terms: body.terms ?? existing?.terms,
-                                  currency: company.baseCurrency, lines: lines)
+                                  currency: currency, exchangeRate: rate, lines: lines)
     }
 
     private func load(_ id: String, _ caller: AccountingCaller) async throws -> Invoice {

@@ -13,6 +13,8 @@ struct Invoice: Sendable {
     var notes: String?
     var terms: String?
     var currency: Currency
+    /// Base-currency units per unit of `currency` the invoice is booked at (1 in the base currency).
+    var exchangeRate: DecimalFactor
     var subtotalMinor: Int64
     var taxMinor: Int64
     var totalMinor: Int64
@@ -29,14 +31,15 @@ struct Invoice: Sendable {
 
     static let columns: StaticString = """
         id, company_id, invoice_number, customer_id, status, invoice_date::text AS invoice_date, due_date::text AS due_date,
-        notes, terms, currency, subtotal_minor, tax_minor, total_minor, amount_paid_minor, sent_at, viewed_at, voided_at,
-        void_reason, journal_entry_id, void_entry_id, created_at, updated_at
+        notes, terms, currency, exchange_rate::text AS exchange_rate, subtotal_minor, tax_minor, total_minor, amount_paid_minor,
+        sent_at, viewed_at, voided_at, void_reason, journal_entry_id, void_entry_id, created_at, updated_at
         """
 
     init(row: Row) throws {
         guard let status = InvoiceLifecycle.Status(rawValue: try row.decode("status")),
-              let currency = Currency(code: try row.decode("currency")) else {
-            throw DatabaseError(kind: .decoding, message: "unexpected status or currency in accounting_invoices")
+              let currency = Currency(code: try row.decode("currency")),
+              let exchangeRate = DecimalFactor(try row.decode("exchange_rate", as: String.self)) else {
+            throw DatabaseError(kind: .decoding, message: "unexpected status, currency or rate in accounting_invoices")
         }
         id = try row.decode("id")
         companyId = try row.decode("company_id")
@@ -48,6 +51,7 @@ struct Invoice: Sendable {
         notes = try row.decode("notes")
         terms = try row.decode("terms")
         self.currency = currency
+        self.exchangeRate = exchangeRate
         subtotalMinor = try row.decode("subtotal_minor")
         taxMinor = try row.decode("tax_minor")
         totalMinor = try row.decode("total_minor")
@@ -71,7 +75,7 @@ struct Invoice: Sendable {
             "customer_id": .string(customerId),
             "status": .string(InvoiceLifecycle.displayed(status, dueDate: dueDate, amountDueMinor: due, today: today)),
             "invoice_date": .string(invoiceDate), "due_date": .string(dueDate), "notes": .text(notes), "terms": .text(terms),
-            "currency": .string(currency.code), "subtotal": money(subtotalMinor), "tax_amount": money(taxMinor),
+            "currency": .string(currency.code), "exchange_rate": .string(exchangeRate.text), "subtotal": money(subtotalMinor), "tax_amount": money(taxMinor),
             "total_amount": money(totalMinor), "amount_paid": money(amountPaidMinor), "amount_due": money(due),
             "sent_at": .timestamp(sentAt), "viewed_at": .timestamp(viewedAt), "voided_at": .timestamp(voidedAt),
             "void_reason": .text(voidReason), "journal_entry_id": .text(journalEntryId), "void_entry_id": .text(voidEntryId),
@@ -98,6 +102,7 @@ struct InvoiceStore: Sendable {
         var notes: String?
         var terms: String?
         var currency: Currency
+        var exchangeRate: DecimalFactor
         var lines: [InvoiceMath.Line]
     }
 
@@ -105,36 +110,20 @@ struct InvoiceStore: Sendable {
         let id = AccountingInput.newId()
         let (subtotal, tax) = InvoiceMath.totals(draft.lines)
         try await database.transaction { tx in
-            let year = String(draft.invoiceDate.prefix(4))
-            let number = try await JournalStore.reserveNumbers(companyId: company.id, mode: mode, count: 1, kind: "invoice-" + year,
-                                                               executor: tx)
-            var digits = String(number)
-            while digits.count < 4 { digits = "0" + digits }
+            let number = try await DocumentLedger.nextNumber(prefix: "INV-", counter: "invoice-", date: draft.invoiceDate,
+                                                             companyId: company.id, mode: mode, executor: tx)
             try await tx.execute("""
                 INSERT INTO accounting_invoices (id, company_id, mode, invoice_number, customer_id, status, invoice_date, due_date,
-                    notes, terms, currency, subtotal_minor, tax_minor, total_minor, created_by, created_at, updated_at)
-                VALUES (\(id), \(company.id), \(mode), \("INV-" + year + "-" + digits), \(draft.customerId), 'draft',
+                    notes, terms, currency, exchange_rate, subtotal_minor, tax_minor, total_minor, created_by, created_at, updated_at)
+                VALUES (\(id), \(company.id), \(mode), \(number), \(draft.customerId), 'draft',
                     \(draft.invoiceDate)::date, \(draft.dueDate)::date, \(draft.notes), \(draft.terms), \(draft.currency.code),
-                    \(subtotal), \(tax), \(subtotal + tax), \(userId), \(now), \(now))
+                    \(draft.exchangeRate.text)::numeric, \(subtotal), \(tax), \(subtotal + tax), \(userId), \(now), \(now))
                 """)
-            try await Self.insertLines(draft.lines, invoiceId: id, companyId: company.id, mode: mode, executor: tx)
+            try await DocumentLines.invoice.insert(draft.lines, parentId: id, companyId: company.id, mode: mode, executor: tx)
             try await eventLog.append([Self.event("invoice.created", id: id, company: company, mode: mode, now: now)], in: tx)
         }
         eventLog.appendCommitted()
         return id
-    }
-
-    private static func insertLines(_ lines: [InvoiceMath.Line], invoiceId: String, companyId: String, mode: Mode,
-                                    executor: any SQLExecutor) async throws {
-        for (index, line) in lines.enumerated() {
-            try await executor.execute("""
-                INSERT INTO accounting_invoice_lines (id, invoice_id, company_id, mode, line_number, description, quantity,
-                    unit_price_minor, tax_rate, revenue_account_id, subtotal_minor, tax_minor)
-                VALUES (\(AccountingInput.newId()), \(invoiceId), \(companyId), \(mode), \(index + 1), \(line.description),
-                    \(line.quantity.text)::numeric, \(line.unitPriceMinor), \(line.taxRate?.text ?? "0")::numeric,
-                    \(line.accountId), \(line.subtotalMinor), \(line.taxMinor))
-                """)
-        }
     }
 
     func find(_ id: String, organizationId: String, mode: Mode, executor: (any SQLExecutor)? = nil,
@@ -151,31 +140,8 @@ struct InvoiceStore: Sendable {
               """
         guard let row = try await executor.queryFirst(sql) else { return nil }
         var invoice = try Invoice(row: row)
-        invoice.lines = try await lines(of: [invoice.id], executor: executor)[invoice.id] ?? []
+        invoice.lines = try await DocumentLines.invoice.read(of: [invoice.id], executor: executor)[invoice.id] ?? []
         return invoice
-    }
-
-    private func lines(of ids: [String], executor: any SQLExecutor) async throws -> [String: [(id: String, line: InvoiceMath.Line)]] {
-        guard !ids.isEmpty else { return [:] }
-        let rows = try await executor.query("""
-            SELECT id, invoice_id, description, quantity::text AS quantity, unit_price_minor, tax_rate::text AS tax_rate,
-                   revenue_account_id, subtotal_minor, tax_minor
-            FROM accounting_invoice_lines WHERE invoice_id = ANY(string_to_array(\(ids.joined(separator: ",")), ','))
-            ORDER BY invoice_id, line_number
-            """)
-        var result: [String: [(id: String, line: InvoiceMath.Line)]] = [:]
-        for row in rows {
-            guard let quantity = DecimalFactor(try row.decode("quantity", as: String.self)) else {
-                throw DatabaseError(kind: .decoding, message: "unexpected quantity in accounting_invoice_lines")
-            }
-            let line = InvoiceMath.Line(description: try row.decode("description"), quantity: quantity,
-                                        unitPriceMinor: try row.decode("unit_price_minor"),
-                                        taxRate: DecimalFactor(try row.decode("tax_rate", as: String.self)),
-                                        accountId: try row.decode("revenue_account_id"),
-                                        subtotalMinor: try row.decode("subtotal_minor"), taxMinor: try row.decode("tax_minor"))
-            result[try row.decode("invoice_id"), default: []].append((try row.decode("id"), line))
-        }
-        return result
     }
 
     func list(companyId: String, mode: Mode, status: String?, customerId: String?, page: AccountingPage) async throws
@@ -189,7 +155,7 @@ struct InvoiceStore: Sendable {
             \(and: "status = ?", status)\(and: "customer_id = ?", customerId)
             ORDER BY invoice_date DESC, invoice_number DESC LIMIT \(page.limit) OFFSET \(page.offset)
             """).map(Invoice.init(row:))
-        let lines = try await lines(of: items.map(\.id), executor: database)
+        let lines = try await DocumentLines.invoice.read(of: items.map(\.id), executor: database)
         for index in items.indices { items[index].lines = lines[items[index].id] ?? [] }
         return (items, total)
     }
@@ -206,11 +172,11 @@ struct InvoiceStore: Sendable {
             try await tx.execute("""
                 UPDATE accounting_invoices SET customer_id = \(draft.customerId), invoice_date = \(draft.invoiceDate)::date,
                     due_date = \(draft.dueDate)::date, notes = \(draft.notes), terms = \(draft.terms),
-                    subtotal_minor = \(subtotal), tax_minor = \(tax), total_minor = \(subtotal + tax), updated_at = \(now)
+                    currency = \(draft.currency.code), exchange_rate = \(draft.exchangeRate.text)::numeric, subtotal_minor = \(subtotal), tax_minor = \(tax), total_minor = \(subtotal + tax), updated_at = \(now)
                 WHERE id = \(id)
                 """)
             try await tx.execute("DELETE FROM accounting_invoice_lines WHERE invoice_id = \(id)")
-            try await Self.insertLines(draft.lines, invoiceId: id, companyId: invoice.companyId, mode: mode, executor: tx)
+            try await DocumentLines.invoice.insert(draft.lines, parentId: id, companyId: invoice.companyId, mode: mode, executor: tx)
             return true
         }
     }
@@ -232,11 +198,9 @@ struct InvoiceStore: Sendable {
                 companyId: company.id, mode: mode, status: .posted, entryType: "invoice", sourceType: "invoice", sourceId: invoice.id,
                 entryDate: invoice.invoiceDate, postingDate: invoice.invoiceDate, description: "Invoice \(invoice.number)",
                 reference: invoice.number, currency: company.baseCurrency, postedAt: at, postedBy: userId, createdBy: userId,
-                lines: InvoiceMath.postingLines(invoice.lines.map(\.line), receivable: arAccount, taxPayable: taxPayable,
-                                                currency: company.baseCurrency))
-            let number = try await JournalStore.reserveNumbers(companyId: company.id, mode: mode, count: 1, executor: tx)
-            try await JournalStore.insert([entry], firstNumber: number, now: at, executor: tx)
-            try await JournalStore.addToDayBalances(entryIds: [entry.id], executor: tx)
+                lines: try Self.bookedLines(invoice.lines.map(\.line), receivable: arAccount, taxPayable: taxPayable,
+                                            currency: invoice.currency, rate: invoice.exchangeRate, base: company.baseCurrency))
+            try await DocumentLedger.post(entry, now: at, executor: tx)
             try await tx.execute("""
                 UPDATE accounting_invoices SET status = 'sent', sent_at = \(at), journal_entry_id = \(entry.id), updated_at = \(at)
                 WHERE id = \(id)
@@ -266,18 +230,13 @@ struct InvoiceStore: Sendable {
             }
             var lifecycle = InvoiceLifecycle(status: invoice.status, amountPaidMinor: invoice.amountPaidMinor)
             guard case .void(_, let at) = try lifecycle.void(reason: reason, clock: clock) else { preconditionFailure("void") }
-            guard let entryId = invoice.journalEntryId,
-                  let entry = try await JournalStore(database: database).find(entryId, organizationId: organizationId, mode: mode,
-                                                                              executor: tx, forUpdate: true) else {
-                throw AccountingInput.conflict("The invoice's journal entry is missing")
-            }
-            try await JournalStore.requireOpen(entry.postingDate ?? entry.entryDate, companyId: invoice.companyId, mode: mode,
-                                               field: "invoice_date", executor: tx)
-            let reversal = try await JournalStore.reverseLocked(entry, mode: mode, reason: "invoice \(invoice.number) voided: \(reason)",
-                                                                correction: nil, userId: userId, at: at, executor: tx)
+            let reversal = try await DocumentLedger.reverse(
+                DocumentLedger.Voiding(kind: "invoice", number: invoice.number, entryId: invoice.journalEntryId,
+                                    companyId: invoice.companyId, field: "invoice_date"),
+                reason: reason, organizationId: organizationId, mode: mode, userId: userId, at: at, database: database, executor: tx)
             try await tx.execute("""
                 UPDATE accounting_invoices SET status = 'voided', voided_at = \(at), void_reason = \(reason),
-                    void_entry_id = \(reversal.reversal), updated_at = \(at)
+                    void_entry_id = \(reversal), updated_at = \(at)
                 WHERE id = \(id)
                 """)
             return true
@@ -285,6 +244,14 @@ struct InvoiceStore: Sendable {
     }
 
     // MARK: Helpers
+
+    /// The entry of an invoice in its currency at its rate, in the base currency (`DocumentExchange`); a draft is checked
+    /// with placeholder accounts, so what was accepted can be sent.
+    static func bookedLines(_ lines: [InvoiceMath.Line], receivable: String, taxPayable: String, currency: Currency,
+                            rate: DecimalFactor, base: Currency) throws(AtlasError) -> [LedgerLine] {
+        try DocumentExchange.postingLines(InvoiceMath.postingLines(lines, receivable: receivable, taxPayable: taxPayable, currency: currency),
+                                          currency: currency, rate: rate, base: base, field: "exchange_rate")
+    }
 
     static func ruleAccount(_ rule: PostingRule, companyId: String, mode: Mode, executor: any SQLExecutor) async throws -> String? {
         try await executor.queryFirst("""

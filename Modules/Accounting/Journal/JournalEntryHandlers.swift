@@ -48,7 +48,7 @@ struct JournalEntryHandlers: Sendable {
             throw AtlasError.invalidField("source_type", "source_type must be one of \(JournalEntry.sourceTypes.joined(separator: ", "))")
         }
         let company = try await scope.resolve(request, caller, bodyCompanyId: body.company_id)
-        let lines = try await validate(body.lines, company: company, mode: caller.mode)
+        let lines = try await validate(body.lines, company: company, mode: caller.mode, date: entryDate)
         let entry = JournalStore.NewEntry(companyId: company.id, mode: caller.mode, status: .draft, entryType: entryType,
                                           sourceType: body.source_type ?? "manual", entryDate: entryDate,
                                           description: body.description, reference: body.reference,
@@ -112,7 +112,8 @@ struct JournalEntryHandlers: Sendable {
             guard let company = try await scope.store.find(existing.companyId, organizationId: caller.organizationId) else {
                 throw AccountingInput.notFound("Journal entry")
             }
-            changes.lines = try await validate(lines, company: company, mode: caller.mode)
+            changes.lines = try await validate(lines, company: company, mode: caller.mode,
+                                               date: changes.entryDate ?? existing.entryDate)
         }
         guard try await store.updateDraft(id, organizationId: caller.organizationId, mode: caller.mode, changes: changes,
                                           now: clock.now()) else { throw AccountingInput.notFound("Journal entry") }
@@ -170,7 +171,7 @@ struct JournalEntryHandlers: Sendable {
         guard let company = try await scope.store.find(existing.companyId, organizationId: caller.organizationId) else {
             throw AccountingInput.notFound("Journal entry")
         }
-        let lines = try await validate(body.lines, company: company, mode: caller.mode)
+        let lines = try await validate(body.lines, company: company, mode: caller.mode, date: entryDate ?? existing.entryDate)
         let correction = JournalStore.Correction(entryDate: entryDate, description: body.description, lines: lines)
         guard let newId = try await store.reverse(id, organizationId: caller.organizationId, mode: caller.mode, reason: body.reason,
                                                   correction: correction, userId: caller.userId, clock: clock) else {
@@ -181,10 +182,13 @@ struct JournalEntryHandlers: Sendable {
 
     // MARK: Helpers
 
-    private func validate(_ inputs: [JournalLineRules.Input], company: Company, mode: Mode) async throws -> [LedgerLine] {
+    /// `date`: the entry date, whose exchange rates foreign-currency lines without `exchange_rate` take.
+    private func validate(_ inputs: [JournalLineRules.Input], company: Company, mode: Mode, date: String) async throws -> [LedgerLine] {
         let chart = try await accounts.all(companyId: company.id, mode: mode)
         let byId = Dictionary(chart.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        return try JournalLineRules.validate(inputs, accounts: byId, base: company.baseCurrency)
+        let rates = try await ExchangeRateLookup.rates(for: inputs, base: company.baseCurrency, on: date, companyId: company.id,
+                                                       mode: mode, executor: accounts.database)
+        return try JournalLineRules.validate(inputs, accounts: byId, base: company.baseCurrency, rates: rates)
     }
 
     private func load(_ id: String, _ caller: AccountingCaller) async throws -> JournalEntry {

@@ -42,8 +42,10 @@ enum JournalLineRules {
     }
 
     /// Validates `inputs` against the company's accounts (by id) and base currency; the lines must balance
-    /// in the base currency.
-    static func validate(_ inputs: [Input], accounts: [String: Account], base: Currency) throws(AtlasError) -> [LedgerLine] {
+    /// in the base currency. A foreign-currency line without `exchange_rate` takes `rates[currency]` (the rate
+    /// effective on the entry date, `ExchangeRateLookup`); without one it is refused on its `exchange_rate`.
+    static func validate(_ inputs: [Input], accounts: [String: Account], base: Currency,
+                         rates: [String: DecimalFactor] = [:]) throws(AtlasError) -> [LedgerLine] {
         guard inputs.count >= linesMin else {
             throw AtlasError.invalidField("lines", "A journal entry needs at least \(linesMin) lines")
         }
@@ -79,7 +81,11 @@ enum JournalLineRules {
                 throw AtlasError.invalidField(field + ".exchange_rate", "\(field).exchange_rate must be 1 for the base currency")
             }
             if currency != base, input.exchange_rate == nil {
-                throw AtlasError.missingField(field + ".exchange_rate")
+                guard let dated = rates[currency.code] else {
+                    throw AtlasError.invalidField(field + ".exchange_rate", "\(field).exchange_rate is required: there is no "
+                                                  + "\(currency.code)→\(base.code) exchange rate effective on or before the entry date")
+                }
+                rate = dated
             }
             guard let baseAmount = rate.convert(amount, fromExponent: currency.minorUnitExponent,
                                                 toExponent: base.minorUnitExponent), baseAmount > 0 else {

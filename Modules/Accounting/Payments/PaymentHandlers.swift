@@ -1,7 +1,8 @@
 import Foundation
 import Kernel
 
-/// `/payments` (payments received; spec B.1, B.2 rules 12–14).
+/// `/payments` (payments received) and `/payments-made` (bill payments): spec B.1, B.2 rules 12–14, one set of
+/// handlers parameterised by the store's `PaymentSide`.
 struct PaymentHandlers: Sendable {
     static let referenceLengthMax = 100
     static let applicationsMax = 100
@@ -13,27 +14,45 @@ struct PaymentHandlers: Sendable {
     let scope: CompanyScope
     let clock: any WallClock
 
-    /// `{invoice_id, amount_applied}` ([S]) or `{invoice_id, amount}` (B.4 rule 8).
+    var side: PaymentSide { store.side }
+
+    /// `{invoice_id | bill_id, amount_applied}` ([S]) or `{…, amount}` (B.4 rule 8).
     struct ApplicationInput: Decodable {
         let invoice_id: String?
+        let bill_id: String?
         let amount_applied: AmountText?
         let amount: AmountText?
+
+        func documentId(_ side: PaymentSide) -> String? { side.contactKind == .customer ? invoice_id : bill_id }
     }
 
     struct CreateBody: Decodable {
         let company_id: String?
         let customer_id: String?
+        let vendor_id: String?
         let payment_date: String?
         let amount: AmountText?
         let payment_method: String?
         let deposit_account_id: String?
+        let payment_account_id: String?
         let reference_number: String?
         let applications: [ApplicationInput]?
+        let ar_account_id: String?
+        let ap_account_id: String?
+        /// The contact's currency (the default); another is 422.
+        let currency: String?
+        /// Base-currency units per unit of the payment's currency; default: the rate effective on the payment date.
+        let exchange_rate: AmountText?
+
+        func contactId(_ side: PaymentSide) -> String? { side.contactKind == .customer ? customer_id : vendor_id }
+        func accountId(_ side: PaymentSide) -> String? { side.contactKind == .customer ? deposit_account_id : payment_account_id }
+        func controlId(_ side: PaymentSide) -> String? { side.contactKind == .customer ? ar_account_id : ap_account_id }
     }
 
     struct ApplyBody: Decodable {
         let applications: [ApplicationInput]?
         let invoice_id: String?
+        let bill_id: String?
         let amount_applied: AmountText?
         let amount: AmountText?
     }
@@ -41,32 +60,51 @@ struct PaymentHandlers: Sendable {
     func create(_ request: Request, _ context: RequestContext) async throws -> Response {
         let caller = try AccountingCaller(context)
         let body = try request.decodeJSON(CreateBody.self)
-        for (value, field) in [(body.customer_id, "customer_id"), (body.payment_date, "payment_date"),
-                               (body.payment_method, "payment_method"), (body.deposit_account_id, "deposit_account_id")] where value == nil {
+        for (value, field) in [(body.contactId(side), side.contactField), (body.payment_date, "payment_date"),
+                               (body.payment_method, "payment_method"), (body.accountId(side), side.accountField)] where value == nil {
             throw AtlasError.missingField(field)
         }
         guard let amountText = body.amount else { throw AtlasError.missingField("amount") }
         let company = try await scope.resolve(request, caller, bodyCompanyId: body.company_id)
-        guard let customerId = AccountingInput.uuid(body.customer_id),
-              let customer = try await contacts.find(customerId, kind: .customer, organizationId: caller.organizationId, mode: caller.mode),
-              customer.companyId == company.id, customer.isActive, customer.currency == company.baseCurrency else {
-            throw AtlasError.invalidField("customer_id", "customer_id is not an active customer of this company in its base currency")
+        let kind = side.contactKind
+        guard let contactId = AccountingInput.uuid(body.contactId(side)),
+              let contact = try await contacts.find(contactId, kind: kind, organizationId: caller.organizationId, mode: caller.mode),
+              contact.companyId == company.id, contact.isActive else {
+            throw AtlasError.invalidField(side.contactField, "\(side.contactField) is not an active \(kind.rawValue) of this company")
         }
+        let currency = try DocumentCurrency.of(body.currency, contact: contact)
         let date = try AccountingInput.requiredDate(body.payment_date, field: "payment_date")
-        let amount = try amountText.positiveMinorUnits(company.baseCurrency, field: "amount")
-        guard let method = body.payment_method, Payment.methods.contains(method) else {
-            throw AtlasError.invalidField("payment_method", "payment_method must be one of \(Payment.methods.joined(separator: ", "))")
+        let amount = try amountText.positiveMinorUnits(currency, field: "amount")
+        guard let method = body.payment_method, side.methods.contains(method) else {
+            throw AtlasError.invalidField("payment_method", "payment_method must be one of \(side.methods.joined(separator: ", "))")
         }
-        guard let depositId = AccountingInput.uuid(body.deposit_account_id),
-              let deposit = try await accounts.find(depositId, companyId: company.id, mode: caller.mode), deposit.isActive,
-              deposit.type == "asset" else {
-            throw AtlasError.invalidField("deposit_account_id", "deposit_account_id is not an active asset account of this company")
+        guard let accountId = AccountingInput.uuid(body.accountId(side)),
+              let account = try await accounts.find(accountId, companyId: company.id, mode: caller.mode), account.isActive,
+              account.type == "asset" else {
+            throw AtlasError.invalidField(side.accountField, "\(side.accountField) is not an active asset account of this company")
         }
         try AccountingInput.optionalText(body.reference_number, field: "reference_number", max: Self.referenceLengthMax)
-        let applications = try Self.applications(body.applications ?? [], currency: company.baseCurrency)
-        let id = try await store.create(PaymentStore.NewPayment(customerId: customer.id, paymentDate: date, amountMinor: amount,
-                                                                method: method, depositAccountId: deposit.id,
-                                                                referenceNumber: body.reference_number),
+        var control: String?
+        if let requested = body.controlId(side) ?? request.queryParameters[side.controlField] {
+            guard let controlId = AccountingInput.uuid(requested),
+                  let account = try await accounts.find(controlId, companyId: company.id, mode: caller.mode), account.isActive,
+                  account.type == side.controlType else {
+                throw AtlasError.invalidField(side.controlField,
+                                              "\(side.controlField) is not an active \(side.controlType) account of this company")
+            }
+            control = account.id
+        }
+        let applications = try Self.applications(body.applications ?? [], side: side, currency: currency)
+        let rate = try await DocumentCurrency.rate(currency: currency, explicit: body.exchange_rate, date: date, dateField: "payment_date",
+                                                   kept: nil, company: company, mode: caller.mode, executor: store.database)
+        let baseAmount = try DocumentExchange.toBase(amount, currency: currency, rate: rate, base: company.baseCurrency, field: "amount")
+        guard baseAmount > 0 else {
+            throw AtlasError.invalidField("amount", "amount is worth less than one minor unit of \(company.baseCurrency.code)")
+        }
+        let id = try await store.create(PaymentStore.NewPayment(contactId: contact.id, paymentDate: date, amountMinor: amount,
+                                                                currency: currency, exchangeRate: rate, baseAmountMinor: baseAmount,
+                                                                method: method, accountId: account.id,
+                                                                referenceNumber: body.reference_number, controlAccountId: control),
                                         applications: applications, company: company, mode: caller.mode, userId: caller.userId,
                                         now: clock.now())
         return .json(try await load(id, caller).json, status: 201)
@@ -76,43 +114,43 @@ struct PaymentHandlers: Sendable {
         let caller = try AccountingCaller(context)
         let query = request.queryParameters
         let page = try AccountingPage(query)
-        let customer = try query["customer_id"].map { text throws(AtlasError) -> String in
-            guard let id = AccountingInput.uuid(text) else { throw AtlasError.invalidField("customer_id", "customer_id must be a UUID") }
-            return id
-        }
+        let contact = try AccountingInput.optionalUUID(query[side.contactField], field: side.contactField)
         let company = try await scope.resolve(request, caller)
-        let (items, total) = try await store.list(companyId: company.id, mode: caller.mode, customerId: customer, page: page)
+        let (items, total) = try await store.list(companyId: company.id, mode: caller.mode, contactId: contact, page: page)
         return .json(page.envelope(items.map(\.json), total: total))
     }
 
     func get(_ request: Request, _ context: RequestContext) async throws -> Response {
         let caller = try AccountingCaller(context)
-        return .json(try await load(try Self.id(request), caller).json)
+        return .json(try await load(try pathId(request), caller).json)
     }
 
     func apply(_ request: Request, _ context: RequestContext) async throws -> Response {
         let caller = try AccountingCaller(context)
         let (payment, company) = try await paymentAndCompany(request, caller)
         let body = try request.decodeJSON(ApplyBody.self)
-        let inputs = body.applications ?? [ApplicationInput(invoice_id: body.invoice_id, amount_applied: body.amount_applied,
-                                                            amount: body.amount)]
-        let applications = try Self.applications(inputs, currency: company.baseCurrency)
-        try await store.applyLater(applications, auto: false, paymentId: payment.id, company: company, mode: caller.mode, now: clock.now())
+        let inputs = body.applications ?? [ApplicationInput(invoice_id: body.invoice_id, bill_id: body.bill_id,
+                                                            amount_applied: body.amount_applied, amount: body.amount)]
+        let applications = try Self.applications(inputs, side: side, currency: payment.currency)
+        try await store.applyLater(applications, auto: false, payment: payment, company: company, mode: caller.mode, userId: caller.userId,
+                                   now: clock.now())
         return .json(try await load(payment.id, caller).json)
     }
 
     func autoApply(_ request: Request, _ context: RequestContext) async throws -> Response {
         let caller = try AccountingCaller(context)
         let (payment, company) = try await paymentAndCompany(request, caller)
-        try await store.applyLater(nil, auto: true, paymentId: payment.id, company: company, mode: caller.mode, now: clock.now())
+        try await store.applyLater(nil, auto: true, payment: payment, company: company, mode: caller.mode, userId: caller.userId,
+                                   now: clock.now())
         return .json(try await load(payment.id, caller).json)
     }
 
     func unapply(_ request: Request, _ context: RequestContext) async throws -> Response {
         let caller = try AccountingCaller(context)
-        let (payment, company) = try await paymentAndCompany(request, caller)
+        let payment = try await load(try pathId(request), caller)
         guard let applicationId = AccountingInput.uuid(request.pathParameter("application_id")),
-              try await store.unapply(applicationId, paymentId: payment.id, company: company, mode: caller.mode, now: clock.now()) else {
+              try await store.unapply(applicationId, payment: payment, organizationId: caller.organizationId, mode: caller.mode,
+                                      userId: caller.userId, now: clock.now()) else {
             throw AccountingInput.notFound("Application")
         }
         return Response(status: 204)
@@ -120,49 +158,51 @@ struct PaymentHandlers: Sendable {
 
     func void(_ request: Request, _ context: RequestContext) async throws -> Response {
         let caller = try AccountingCaller(context)
-        let id = try Self.id(request)
+        let id = try pathId(request)
         let reason = try request.actionReason(lengthMax: Self.reasonLengthMax, fallback: "voided")
         guard try await store.void(id, organizationId: caller.organizationId, mode: caller.mode, reason: reason,
-                                   userId: caller.userId, now: clock.now()) else { throw AccountingInput.notFound("Payment") }
+                                   userId: caller.userId, now: clock.now()) else { throw AccountingInput.notFound(side.title) }
         return .json(try await load(id, caller).json)
     }
 
     // MARK: Helpers
 
-    static func applications(_ inputs: [ApplicationInput], currency: Currency) throws(AtlasError) -> [PaymentStore.Application] {
+    static func applications(_ inputs: [ApplicationInput], side: PaymentSide,
+                             currency: Currency) throws(AtlasError) -> [PaymentStore.Application] {
         guard inputs.count <= applicationsMax else {
             throw AtlasError.invalidField("applications", "At most \(applicationsMax) applications at once")
         }
         var result: [PaymentStore.Application] = []
         for (index, input) in inputs.enumerated() {
             let field = "applications[\(index)]"
-            guard let invoiceId = AccountingInput.uuid(input.invoice_id) else {
-                throw AtlasError.invalidField(field + ".invoice_id", "\(field).invoice_id must be an invoice id")
+            guard let documentId = AccountingInput.uuid(input.documentId(side)) else {
+                throw AtlasError.invalidField(field + "." + side.documentField,
+                                              "\(field).\(side.documentField) must be \(side.documentArticle) \(side.documentTitle) id")
             }
             guard let amountText = input.amount_applied ?? input.amount else { throw AtlasError.missingField(field + ".amount_applied") }
             let amount = try amountText.positiveMinorUnits(currency, field: field + ".amount_applied")
-            result.append(PaymentStore.Application(invoiceId: invoiceId, amountMinor: amount, field: field))
+            result.append(PaymentStore.Application(documentId: documentId, amountMinor: amount, field: field))
         }
         return result
     }
 
     private func paymentAndCompany(_ request: Request, _ caller: AccountingCaller) async throws -> (Payment, Company) {
-        let payment = try await load(try Self.id(request), caller)
+        let payment = try await load(try pathId(request), caller)
         guard let company = try await scope.store.find(payment.companyId, organizationId: caller.organizationId) else {
-            throw AccountingInput.notFound("Payment")
+            throw AccountingInput.notFound(side.title)
         }
         return (payment, company)
     }
 
     private func load(_ id: String, _ caller: AccountingCaller) async throws -> Payment {
         guard let payment = try await store.find(id, organizationId: caller.organizationId, mode: caller.mode) else {
-            throw AccountingInput.notFound("Payment")
+            throw AccountingInput.notFound(side.title)
         }
         return payment
     }
 
-    private static func id(_ request: Request) throws(AtlasError) -> String {
-        guard let id = AccountingInput.uuid(request.pathParameter("id")) else { throw AccountingInput.notFound("Payment") }
+    private func pathId(_ request: Request) throws(AtlasError) -> String {
+        guard let id = AccountingInput.uuid(request.pathParameter("id")) else { throw AccountingInput.notFound(side.title) }
         return id
     }
 }

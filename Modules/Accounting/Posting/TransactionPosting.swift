@@ -55,7 +55,7 @@ struct PaymentMovement: Sendable, Hashable {
 /// | stored-value SALE | stored-value liability: amount + tip | sales revenue; tips payable |
 /// | REFUND | sales returns: amount | card clearing / cash (rounded) / stored-value liability |
 /// | VOID | the reversal of the original's entry | |
-/// | PRE_AUTH | nothing: a hold is not revenue until completed; voiding it releases nothing posted | |
+/// | PRE_AUTH | nothing: a hold is not revenue until completed (the consumer keeps it as a pending `PreAuthHold`) | |
 enum TransactionPosting {
     struct Line: Sendable, Hashable {
         var rule: PostingRule
@@ -99,7 +99,7 @@ enum TransactionPosting {
         }
         lines.append(Line(rule: .salesRevenue, side: .credit, amount: movement.amount))
         lines.append(Line(rule: .tipsPayable, side: .credit, amount: movement.tip))
-        return finish("\(movement.tender.lowercased()) \(kind) \(movement.transactionId)", lines)
+        return balanced("\(movement.tender.lowercased()) \(kind) \(movement.transactionId)", lines)
     }
 
     private static func refund(_ movement: PaymentMovement) -> Plan {
@@ -113,11 +113,11 @@ enum TransactionPosting {
         case "STORED_VALUE": lines.append(Line(rule: .storedValueLiability, side: .credit, amount: movement.amount))
         default: return .nothing
         }
-        return finish("\(movement.tender.lowercased()) refund \(movement.transactionId)", lines)
+        return balanced("\(movement.tender.lowercased()) refund \(movement.transactionId)", lines)
     }
 
-    /// Drops zero lines; a payment that moves nothing posts nothing.
-    private static func finish(_ description: String, _ lines: [Line]) -> Plan {
+    /// Drops zero lines; a movement that moves nothing posts nothing.
+    static func balanced(_ description: String, _ lines: [Line]) -> Plan {
         let kept = lines.filter { $0.amount > 0 }
         let debits = kept.filter { $0.side == .debit }.reduce(Int64(0)) { $0 + $1.amount }
         let credits = kept.filter { $0.side == .credit }.reduce(Int64(0)) { $0 + $1.amount }

@@ -132,3 +132,105 @@ enum ReportBuilder {
         subtype.split(separator: "_").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined(separator: " ")
     }
 }
+
+// MARK: Cash flow (indirect method)
+
+extension ReportBuilder {
+    /// Asset subtypes counted as cash and cash equivalents.
+    static let cashSubtypes: Set<String> = ["cash", "bank"]
+    /// Balance-sheet subtypes whose changes are investing activities; other equity and non-current liabilities are
+    /// financing; everything else on the balance sheet is working capital (operating).
+    static let investingSubtypes: Set<String> = ["fixed_asset", "long_term_investment", "intangible_asset"]
+    static let financingLiabilitySubtypes: Set<String> = ["long_term_liability", "loan", "notes_payable"]
+
+    struct CashFlow: Sendable, Hashable {
+        var netIncome: Int64
+        var operating: Category
+        var investing: Category
+        var financing: Category
+        var cashBeginning: Int64
+        var cashEnding: Int64
+        var netChange: Int64 { operating.total + investing.total + financing.total }
+        /// beginning + net change = ending; true by construction when the ledger balances (every non-cash account's
+        /// credit − debit sums to the cash accounts' debit − credit).
+        var isReconciled: Bool { cashBeginning + netChange == cashEnding }
+    }
+
+    static func isCash(_ account: AccountTotals) -> Bool {
+        account.type == "asset" && cashSubtypes.contains(account.subtype ?? "")
+    }
+
+    /// `period`: each account's totals inside the period (closing entries left out, so revenue and expenses show the
+    /// period's activity and the close's transfer to retained earnings cancels out); `before`: totals up to the day
+    /// before the period, for the opening cash. A non-cash balance-sheet account's effect on cash is credit − debit.
+    static func cashFlow(period: [AccountTotals], before: [AccountTotals]) -> CashFlow {
+        let active = period.filter { $0.debit != 0 || $0.credit != 0 }
+        let netIncome = active.filter { $0.type == "revenue" || $0.type == "expense" }.reduce(0) { $0 + $1.credit - $1.debit }
+        let balanceSheet = active.filter { ["asset", "liability", "equity"].contains($0.type) && !isCash($0) }
+        func effect(_ accounts: [AccountTotals]) -> [Item] { accounts.map { Item(account: $0, amount: $0.credit - $0.debit) } }
+        let investing = balanceSheet.filter { $0.type == "asset" && investingSubtypes.contains($0.subtype ?? "") }
+        let financing = balanceSheet.filter {
+            $0.type == "equity" || ($0.type == "liability" && financingLiabilitySubtypes.contains($0.subtype ?? ""))
+        }
+        let financed = Set(investing.map(\.accountId)).union(financing.map(\.accountId))
+        let workingCapital = balanceSheet.filter { !financed.contains($0.accountId) }
+        let income = AccountTotals(accountId: "", number: "", name: "Net Income", type: "equity", normalBalance: "credit",
+                                   subtype: "net_income", debit: 0, credit: 0)
+        let operating = Category(name: "Operating Activities",
+                                 sections: [Section(name: "Net Income", items: [Item(account: income, amount: netIncome)])]
+                                     + sections(effect(workingCapital)))
+        let opening = before.filter(isCash).reduce(0) { $0 + $1.debit - $1.credit }
+        let change = active.filter(isCash).reduce(0) { $0 + $1.debit - $1.credit }
+        return CashFlow(netIncome: netIncome, operating: operating,
+                        investing: Category(name: "Investing Activities", sections: sections(effect(investing))),
+                        financing: Category(name: "Financing Activities", sections: sections(effect(financing))),
+                        cashBeginning: opening, cashEnding: opening + change)
+    }
+}
+
+// MARK: Aging
+
+extension ReportBuilder {
+    /// Days past due → bucket: not yet due, 1–30, 31–60, 61–90, over 90 (the usual aging buckets; the spec names the
+    /// reports only).
+    static let agingBuckets = ["current", "days_1_30", "days_31_60", "days_61_90", "over_90"]
+
+    static func agingBucket(daysPastDue: Int) -> Int {
+        switch daysPastDue {
+        case ...0: 0
+        case 1...30: 1
+        case 31...60: 2
+        case 61...90: 3
+        default: 4
+        }
+    }
+
+    struct OpenDocument: Sendable, Hashable {
+        var contactId: String
+        var contactName: String
+        var daysPastDue: Int
+        var amountDueMinor: Int64
+    }
+
+    struct AgingRow: Sendable, Hashable {
+        var contactId: String
+        var contactName: String
+        var buckets: [Int64]
+        var total: Int64 { buckets.reduce(0, +) }
+    }
+
+    /// One row per contact (by name, then id) with its open amounts per bucket, and the column totals.
+    static func aging(_ documents: [OpenDocument]) -> (rows: [AgingRow], totals: [Int64]) {
+        var rows: [String: AgingRow] = [:]
+        var totals = [Int64](repeating: 0, count: agingBuckets.count)
+        for document in documents where document.amountDueMinor > 0 {
+            let bucket = agingBucket(daysPastDue: document.daysPastDue)
+            rows[document.contactId, default: AgingRow(contactId: document.contactId, contactName: document.contactName,
+                                                       buckets: [Int64](repeating: 0, count: agingBuckets.count))]
+                .buckets[bucket] += document.amountDueMinor
+            totals[bucket] += document.amountDueMinor
+        }
+        let sorted = rows.values.sorted { ($0.contactName, $0.contactId) < ($1.contactName, $1.contactId) }
+        return (sorted, totals)
+    }
+}

@@ -27,6 +27,40 @@ struct ReportStore: Sendable {
                                         debit: try row.decode("debit"), credit: try row.decode("credit"))
         }
     }
+
+    /// The side's documents open on `asOf`: posted on or before it, less what payments dated on or before it applied
+    /// (a voided payment has no applications left, rule 13). Documents voided since are left out (inferred).
+    /// Amounts in the base currency: a foreign-currency document's open amount is what is left of its booked base total
+    /// (the total at its rate less the paid part at its rate), so the report agrees with the receivable or payable account.
+    func openDocuments(_ side: PaymentSide, companyId: String, mode: Mode, asOf: String,
+                       base: Currency) async throws -> [ReportBuilder.OpenDocument] {
+        try await database.query("""
+            SELECT d.\(literal: side.contactColumn) AS contact_id, c.display_name, (\(asOf)::date - d.due_date)::bigint AS days_past_due,
+                   d.currency, d.exchange_rate::text AS exchange_rate, d.total_minor,
+                   d.total_minor - coalesce((SELECT sum(a.amount_minor) FROM \(literal: side.applicationsTable) a
+                                             JOIN \(literal: side.table) p ON p.id = a.payment_id
+                                             WHERE a.\(literal: side.documentColumn) = d.id AND p.payment_date <= \(asOf)::date), 0)::bigint
+                       AS amount_due
+            FROM \(literal: side.documentTable) d JOIN accounting_contacts c ON c.id = d.\(literal: side.contactColumn)
+            WHERE d.company_id = \(companyId) AND d.mode = \(mode) AND d.status IN \(literal: side.postedStatusList)
+              AND d.\(literal: side.documentDateColumn) <= \(asOf)::date
+            """).map { row in
+            ReportBuilder.OpenDocument(contactId: try row.decode("contact_id"), contactName: try row.decode("display_name"),
+                                       daysPastDue: Int(try row.decode("days_past_due", as: Int64.self)),
+                                       amountDueMinor: try Self.baseAmountDue(row, base: base))
+        }
+    }
+
+    private static func baseAmountDue(_ row: Row, base: Currency) throws -> Int64 {
+        let due: Int64 = try row.decode("amount_due")
+        guard let currency = Currency(code: try row.decode("currency")), currency != base else { return due }
+        guard let rate = DecimalFactor(try row.decode("exchange_rate", as: String.self)) else {
+            throw DatabaseError(kind: .decoding, message: "unexpected exchange rate of an open document")
+        }
+        let total: Int64 = try row.decode("total_minor")
+        return try DocumentExchange.toBase(total, currency: currency, rate: rate, base: base, field: "amount_due")
+            - DocumentExchange.toBase(total - due, currency: currency, rate: rate, base: base, field: "amount_due")
+    }
 }
 
 /// `/reports`: trial balance, profit and loss, balance sheet (spec B.1; money as decimal strings).
@@ -58,9 +92,7 @@ struct ReportHandlers: Sendable {
     func profitAndLoss(_ request: Request, _ context: RequestContext) async throws -> Response {
         let caller = try AccountingCaller(context)
         let query = request.queryParameters
-        let start = try AccountingInput.requiredDate(query["period_start"], field: "period_start")
-        let end = try AccountingInput.requiredDate(query["period_end"], field: "period_end")
-        guard start <= end else { throw AtlasError.invalidField("period_end", "period_end must not be before period_start") }
+        let (start, end) = try Self.period(query)
         let comparison = try comparisonRange(query)
         let company = try await scope.resolve(request, caller)
         let currency = company.baseCurrency
@@ -107,7 +139,82 @@ struct ReportHandlers: Sendable {
         return .json(.object(body))
     }
 
+    /// Cash flow for a period, indirect method: net income, changes in working capital, investing and financing
+    /// activities, and the cash accounts' opening and closing balances (`is_reconciled`: opening + change = closing).
+    func cashFlow(_ request: Request, _ context: RequestContext) async throws -> Response {
+        let caller = try AccountingCaller(context)
+        let query = request.queryParameters
+        let (start, end) = try Self.period(query)
+        let company = try await scope.resolve(request, caller)
+        let currency = company.baseCurrency
+        let period = try await store.totals(companyId: company.id, mode: caller.mode, from: start, to: end, excludingClosing: true)
+        let toEnd = try await store.totals(companyId: company.id, mode: caller.mode, from: nil, to: end)
+        let changes = Dictionary(uniqueKeysWithValues: period.map { ($0.accountId, $0) })
+        let before = toEnd.map { account in
+            var opening = account
+            opening.debit -= changes[account.accountId]?.debit ?? 0
+            opening.credit -= changes[account.accountId]?.credit ?? 0
+            return opening
+        }
+        let flow = ReportBuilder.cashFlow(period: period, before: before)
+        func money(_ minor: Int64) -> JSONValue { .string(DecimalAmount.format(minor, currency)) }
+        return .json([
+            "company_id": .string(company.id), "period_start": .string(start), "period_end": .string(end),
+            "currency": .string(currency.code), "net_income": money(flow.netIncome),
+            "operating_activities": Self.json(flow.operating, currency), "investing_activities": Self.json(flow.investing, currency),
+            "financing_activities": Self.json(flow.financing, currency),
+            "net_cash_from_operating_activities": money(flow.operating.total),
+            "net_cash_from_investing_activities": money(flow.investing.total),
+            "net_cash_from_financing_activities": money(flow.financing.total),
+            "net_change_in_cash": money(flow.netChange), "cash_beginning": money(flow.cashBeginning),
+            "cash_ending": money(flow.cashEnding), "is_reconciled": .bool(flow.isReconciled),
+        ])
+    }
+
+    func receivablesAging(_ request: Request, _ context: RequestContext) async throws -> Response {
+        try await aging(.received, request, context)
+    }
+
+    func payablesAging(_ request: Request, _ context: RequestContext) async throws -> Response {
+        try await aging(.made, request, context)
+    }
+
+    /// AR or AP aging as of a date (default today): open amounts per contact by days past due.
+    private func aging(_ side: PaymentSide, _ request: Request, _ context: RequestContext) async throws -> Response {
+        let caller = try AccountingCaller(context)
+        let asOf = try AccountingInput.optionalDate(request.queryParameters["as_of_date"], field: "as_of_date")
+            ?? AccountingInput.day(of: clock.now())
+        let company = try await scope.resolve(request, caller)
+        let currency = company.baseCurrency
+        let (rows, totals) = ReportBuilder.aging(try await store.openDocuments(side, companyId: company.id, mode: caller.mode,
+                                                                               asOf: asOf, base: currency))
+        func buckets(_ amounts: [Int64]) -> [String: JSONValue] {
+            var object: [String: JSONValue] = [:]
+            for (name, amount) in zip(ReportBuilder.agingBuckets, amounts) { object[name] = .string(DecimalAmount.format(amount, currency)) }
+            object["total"] = .string(DecimalAmount.format(amounts.reduce(0, +), currency))
+            return object
+        }
+        let items: [JSONValue] = rows.map { row in
+            var object = buckets(row.buckets)
+            object[side.contactField] = .string(row.contactId)
+            object["display_name"] = .string(row.contactName)
+            return .object(object)
+        }
+        return .json([
+            "company_id": .string(company.id), "as_of_date": .string(asOf), "currency": .string(currency.code),
+            "buckets": .array(ReportBuilder.agingBuckets.map { .string($0) }), "rows": .array(items), "totals": .object(buckets(totals)),
+        ])
+    }
+
     // MARK: JSON
+
+    /// `period_start` and `period_end`, both required, in order.
+    private static func period(_ query: [String: String]) throws(AtlasError) -> (start: String, end: String) {
+        let start = try AccountingInput.requiredDate(query["period_start"], field: "period_start")
+        let end = try AccountingInput.requiredDate(query["period_end"], field: "period_end")
+        guard start <= end else { throw AtlasError.invalidField("period_end", "period_end must not be before period_start") }
+        return (start, end)
+    }
 
     private func comparisonRange(_ query: [String: String]) throws(AtlasError) -> (from: String, to: String)? {
         guard try Self.flag(query["include_comparison"], field: "include_comparison") else { return nil }

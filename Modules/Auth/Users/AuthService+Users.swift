@@ -17,19 +17,7 @@ extension AuthService {
         guard fullName.count <= UserStore.fullNameCharactersMax else {
             throw UserAdministrationError("name must be at most \(UserStore.fullNameCharactersMax) characters")
         }
-        guard try await store.organizationExists(organizationId) else { throw UserAdministrationError("organization not found") }
-        let merchant: String
-        if let merchantId {
-            guard try await store.merchantBelongs(merchantId, to: organizationId) else {
-                throw UserAdministrationError("merchant does not belong to the organization")
-            }
-            merchant = merchantId
-        } else {
-            guard let fallback = try await store.defaultMerchant(organizationId: organizationId) else {
-                throw UserAdministrationError("organization has no merchant; create one first")
-            }
-            merchant = fallback
-        }
+        let merchant = try await homeMerchant(organizationId: organizationId, requested: merchantId)
         let id = TypedID.generate(prefix: .user, clock: clock).rawValue
         try await store.insert(id: id, organizationId: organizationId, merchantId: merchant, email: normalized,
                                fullName: fullName, passwordHash: try crypto.hashPassword(password), role: role)
@@ -37,6 +25,23 @@ extension AuthService {
                                       principalKind: Principal.Kind.user.rawValue, principalId: id,
                                       detail: ["role": .string(role.rawValue)]))
         return id
+    }
+
+    /// The merchant a user acts for in `organizationId`: `requested` when it belongs to the organization, else the
+    /// organization's default merchant (its configured default, else its oldest).
+    func homeMerchant(organizationId: String, requested merchantId: String?) async throws -> String {
+        let store = users.store
+        guard try await store.organizationExists(organizationId) else { throw UserAdministrationError("organization not found") }
+        if let merchantId {
+            guard try await store.merchantBelongs(merchantId, to: organizationId) else {
+                throw UserAdministrationError("merchant does not belong to the organization")
+            }
+            return merchantId
+        }
+        guard let fallback = try await store.defaultMerchant(organizationId: organizationId) else {
+            throw UserAdministrationError("organization has no merchant; create one first")
+        }
+        return fallback
     }
 
     /// Suspends (revoking every token at once, on every instance) or reactivates a user.

@@ -2,7 +2,8 @@ import AccessContract
 import Foundation
 import Kernel
 
-/// `/api/v1/auth`: login, refresh, me, logout (accounting surface, `{detail,status_code,errors}` bodies).
+/// `/api/v1/auth`: login, signup, refresh, me, switch-org, logout (accounting surface, `{detail,status_code,errors}`
+/// bodies). Signup and switch-org: `UserSessionRoutes.swift`.
 struct UserAuthRoutes {
     /// Login attempts per email and client IP: 10 per minute, then 429 with Retry-After.
     static let loginPolicy = RateLimitPolicy(name: "login", limit: 10, periodSeconds: 60, burst: 10)
@@ -11,6 +12,8 @@ struct UserAuthRoutes {
 
     let module: AuthService
     let service: UsersService
+    /// The organizations' companies (Accounting, through the contract); nil in an assembly without it.
+    let companies: (any CompanyDirectory)?
 
     struct LoginBody: Decodable, Validatable {
         let email: String
@@ -44,8 +47,12 @@ struct UserAuthRoutes {
         var group = RouteGroup(prefix: "/api/v1/auth", surface: .accounting)
         group.schemas = AuthRouteSchemas.userComponents
         group.post("/login", schema: AuthRouteSchemas.login) { request, _ in try await login(request) }
+        group.post("/signup", schema: AuthRouteSchemas.signup) { request, _ in try await signup(request) }
         group.post("/refresh", schema: AuthRouteSchemas.refresh) { request, _ in try await refresh(request) }
         group.get("/me", middleware: [signedIn], schema: AuthRouteSchemas.me) { _, context in try await me(context) }
+        group.post("/switch-org", middleware: [signedIn], schema: AuthRouteSchemas.switchOrganization) { request, context in
+            try await switchOrganization(request, context: context)
+        }
         group.post("/logout", middleware: [signedIn], schema: AuthRouteSchemas.logout) { request, context in try await logout(request, context: context) }
         return group
     }
@@ -73,11 +80,8 @@ struct UserAuthRoutes {
         case .success(let user, let issued):
             await audit("login", request, userId: user.id, tenant: user.tenant, status: 200,
                         fingerprint: fingerprint(issued.accessToken), detail: ["family_id": .string(issued.familyId)])
-            let tokens: JSONValue = [
-                "access_token": .string(issued.accessToken), "refresh_token": .string(issued.refreshToken),
-                "token_type": "bearer", "expires_in": .int(Int64(UserTokenStore.accessLifetimeSeconds)),
-            ]
-            return Self.noStore(.json(["tokens": tokens, "user": user.json, "organizations": user.organizationsJSON]))
+            let organizations = try await organizationsJSON(user)
+            return Self.noStore(.json(["tokens": Self.tokensJSON(issued), "user": user.json, "organizations": organizations]))
         }
     }
 
@@ -105,12 +109,16 @@ struct UserAuthRoutes {
     }
 
     private func me(_ context: RequestContext) async throws -> Response {
-        guard let principal = context.principal, let user = try await service.store.find(id: principal.id) else {
+        // The user as a member of the organization the token acts in.
+        guard let principal = context.principal,
+              let user = try await service.store.find(id: principal.id, organizationId: principal.organizationId) else {
             throw CredentialAuthenticator.invalid(.accounting)
         }
         guard case .object(var object) = user.json else { return .json(user.json) }
-        object["organizations"] = user.organizationsJSON
+        object["organizations"] = try await organizationsJSON(user)
         object["tier"] = .string(user.tier.rawValue)
+        object["organization"] = user.organizationJSON
+        object["companies"] = try await companiesJSON(user)
         return .json(.object(object))
     }
 
@@ -129,15 +137,15 @@ struct UserAuthRoutes {
 
     // MARK: Helpers
 
-    private func fingerprint(_ token: String) -> String { Encoding.hex(Array(service.tokens.hash(token).prefix(6))) }
+    func fingerprint(_ token: String) -> String { Encoding.hex(Array(service.tokens.hash(token).prefix(6))) }
 
-    private static func noStore(_ response: Response) -> Response {
+    static func noStore(_ response: Response) -> Response {
         var response = response
         response.headers.set("Cache-Control", "no-store")
         return response
     }
 
-    private func audit(_ event: String, _ request: Request, userId: String?, tenant: TenantContext?, status: Int,
+    func audit(_ event: String, _ request: Request, userId: String?, tenant: TenantContext?, status: Int,
                        fingerprint: String? = nil, detail: JSONValue? = nil) async {
         await module.audit.record(AuditEntry(
             merchantId: tenant?.merchantId, mode: tenant?.mode, occurredAt: module.clock.now(), event: event,

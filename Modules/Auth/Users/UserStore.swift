@@ -13,6 +13,8 @@ struct UserRecord: Sendable, Equatable {
     let role: UserRole
     let status: String
     let tier: OrganizationTier
+    /// When the organization's trial ends (organizations that signed up themselves); nil without a trial.
+    let trialEndsAt: Date?
     let createdAt: Date
     let lastLoginAt: Date?
     /// False when the user's organization or merchant is suspended: its users cannot act.
@@ -31,8 +33,10 @@ struct UserRecord: Sendable, Equatable {
         ]
     }
 
-    var organizationsJSON: JSONValue {
-        [["id": .string(organizationId), "name": .string(organizationName), "role": .string(role.rawValue)]]
+    /// The organization the user acts in (`/auth/me`, signup, switch-org).
+    var organizationJSON: JSONValue {
+        ["id": .string(organizationId), "name": .string(organizationName), "role": .string(role.rawValue),
+         "tier": .string(tier.rawValue), "trial_ends_at": trialEndsAt.map { .string(Timestamp.iso8601($0)) } ?? .null]
     }
 }
 
@@ -71,23 +75,35 @@ struct UserStore: Sendable {
         return !email.contains { $0.isWhitespace || $0.isNewline }
     }
 
-    private static let selectUser = """
-        SELECT u.*, o.name AS organization_name, o.status AS organization_status, m.status AS merchant_status,
-               COALESCE(s.tier, 'standard') AS tier
+    /// The user with one membership: its organization, home merchant, role and tier come from the membership.
+    private static let selectUser: StaticString = """
+        SELECT u.id, u.email, u.full_name, u.password_hash, u.status, u.created_at, u.last_login_at,
+               ms.organization_id, ms.merchant_id, ms.mode, ms.role,
+               o.name AS organization_name, o.status AS organization_status, m.status AS merchant_status,
+               COALESCE(s.tier, 'standard') AS tier, s.trial_ends_at
         FROM auth_users u
-        JOIN auth_organizations o ON o.id = u.organization_id
-        JOIN auth_merchants m ON m.id = u.merchant_id
-        LEFT JOIN auth_org_settings s ON s.organization_id = u.organization_id
+        JOIN auth_memberships ms ON ms.user_id = u.id
+        JOIN auth_organizations o ON o.id = ms.organization_id
+        JOIN auth_merchants m ON m.id = ms.merchant_id
+        LEFT JOIN auth_org_settings s ON s.organization_id = ms.organization_id
         """
 
+    /// The user by email, acting in its home organization (login).
     func find(email: String) async throws -> UserCredentials? {
-        let sql = SQL(Self.selectUser + " WHERE lower(u.email) = lower($1)", binds: [.text(Self.normalizeEmail(email))])
+        let sql: SQL = """
+            \(literal: Self.selectUser)
+            WHERE lower(u.email) = lower(\(Self.normalizeEmail(email))) AND ms.organization_id = u.organization_id
+            """
         guard let row = try await database.queryFirst(sql) else { return nil }
         return UserCredentials(record: try Self.record(row), passwordHash: try row.decode("password_hash"))
     }
 
-    func find(id: String, executor: (any SQLExecutor)? = nil) async throws -> UserRecord? {
-        let sql = SQL(Self.selectUser + " WHERE u.id = $1", binds: [.text(id)])
+    /// The user acting in `organizationId` (nil: its home organization); nil when the user is not a member of it.
+    func find(id: String, organizationId: String? = nil, executor: (any SQLExecutor)? = nil) async throws -> UserRecord? {
+        let sql: SQL = """
+            \(literal: Self.selectUser)
+            WHERE u.id = \(id) AND ms.organization_id = COALESCE(\(organizationId)::text, u.organization_id)
+            """
         guard let row = try await (executor ?? database).queryFirst(sql) else { return nil }
         return try Self.record(row)
     }
@@ -106,7 +122,7 @@ struct UserStore: Sendable {
                           organizationName: try row.decode("organization_name"), merchantId: try row.decode("merchant_id"),
                           mode: mode, email: try row.decode("email"), fullName: try row.decode("full_name"), role: role,
                           status: try row.decode("status"), tier: OrganizationTier(rawValue: tierText) ?? .standard,
-                          createdAt: try row.decode("created_at"), lastLoginAt: try row.decode("last_login_at"),
+                          trialEndsAt: try row.decode("trial_ends_at"), createdAt: try row.decode("created_at"), lastLoginAt: try row.decode("last_login_at"),
                           tenantActive: tenantActive)
     }
 
@@ -124,11 +140,17 @@ struct UserStore: Sendable {
     func insert(id: String, organizationId: String, merchantId: String, email: String, fullName: String,
                 passwordHash: String, role: UserRole) async throws {
         let now = clock.now()
+        // The user and its home membership in one statement.
         let sql: SQL = """
-            INSERT INTO auth_users (id, organization_id, merchant_id, mode, email, full_name, password_hash, role,
-                                    created_at, updated_at)
-            VALUES (\(id), \(organizationId), \(merchantId), \(Mode.live), \(Self.normalizeEmail(email)), \(fullName),
-                    \(passwordHash), \(role.rawValue), \(now), \(now))
+            WITH created AS (
+                INSERT INTO auth_users (id, organization_id, merchant_id, mode, email, full_name, password_hash, role,
+                                        created_at, updated_at)
+                VALUES (\(id), \(organizationId), \(merchantId), \(Mode.live), \(Self.normalizeEmail(email)), \(fullName),
+                        \(passwordHash), \(role.rawValue), \(now), \(now))
+                RETURNING id
+            )
+            INSERT INTO auth_memberships (user_id, organization_id, merchant_id, mode, role, created_at, updated_at)
+            SELECT id, \(organizationId), \(merchantId), \(Mode.live), \(role.rawValue), \(now), \(now) FROM created
             """
         if try await isEmailTaken(email) { throw UserAdministrationError("a user with that email already exists") }
         // A concurrent insert of the same email still loses on the unique index.
@@ -155,8 +177,16 @@ struct UserStore: Sendable {
         return try await database.execute(sql) == 1
     }
 
+    /// The role in the user's home organization (the user row and its home membership).
     func setRole(userId: String, role: UserRole) async throws -> Bool {
-        let sql: SQL = "UPDATE auth_users SET role = \(role.rawValue), updated_at = \(clock.now()) WHERE id = \(userId)"
+        let now = clock.now()
+        let sql: SQL = """
+            WITH home AS (
+                UPDATE auth_users SET role = \(role.rawValue), updated_at = \(now) WHERE id = \(userId) RETURNING organization_id
+            )
+            UPDATE auth_memberships SET role = \(role.rawValue), updated_at = \(now)
+            WHERE user_id = \(userId) AND organization_id IN (SELECT organization_id FROM home)
+            """
         return try await database.execute(sql) == 1
     }
 

@@ -2,7 +2,9 @@ import Kernel
 
 /// `atlas admin` commands for accounting users and their organizations' settings.
 enum UsersAdminCommands {
-    static let all: [AdminCommand] = [
+    static let all: [AdminCommand] = userCommands + MembershipsAdminCommands.all
+
+    private static let userCommands: [AdminCommand] = [
         AdminCommand(name: "create-user",
                      usage: "admin create-user --org ID --email E --password P --role owner|admin|accountant|bookkeeper|employee|auditor [--name N] [--merchant ID]") { arguments, services in
             let id = try await services.auth.createUser(

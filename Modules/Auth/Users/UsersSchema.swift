@@ -67,5 +67,9 @@ enum UsersSchema {
             CREATE INDEX auth_user_access_tokens_family ON auth_user_access_tokens (family_id);
             CREATE INDEX auth_user_access_tokens_expiry ON auth_user_access_tokens (expires_at);
             """),
+        // Self-service signup (`POST /api/v1/auth/signup`) starts the new organization on a trial.
+        Migration(namespace: AuthSchema.namespace, version: 21, name: "organization trial", sql: """
+            ALTER TABLE auth_org_settings ADD COLUMN trial_ends_at timestamptz;
+            """),
     ]
 }

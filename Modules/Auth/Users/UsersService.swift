@@ -3,7 +3,7 @@ import Foundation
 import Kernel
 import Synchronization
 
-/// Accounting users: password login, opaque access tokens, rotating refresh tokens with reuse
+/// Accounting users: password login, JWT access tokens, rotating refresh tokens with reuse
 /// detection, and the `/api/v1/auth` routes. See docs/auth-users.md.
 final class UsersService: Sendable {
     let database: any Database
@@ -20,26 +20,28 @@ final class UsersService: Sendable {
     /// How often expired token rows are purged.
     static let purgeIntervalSeconds = 3600
 
-    init(database: any Database, crypto: any CryptoService, clock: any WallClock, logger: Logger) {
+    init(database: any Database, crypto: any CryptoService, clock: any WallClock, logger: Logger, signingKeys: SigningKeyStore,
+         issuer: String) {
         self.database = database
         self.crypto = crypto
         self.clock = clock
         self.logger = logger
         store = UserStore(database: database, clock: clock)
-        tokens = UserTokenStore(database: database, crypto: crypto, clock: clock, users: store)
+        tokens = UserTokenStore(database: database, crypto: crypto, clock: clock, users: store, signingKeys: signingKeys,
+                                issuer: issuer)
         cache = UserTokenCache(clock: clock)
     }
 
     /// Migrations in namespace "auth" (versions reserved per part: OAuth 10–19, Users 20–29, Devices 30–39).
-    static var migrations: [Migration] { UsersSchema.migrations }
+    static var migrations: [Migration] { UsersSchema.migrations + MembershipsSchema.migrations }
 
     /// Bearer-token verifiers this part contributes, with the surfaces they serve.
     func verifiers() -> [(any BearerTokenVerifier, [APISurface])] {
         [(UserAccessTokenVerifier(service: self), [.accounting])]
     }
 
-    func routeGroups(module: AuthService) -> [RouteGroup] {
-        [UserAuthRoutes(module: module, service: self).group()]
+    func routeGroups(module: AuthService, companies: (any CompanyDirectory)?) -> [RouteGroup] {
+        [UserAuthRoutes(module: module, service: self, companies: companies).group()]
     }
 
     /// Background work until cancelled: follow revocations, purge expired token rows.
@@ -137,14 +139,14 @@ final class UsersService: Sendable {
     }
 }
 
-/// Verifies `at_` access tokens on the accounting surface.
+/// Verifies user access tokens (JWTs, or `at_` tokens issued before them) on the accounting surface.
 struct UserAccessTokenVerifier: BearerTokenVerifier {
     let service: UsersService
 
     func verify(token: String, requirement: AccessRequirement) async throws -> Principal? {
-        guard token.hasPrefix(UserTokenStore.accessPrefix) else { return nil }
+        guard UserTokenStore.isUserToken(token) else { return nil }
         let invalid = CredentialAuthenticator.invalid(requirement.surface)
-        guard UserTokenStore.isWellFormed(token, prefix: UserTokenStore.accessPrefix) else { throw invalid }
+        guard UserTokenStore.isWellFormed(token, use: UserTokenStore.accessUse) else { throw invalid }
         let resolved: ResolvedUserToken?
         do {
             resolved = try await service.resolveAccessToken(token)

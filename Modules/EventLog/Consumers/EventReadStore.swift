@@ -2,7 +2,8 @@ import Foundation
 import Kernel
 
 /// Reads the log in delivery order, only below the horizon of the oldest database transaction still
-/// running (see `EventPosition`), so a late commit is never passed over.
+/// running that could append to this database's log (see `EventPosition`), so a late commit is never
+/// passed over.
 struct EventReadStore: Sendable {
     let database: any Database
 
@@ -18,11 +19,31 @@ struct EventReadStore: Sendable {
         let rows = try await database.query("""
             SELECT \(literal: EventReadStore.columns) FROM event_log
             WHERE (writer_xid, seq) > (\(String(position.writerTransactionId))::xid8, \(position.sequence))
-              AND writer_xid < pg_snapshot_xmin(pg_current_snapshot())
+              AND writer_xid < (\(literal: EventReadStore.horizonSQL))
             ORDER BY event_log.writer_xid, event_log.seq LIMIT \(limit)
             """)
         return try rows.map(Self.decode)
     }
+
+    /// The read horizon: the oldest transaction in this statement's snapshot still running, leaving out
+    /// those that `pg_stat_activity` places in another database (they cannot append to this log), or the
+    /// snapshot's xmax when none is left.
+    ///
+    /// Why not `pg_snapshot_xmin`: it is cluster-wide, so one long write transaction in any other database
+    /// (another application, a report, another tenant's test database) would stall every consumer here.
+    /// A transaction is left out only on positive proof that its backend is connected elsewhere: one that
+    /// ended since the snapshot, one whose backend we may not see, or a prepared one still holds the
+    /// horizon back, which is the safe side. Transactions started after the snapshot have ids at or above
+    /// its xmax, so the snapshot that reads the rows and the horizon agree.
+    static let horizonSQL: StaticString = """
+        SELECT LEAST(pg_snapshot_xmax(snapshot),
+                     (SELECT min(running) FROM pg_snapshot_xip(snapshot) AS running
+                      WHERE xid(running) NOT IN (
+                          SELECT backend_xid FROM pg_stat_activity
+                          WHERE backend_xid IS NOT NULL AND datid IS NOT NULL
+                            AND datid <> (SELECT oid FROM pg_database WHERE datname = current_database()))))
+        FROM pg_current_snapshot() AS snapshot
+        """
 
     /// One event by id, wherever it stands (for a parked event's retry).
     func event(id: String) async throws -> LoggedEvent? {
@@ -40,7 +61,7 @@ struct EventReadStore: Sendable {
         guard let writer = UInt64(try row.decode("writer_xid", as: String.self)) else { throw Undecodable(column: "writer_xid") }
         guard let mode = Mode(rawValue: try row.decode("mode")) else { throw Undecodable(column: "mode") }
         let id = TypedID(rawValue: try row.decode("event_id"))
-        let payload = try JSONDecoder().decode(JSONValue.self, from: Data(try row.decode("payload", as: String.self).utf8))
+        let payload = try JSONValue(parsing: try row.decode("payload", as: String.self))
         let event = DomainEvent(id: id, type: try row.decode("event_type"),
                                 tenant: TenantContext(merchantId: try row.decode("merchant_id"), mode: mode),
                                 resourceId: try row.decode("resource_id"), occurredAt: try row.decode("occurred_at"),

@@ -31,7 +31,23 @@ public struct IdempotencyMiddleware: Middleware, RouteSchemaContributor {
     }
 
     /// The route's API document lists the optional Idempotency-Key header and its replay and conflict answers.
-    public func contribute(to schema: inout RouteSchema) { schema.acceptsIdempotencyKey = true }
+    /// Called when the route is registered, so a route that streams its body is refused at startup.
+    public func contribute(to schema: inout RouteSchema) {
+        if let refusal = Self.streamedRouteRefusal(schema) { preconditionFailure(refusal) }
+        schema.acceptsIdempotencyKey = true
+    }
+
+    /// Why a route cannot sit behind this middleware, or nil. A replay answers with the stored body, so only a
+    /// finished body can be stored; a streamed one (`RouteSchema.streamsBody`) is produced while it is sent and
+    /// never held whole. Storing it would keep an empty or a cut body, or buffer the export the stream exists to
+    /// avoid. A programmer error: the process stops at startup (`IdempotencyTests` checks this function and
+    /// the product's route table).
+    public static func streamedRouteRefusal(_ schema: RouteSchema) -> String? {
+        guard schema.streamsBody else { return nil }
+        let name = schema.operationId ?? schema.summary
+        return "route \(name) streams its body (Response.streamed) and cannot take an Idempotency-Key: "
+            + "a streamed body is never stored for replay; serve it from a GET, or answer with a finished body"
+    }
 
     public func respond(to request: Request, context: RequestContext, next: Handler) async throws -> Response {
         guard request.method == .post, let key = request.headers["Idempotency-Key"] else {

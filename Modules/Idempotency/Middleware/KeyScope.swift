@@ -110,6 +110,7 @@ final class KeyScope: IdempotencyScope {
 
     /// After the handler returned `response`: store it as the key's answer unless it is stored already.
     func settle(_ response: Response) async throws -> Response {
+        if response.bodyProducer != nil { try await refuseStreamed() }
         switch current {
         case .committed, .answered, .released:
             return response
@@ -123,6 +124,23 @@ final class KeyScope: IdempotencyScope {
         case .deferred:
             guard response.status < 500 else { return response }
             return try await storeDeferredOutcome(response)
+        }
+    }
+
+    /// A streamed answer under a key is never stored: a replay needs the whole body, and a streamed one is never
+    /// held whole. Routes that stream are refused when registered (`IdempotencyMiddleware.streamedRouteRefusal`);
+    /// this is the net for a handler that streams without declaring it. A held claim goes back (nothing is
+    /// stored, a retry runs again) and the request fails with an opaque 500, so the mistake shows at its first
+    /// keyed call instead of replaying an empty body. A released or already answered key stores nothing anyway.
+    private func refuseStreamed() async throws {
+        switch current {
+        case .claimed(let claim):
+            await store.abandon(claim)
+            throw AtlasError.internalError()
+        case .deferred:
+            throw AtlasError.internalError()
+        case .committed, .answered, .released:
+            return
         }
     }
 

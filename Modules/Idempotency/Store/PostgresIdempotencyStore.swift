@@ -173,7 +173,7 @@ struct PostgresIdempotencyStore: IdempotencyStore {
     static func storedResponse(_ row: Row) throws -> StoredResponse {
         let headersText: String? = try row.decode("response_headers")
         var headers: [String: String] = [:]
-        if let headersText, case .object(let object)? = try? JSONCoding.decoder().decode(JSONValue.self, from: Data(headersText.utf8)) {
+        if let headersText, case .object(let object)? = try? JSONValue(parsing: headersText) {
             for (name, value) in object { if let text = value.stringValue { headers[name] = text } }
         }
         let body: [UInt8]? = try row.decode("response_body")

@@ -40,24 +40,74 @@ struct CloseDayService: Sendable {
         if let code = body.currency { currency = try ReconciliationValidation.currency(code, field: "currency") }
         let now = services.clock.now()
         guard body.closeDay else {
-            if try await store.isLocked(tenant, now: now) { throw await inProgress(context) }
+            if try await store.isLocked(tenant, now: now) { throw await inProgress(context.idempotency) }
             let open = try await totals.totals(try await resolve(currency, tenant: tenant), tenant: tenant)
             return .json(["status": "SUCCESS", "totals": open.json, "timestamp": .string(Timestamp.iso8601(now)),
                           "settlements": []])
         }
+        let acquirer = try settlementAcquirer(tenant)
+        return try await underCloseLock(tenant, now: now, idempotency: context.idempotency) {
+            try await close(tenant, currency: currency, terminalId: context.principal?.terminalId, acquirer: acquirer, now: now)
+        }
+    }
+
+    /// `POST /v1/settlements/{id}/retry`: submits a FAILED settlement to the acquirer again (docs/reconciliation.md).
+    func retry(_ request: Request, context: RequestContext) async throws -> Response {
+        let settlement = try await retry(request.pathParameter("id") ?? "", tenant: try context.requireTenant(),
+                                         idempotency: context.idempotency)
+        return .json(settlement.json)
+    }
+
+    /// Retries a FAILED settlement under the tenant's close lock (no close or other retry submits it meanwhile):
+    /// one more attempt, announced as `settlement.retried`, then the acquirer's answer stored and announced as
+    /// `settlement.updated`, exactly as a close submits. Also `atlas admin settlement-retry`.
+    func retry(_ settlementId: String, tenant: TenantContext, idempotency: (any IdempotencyScope)? = nil) async throws
+        -> SettlementRecord {
+        // Not found (404) before anything about the acquirer (503), as for every settlement read.
+        guard TypedID(rawValue: settlementId).matches(.settlement),
+              try await SettlementStore(database: services.database).find(settlementId, tenant: tenant) != nil else {
+            throw AtlasError.notFound("Settlement not found")
+        }
+        let acquirer = try settlementAcquirer(tenant)
+        let now = services.clock.now()
+        return try await underCloseLock(tenant, now: now, idempotency: idempotency) {
+            switch try await store.claimRetry(settlementId, tenant: tenant, now: now) {
+            case .notFound:
+                throw AtlasError.notFound("Settlement not found")
+            case .notFailed(let status):
+                throw AtlasError.conflict(code: "SETTLEMENT_NOT_RETRYABLE",
+                                          "Only a FAILED settlement can be retried; this one is \(status.rawValue)")
+            case .claimed(let settlement):
+                services.eventLog.appendCommitted()
+                guard let answered = try await submit(settlement, acquirer: acquirer) else {
+                    throw AtlasError(kind: .unavailable, status: 503, code: "ACQUIRER_UNAVAILABLE",
+                                     message: "The acquirer could not be reached; the next close or retry sends the settlement again",
+                                     headers: [("Retry-After", "1")])
+                }
+                return answered
+            }
+        }
+    }
+
+    private func settlementAcquirer(_ tenant: TenantContext) throws -> any SettlementAcquirer {
         guard let acquirer = services.acquirers?.settlementAcquirer(for: tenant.mode) else {
             throw AtlasError(kind: .unavailable, status: 503, code: "ACQUIRER_NOT_CONFIGURED",
                              message: "No acquirer settles \(tenant.mode.rawValue) transactions")
         }
+        return acquirer
+    }
+
+    /// Runs `body` holding the tenant's close lock (one close or retry at a time); 409 while another holds it.
+    private func underCloseLock<T: Sendable>(_ tenant: TenantContext, now: Date, idempotency: (any IdempotencyScope)?,
+                                             _ body: () async throws -> T) async throws -> T {
         let holder = TypedID.generate(prefix: .request).rawValue
         guard try await store.lock(tenant, holder: holder, now: now, lockSeconds: limits.lockSeconds) else {
-            throw await inProgress(context)
+            throw await inProgress(idempotency)
         }
         do {
-            let response = try await close(tenant, currency: currency, terminalId: context.principal?.terminalId,
-                                           acquirer: acquirer, now: now)
+            let result = try await body()
             try await store.unlock(tenant, holder: holder)
-            return response
+            return result
         } catch {
             do {
                 try await store.unlock(tenant, holder: holder)
@@ -71,8 +121,8 @@ struct CloseDayService: Sendable {
     }
 
     /// RECONCILIATION_IN_PROGRESS is transient: the key is released so a retry with it runs again.
-    private func inProgress(_ context: RequestContext) async -> AtlasError {
-        await context.idempotency?.release()
+    private func inProgress(_ idempotency: (any IdempotencyScope)?) async -> AtlasError {
+        await idempotency?.release()
         return AtlasError(kind: .conflict, status: 409, code: "RECONCILIATION_IN_PROGRESS",
                           message: "A reconciliation is already running for this merchant; retry shortly")
     }
@@ -113,7 +163,8 @@ struct CloseDayService: Sendable {
         let lines = try await store.lines(of: settlement.id, tenant: settlement.tenant)
         let submission = SettlementSubmission(settlementId: settlement.id, tenant: settlement.tenant,
                                               currency: settlement.currency, closedAt: settlement.closedAt,
-                                              netAmountMinorUnits: settlement.netAmount, lines: lines)
+                                              netAmountMinorUnits: settlement.netAmount, lines: lines,
+                                              attempt: settlement.attempt)
         let outcome: SettlementOutcome
         do {
             outcome = try await acquirer.settle(submission)

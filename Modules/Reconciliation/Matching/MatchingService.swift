@@ -31,7 +31,7 @@ struct MatchingService: Sendable {
         let lines = try await close.lines(of: settlement.id, tenant: tenant)
         let submission = SettlementSubmission(settlementId: settlement.id, tenant: tenant, currency: settlement.currency,
                                               closedAt: settlement.closedAt, netAmountMinorUnits: settlement.netAmount,
-                                              lines: lines)
+                                              lines: lines, attempt: settlement.attempt)
         let file = try await source.settlementFile(submission)
         do {
             return SettlementMatcher.match(ours: lines, theirs: try SettlementMatcher.parse(file))

@@ -9,8 +9,9 @@ struct SettlementHandlers: Sendable {
         var settlementsPageMax = 100
         var itemsPageDefault = 50
         var itemsPageMax = 200
-        /// Items read per query while an export is written, so the database never returns a whole settlement at once.
-        var exportChunkItemsMax = 1_000
+        /// Items per keyset page of a streamed export: the page being sent and the one being read are held, so
+        /// an export of any size holds about two pages (≈ 1 MB of CSV) in memory.
+        var exportPageItems = 5_000
     }
 
     static let itemTypes: Set<String> = ["SALE", "REFUND", "VOID", "PRE_AUTH_COMPLETE"]
@@ -60,9 +61,9 @@ struct SettlementHandlers: Sendable {
                       "nextCursor": hasMore ? .string("cursor_" + (page.last?.transactionId ?? "")) : .null])
     }
 
-    /// Every line of the settlement in one response (not paginated), read in chunks of
-    /// `exportChunkItemsMax`. The HTTP server sends a body it holds whole, so the body itself is built in
-    /// memory; see docs/reconciliation.md.
+    /// Every line of the settlement in one response (not paginated), streamed: the server pulls keyset pages of
+    /// `exportPageItems` lines from `SettlementExportProducer` as the client reads (docs/reconciliation.md).
+    /// Bad input and an unknown settlement are answered before the body starts.
     func export(_ request: Request, context: RequestContext) async throws -> Response {
         let tenant = try context.requireTenant()
         guard let format = request.queryParameters["format"] else { throw AtlasError.missingField("format") }
@@ -70,18 +71,12 @@ struct SettlementHandlers: Sendable {
             throw AtlasError.invalidField("format", "format must be csv or jsonl", constraint: "enum")
         }
         let settlement = try await settlement(request, tenant: tenant)
-        var writer = SettlementExport(format: exportFormat)
-        var filter = SettlementStore.ItemFilter(limit: limits.exportChunkItemsMax)
-        while true {
-            let chunk = try await store.items(of: settlement.id, filter, tenant: tenant)
-            for item in chunk.prefix(filter.limit) { writer.append(item) }
-            guard chunk.count > filter.limit, let last = chunk.prefix(filter.limit).last else { break }
-            filter.afterId = last.transactionId
-        }
         var headers = HTTPHeaders()
         headers.add("Content-Type", exportFormat.contentType)
         headers.add("Content-Disposition", "attachment; filename=\"\(settlement.id).\(exportFormat.rawValue)\"")
-        return Response(status: 200, headers: headers, body: writer.body)
+        let producer = SettlementExportProducer(store: store, settlementId: settlement.id, tenant: tenant,
+                                                format: exportFormat, pageItems: limits.exportPageItems)
+        return .streamed(status: 200, headers: headers, producer: producer)
     }
 
     private func settlement(_ request: Request, tenant: TenantContext) async throws -> SettlementRecord {
@@ -90,6 +85,74 @@ struct SettlementHandlers: Sendable {
             throw AtlasError.notFound("Settlement not found")
         }
         return found
+    }
+}
+
+/// One settlement's export, pulled by the HTTP server one keyset page at a time (transaction id order). A
+/// settlement's lines never change once claimed (`settlement_id` is set once), so pages read by separate
+/// queries add up to exactly the settlement, with nothing held open between them. While the server sends one
+/// page the next is already being read (at most two pages in memory), so the database and the socket overlap.
+/// CSV pages are written by PostgreSQL (`SettlementStore.csvPage`); JSONL lines by `SettlementExport`.
+actor SettlementExportProducer: ResponseBodyProducer {
+    private let store: SettlementStore
+    private let settlementId: String
+    private let tenant: TenantContext
+    private let format: SettlementExport.Format
+    private let pageItems: Int
+    private var started = false
+    private var finished = false
+    private var nextPage: Task<Page, any Error>?
+
+    /// One page's body bytes, and the id the following page starts after (nil: this was the last page).
+    struct Page: Sendable {
+        let body: [UInt8]
+        let continueAfterId: String?
+    }
+
+    init(store: SettlementStore, settlementId: String, tenant: TenantContext, format: SettlementExport.Format,
+         pageItems: Int) {
+        precondition(pageItems > 0, "an export page holds at least one line")
+        self.store = store
+        self.settlementId = settlementId
+        self.tenant = tenant
+        self.format = format
+        self.pageItems = pageItems
+    }
+
+    deinit { nextPage?.cancel() }
+
+    /// The next page's lines (the first piece starts with the CSV header); nil after the last page.
+    func nextBodyPiece() async throws -> [UInt8]? {
+        guard !finished else { return nil }
+        let pending = nextPage ?? read(after: nil)
+        nextPage = nil
+        let page = try await pending.value
+        if let afterId = page.continueAfterId { nextPage = read(after: afterId) } else { finished = true }
+        var body = page.body
+        if !started {
+            started = true
+            if format == .csv { body = SettlementExport.csvHeader + body }
+        }
+        // Only a last page is empty (a settlement of an exact number of pages), and an empty piece would end a
+        // chunked body early: the body ends here instead.
+        return body.isEmpty ? nil : body
+    }
+
+    private func read(after afterId: String?) -> Task<Page, any Error> {
+        let (store, settlementId, tenant, format, pageItems) = (store, settlementId, tenant, format, pageItems)
+        return Task {
+            switch format {
+            case .csv:
+                let page = try await store.csvPage(of: settlementId, afterId: afterId, limit: pageItems, tenant: tenant)
+                return Page(body: Array(page.lines.utf8), continueAfterId: page.lineCount == pageItems ? page.lastId : nil)
+            case .jsonl:
+                let items = try await store.items(of: settlementId, SettlementStore.ItemFilter(afterId: afterId, limit: pageItems),
+                                                  tenant: tenant)
+                var writer = SettlementExport(format: format, includeHeader: false)
+                for item in items.prefix(pageItems) { writer.append(item) }
+                return Page(body: writer.body, continueAfterId: items.count > pageItems ? items.prefix(pageItems).last?.transactionId : nil)
+            }
+        }
     }
 }
 
@@ -109,23 +172,42 @@ struct SettlementExport: Sendable {
     let format: Format
     private(set) var body: [UInt8] = []
 
-    init(format: Format) {
+    init(format: Format, includeHeader: Bool = true) {
         self.format = format
-        if format == .csv { body += Array((SettlementItem.exportColumns.joined(separator: ",") + "\n").utf8) }
+        if format == .csv && includeHeader { body += Self.csvHeader }
     }
+
+    static let csvHeader = Array((SettlementItem.exportColumns.joined(separator: ",") + "\n").utf8)
 
     mutating func append(_ item: SettlementItem) {
         switch format {
-        case .csv: body += Array((item.exportValues.map(Self.csvField).joined(separator: ",") + "\n").utf8)
+        case .csv:
+            for (index, value) in item.exportValues.enumerated() {
+                if index > 0 { body.append(UInt8(ascii: ",")) }
+                Self.appendCSVField(value, to: &body)
+            }
+            body.append(UInt8(ascii: "\n"))
         case .jsonl:
             body += item.exportJSON.serialized()
             body.append(UInt8(ascii: "\n"))
         }
     }
 
-    /// RFC 4180 quoting for a field holding a comma, a quote or a line break (none of today's values do).
-    static func csvField(_ value: String) -> String {
-        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
-        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    /// RFC 4180 quoting for a field holding a comma, a quote or a line break (none of today's values do); bytes
+    /// go straight into the body (a line of a 100,000-line export allocates nothing of its own).
+    static func appendCSVField(_ value: String, to body: inout [UInt8]) {
+        let needsQuoting = value.utf8.contains {
+            $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r")
+        }
+        guard needsQuoting else {
+            body.append(contentsOf: value.utf8)
+            return
+        }
+        body.append(UInt8(ascii: "\""))
+        for byte in value.utf8 {
+            body.append(byte)
+            if byte == UInt8(ascii: "\"") { body.append(byte) }
+        }
+        body.append(UInt8(ascii: "\""))
     }
 }

@@ -11,6 +11,8 @@ struct SettlementRecord: Sendable, Hashable {
     var status: SettlementStatus
     /// False until the acquirer answered (a close that crashed in between is resubmitted by the next one).
     var submitted: Bool
+    /// Submissions so far: 1 from the close, one more per retry of a FAILED settlement.
+    var attempt = 1
     var acquirerBatchRef: String?
     var fundingDate: Date?
     var closedAt: Date
@@ -21,7 +23,7 @@ struct SettlementRecord: Sendable, Hashable {
     static let columns: StaticString = """
         id, merchant_id, mode, terminal_id, currency, status, submission, sale_count, sale_amount, refund_count,
         refund_amount, void_count, void_amount, pre_auth_count, pre_auth_amount, net_amount, acquirer_batch_ref,
-        funding_date, closed_at
+        funding_date, closed_at, attempt
         """
 
     init(id: String, tenant: TenantContext, terminalId: String, totals: TransactionTotals, status: SettlementStatus,
@@ -45,6 +47,7 @@ struct SettlementRecord: Sendable, Hashable {
                   terminalId: try row.decode("terminal_id"), totals: try TransactionTotals(row: row, currency: currency),
                   status: status, submitted: try row.decode("submission", as: String.self) == "SUBMITTED",
                   closedAt: try row.decode("closed_at"))
+        attempt = try row.decode("attempt")
         acquirerBatchRef = try row.decode("acquirer_batch_ref")
         fundingDate = try row.decode("funding_date")
         let stored: Int64 = try row.decode("net_amount")

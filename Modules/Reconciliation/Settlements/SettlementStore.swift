@@ -48,4 +48,46 @@ struct SettlementStore: Sendable {
             ORDER BY transaction_id LIMIT \(filter.limit + 1)
             """).map(SettlementItem.init(row:))
     }
+
+    /// One page of the CSV export, written by PostgreSQL: the lines (each ending in a newline) of at most `limit`
+    /// items after `afterId`, in transaction id order, with their count and the last id. The text is what
+    /// `SettlementExport` writes for the same items (RFC 4180 quoting, the columns of `exportColumns`, UTC
+    /// timestamps to the second); building it in SQL spares the server a row decode and a format per line,
+    /// which held the export to a few MB/s.
+    func csvPage(of settlementId: String, afterId: String?, limit: Int, tenant: TenantContext) async throws -> CSVPage {
+        let row = try await database.queryFirst("""
+            WITH page AS (
+                SELECT transaction_id, type, status, amount, currency, card_scheme, masked_pan, authorization_code,
+                    occurred_at
+                FROM reconciliation_items
+                WHERE settlement_id = \(settlementId) AND merchant_id = \(tenant.merchantId) AND mode = \(tenant.mode)
+                  AND type <> 'PRE_AUTH'\(and: "transaction_id > ?", afterId)
+                ORDER BY transaction_id LIMIT \(limit)
+            )
+            SELECT count(*) AS line_count, max(transaction_id) AS last_id,
+                coalesce(string_agg(\(literal: Self.csvLineSQL) || E'\\n', '' ORDER BY transaction_id), '') AS lines
+            FROM page
+            """)
+        guard let row else { throw DatabaseError(kind: .decoding, message: "an export page returns one row") }
+        return CSVPage(lines: try row.decode("lines"), lineCount: try row.decode("line_count"), lastId: try row.decode("last_id"))
+    }
+
+    struct CSVPage: Sendable {
+        let lines: String
+        let lineCount: Int
+        let lastId: String?
+    }
+
+    /// One item of `page` as a CSV line without its newline (see `csvPage`).
+    static let csvLineSQL: StaticString = """
+        CASE WHEN transaction_id ~ '[",\\r\\n]' THEN '"' || replace(transaction_id, '"', '""') || '"' ELSE transaction_id END
+        || ',' || CASE WHEN type ~ '[",\\r\\n]' THEN '"' || replace(type, '"', '""') || '"' ELSE type END
+        || ',' || CASE WHEN status ~ '[",\\r\\n]' THEN '"' || replace(status, '"', '""') || '"' ELSE status END
+        || ',' || amount::text
+        || ',' || CASE WHEN currency ~ '[",\\r\\n]' THEN '"' || replace(currency, '"', '""') || '"' ELSE currency END
+        || ',' || CASE WHEN coalesce(card_scheme, '') ~ '[",\\r\\n]' THEN '"' || replace(coalesce(card_scheme, ''), '"', '""') || '"' ELSE coalesce(card_scheme, '') END
+        || ',' || CASE WHEN coalesce(masked_pan, '') ~ '[",\\r\\n]' THEN '"' || replace(coalesce(masked_pan, ''), '"', '""') || '"' ELSE coalesce(masked_pan, '') END
+        || ',' || CASE WHEN coalesce(authorization_code, '') ~ '[",\\r\\n]' THEN '"' || replace(coalesce(authorization_code, ''), '"', '""') || '"' ELSE coalesce(authorization_code, '') END
+        || ',' || to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+        """
 }

@@ -8,6 +8,8 @@ struct AuditChain: Sendable {
     static let genesisHash = String(repeating: "0", count: 64)
 
     let crypto: any CryptoService
+    /// Where rounding transactions announce themselves (`RoundingRecordedEvent`), in the append's own transaction.
+    let eventLog: any EventLogWriter
 
     /// Creates the head row if missing, then locks it until the caller's transaction ends. Every append
     /// for this merchant and mode waits here, so positions are gap-free and the chain cannot fork.
@@ -24,7 +26,8 @@ struct AuditChain: Sendable {
         return try ChainStore.head(from: row)
     }
 
-    /// Appends `draft` after `head` and moves the head (with the updated counters) in the same transaction.
+    /// Appends `draft` after `head` and moves the head (with the updated counters) in the same transaction, with the
+    /// record's `rounding.recorded` event when it is a rounding transaction (the caller calls `appendCommitted()`).
     func append(_ executor: any SQLExecutor, tenant: TenantContext, head: ChainHead, draft: RecordDraft,
                 occurredAt: Date, counters: FraudCounters, indianaMode: CashRoundingMode?) async throws -> ChainRecord {
         let position = head.position + 1
@@ -50,6 +53,9 @@ struct AuditChain: Sendable {
                 indiana_mode = \(indianaMode?.rawValue), updated_at = \(occurredAt)
             WHERE merchant_id = \(tenant.merchantId) AND mode = \(tenant.mode)
             """)
+        if let event = RoundingRecordedEvent.make(draft, tenant: tenant, occurredAt: occurredAt) {
+            try await eventLog.append([event], in: executor)
+        }
         return ChainRecord(position: position, recordId: draft.recordId, auditHash: hash, previousHash: head.hash,
                            record: record)
     }

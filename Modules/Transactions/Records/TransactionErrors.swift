@@ -26,6 +26,10 @@ enum TransactionErrors {
                    details: ErrorDetails(field: "originalTransactionId", constraint: "state"))
     }
 
+    /// Completion or void of a pre-authorization past its window (`PreAuthExpiryLimits`).
+    static let preAuthExpired = stateConflict("PRE_AUTH_EXPIRED",
+                                              "The pre-authorization expired (not completed within its window); authorize again")
+
     static let terminalBusy = AtlasError(kind: .conflict, status: 409, code: "TERMINAL_BUSY",
                                          message: "Another transaction is already in progress on this terminal")
 

@@ -127,7 +127,7 @@ struct TransactionRecord: Sendable {
 
     init(row: Row) throws {
         let decodeJSON: (String?) -> JSONValue? = { text in
-            text.flatMap { try? JSONCoding.decoder().decode(JSONValue.self, from: Data($0.utf8)) }
+            text.flatMap { try? JSONValue(parsing: $0) }
         }
         guard let mode = Mode(rawValue: try row.decode("mode", as: String.self)),
               let type = TransactionType(rawValue: try row.decode("type", as: String.self)),
@@ -191,12 +191,34 @@ struct TransactionRecord: Sendable {
         ]
     }
 
+    // MARK: Outcomes (the one place each final status gets its codes)
+
+    mutating func approve(authorizationCode code: String?) {
+        status = .approved
+        responseCode = "00"
+        authorizationCode = code
+    }
+
+    mutating func decline(responseCode code: String, declineCode decline: String) {
+        status = .declined
+        responseCode = code
+        declineCode = decline
+    }
+
+    /// ERROR (`ACQUIRER_TIMEOUT`, `PROCESSING_ERROR`, `COMPLETION_TIMEOUT`) or ABORTED (`ABORTED`).
+    mutating func end(_ final: TransactionStatus, errorCode code: String) {
+        precondition(final == .error || final == .aborted, "only errors and aborts carry an errorCode")
+        status = final
+        errorCode = code
+    }
+
     /// The domain event name for this record's outcome.
     var eventType: String {
         switch status {
         case .approved: "transaction.approved"
         case .declined: "transaction.declined"
         case .aborted: "transaction.aborted"
+        case .expired: PreAuthExpirySweeper.eventType
         default: "transaction.failed"
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Kernel
+import StoredValueContract
 
 /// SQL for transactions and terminal locks (stored-value cards: StoredValue/). Every statement is scoped by
 /// merchant_id and mode.
@@ -8,6 +9,8 @@ struct TransactionStore: Sendable {
     static let terminalLockSeconds: TimeInterval = 120
 
     let database: any Database
+    /// The card registry's one stored-value balance per card, when wired (see TransactionStore+StoredValue).
+    var ledger: (any StoredValueLedger)? = nil
 
     func find(_ id: String, tenant: TenantContext, executor: (any SQLExecutor)? = nil, forUpdate: Bool = false) async throws
         -> TransactionRecord? {

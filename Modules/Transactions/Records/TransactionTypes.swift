@@ -18,15 +18,23 @@ public enum TransactionType: String, Sendable, Hashable, CaseIterable, Codable {
 }
 
 /// Final and in-flight states. Only final states are stored in `transactions`; IN_PROGRESS lives in
-/// the terminal lock table while the acquirer call runs.
+/// the terminal lock table while the acquirer call runs, AWAITING_COMPLETION in the granular pending table
+/// while the POS gets the issuer's answer (`GranularState`).
 public enum TransactionStatus: String, Sendable, Hashable, CaseIterable, Codable {
     case inProgress = "IN_PROGRESS"
+    case awaitingCompletion = "AWAITING_COMPLETION"
     case approved = "APPROVED"
     case declined = "DECLINED"
     case aborted = "ABORTED"
     case error = "ERROR"
     /// An APPROVED transaction that a later VOID cancelled.
     case voided = "VOIDED"
+    /// An APPROVED PRE_AUTH neither completed nor voided within the pre-authorization window
+    /// (`PreAuthExpiryLimits`): the expiry sweep set it, with a `transaction.expired` event.
+    case expired = "EXPIRED"
+
+    /// The states a `transactions` row can hold (the list filter's values).
+    public var isFinal: Bool { self != .inProgress && self != .awaitingCompletion }
 }
 
 public enum EntryMode: String, Sendable, Hashable, CaseIterable {

@@ -44,7 +44,10 @@ public enum PAN {
 ///
 /// Cards: 4242424242424242, 5555555555554444, 378282246310005, 6011111111111117 approve;
 /// 4000000000000002 declines (05 DECLINED); 4000000000009995 insufficient funds (51);
-/// 4000000000000069 expired card (54); 4000000000000119 processing error.
+/// 4000000000000069 expired card (54); 4000000000000119 processing error; 4000000000000127 incorrect CVC (N7);
+/// 4000000000009987 lost card (41); 4000000000009979 stolen card (43); 4000000000003063 fails 3-D Secure
+/// authentication (05 AUTHENTICATION_FAILED); 4000000000003220 and 4000000000003055 (3-D Secure, challenged or
+/// not) approve, the simulator standing in for the cardholder.
 /// Amounts (amount + tip + cashback): 5105 declines, 5151 insufficient funds, 5504 times out,
 /// 7001 answers after `slowDelayMilliseconds` (for TERMINAL_BUSY and abort tests).
 /// Settlement (`settle`), by the amounts of the batch's lines: a line of 9901 fails the whole batch,
@@ -67,6 +70,8 @@ public struct SimulatedAcquirer: CardAcquirer, SettlementAcquirer, SettlementFil
     public static let fileMismatchAmount: Int64 = 9_904
     public static let fileOmittedAmount: Int64 = 9_905
     public static let fileExtraLineAmount: Int64 = 9_906
+    /// A batch with a line of this amount fails its first attempt and settles when retried.
+    public static let settlementFailFirstAttemptAmount: Int64 = 9_907
     static let fundingDelaySeconds: TimeInterval = 2 * 86_400
     static let secondsPerDay: TimeInterval = 86_400
 
@@ -86,6 +91,10 @@ public struct SimulatedAcquirer: CardAcquirer, SettlementAcquirer, SettlementFil
             case "4000000000009995": return .declined(responseCode: "51", declineCode: "INSUFFICIENT_FUNDS")
             case "4000000000000069": return .declined(responseCode: "54", declineCode: "EXPIRED_CARD")
             case "4000000000000119": return .processingError
+            case "4000000000000127": return .declined(responseCode: "N7", declineCode: "INCORRECT_CVC")
+            case "4000000000009987": return .declined(responseCode: "41", declineCode: "LOST_CARD")
+            case "4000000000009979": return .declined(responseCode: "43", declineCode: "STOLEN_CARD")
+            case "4000000000003063": return .declined(responseCode: "05", declineCode: "AUTHENTICATION_FAILED")
             default: break
             }
             switch request.amountMinorUnits {
@@ -100,14 +109,15 @@ public struct SimulatedAcquirer: CardAcquirer, SettlementAcquirer, SettlementFil
                          availableBalance: balance)
     }
 
-    /// Deterministic in the submission (same settlement id, same answer), so a resubmission after a
-    /// crash settles nothing twice.
+    /// Deterministic in the submission (same settlement id and attempt, same answer), so a resubmission after
+    /// a crash settles nothing twice.
     public func settle(_ submission: SettlementSubmission) async throws -> SettlementOutcome {
         let amounts = Set(submission.lines.map(\.amountMinorUnits))
         if amounts.contains(Self.slowAmount) {
             try await Task.sleep(for: .milliseconds(slowDelayMilliseconds))
         }
-        if amounts.contains(Self.settlementFailAmount) {
+        if amounts.contains(Self.settlementFailAmount)
+            || (amounts.contains(Self.settlementFailFirstAttemptAmount) && submission.attempt == 1) {
             return SettlementOutcome(status: .failed, acquirerBatchRef: nil, fundingDate: nil,
                                      rejectedTransactionIds: submission.lines.map(\.transactionId))
         }

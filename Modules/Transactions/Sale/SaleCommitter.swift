@@ -174,7 +174,8 @@ final class SaleCommitter: Sendable {
     private static func debit(_ record: inout TransactionRecord, cardHash: [UInt8], store: TransactionStore,
                               executor: any SQLExecutor) async throws {
         if let balance = try await store.debitStoredValue(cardHash: cardHash, amount: record.totalAmount,
-                                                          currency: record.currency, tenant: record.tenant,
+                                                          currency: record.currency, reference: record.id,
+                                                          tenant: record.tenant,
                                                           now: record.createdAt, executor: executor) {
             record.balance = balance
             record.authorizationCode = SimulatedAcquirer.authorizationCode(for: record.id, operation: .authorize)

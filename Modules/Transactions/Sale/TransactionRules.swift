@@ -20,6 +20,9 @@ public struct OriginalSnapshot: Sendable, Hashable {
     public var settlementId: String?
     /// The merchant-local calendar day the original was created on ("2026-04-08").
     public var businessDate: String
+    /// An open PRE_AUTH (APPROVED, not completed) whose window ran out by the service's clock, though the expiry
+    /// sweep has not marked it EXPIRED yet: refused like an expired one (`PreAuthExpiryLimits.isPastWindow`).
+    public var windowExpired: Bool = false
 
     public init(id: String, type: TransactionType, status: TransactionStatus, amount: Int64, tipAmount: Int64,
                 currency: String, tender: TenderType, refundedAmount: Int64, completionTransactionId: String?,
@@ -59,6 +62,8 @@ public enum OriginalEffect: Sendable, Hashable {
 /// - REFUND: original an APPROVED SALE or PRE_AUTH_COMPLETE; partial and repeated refunds allowed while
 ///   refunded + amount ≤ amount + tip of the original.
 /// - PRE_AUTH_COMPLETE: original an APPROVED PRE_AUTH, completed at most once, amount ≤ authorized amount.
+/// - A PRE_AUTH past its window (EXPIRED, or run out by the clock before the sweep marked it) is neither completed
+///   nor voided: 409 PRE_AUTH_EXPIRED.
 /// - Every follow-up uses the original's currency and tender.
 ///
 /// Violations that depend on the original's stored state are 409; a request that is wrong on its own is 400.
@@ -84,6 +89,7 @@ public enum TransactionRules {
         guard original.status != .voided else {
             throw TransactionErrors.stateConflict("ALREADY_VOIDED", "The original transaction is already voided")
         }
+        try checkNotExpired(original)
         guard original.status == .approved else {
             throw TransactionErrors.stateConflict("ORIGINAL_NOT_APPROVED", "Only APPROVED transactions can be voided")
         }
@@ -136,6 +142,7 @@ public enum TransactionRules {
         guard original.status != .voided else {
             throw TransactionErrors.stateConflict("ALREADY_VOIDED", "The pre-authorization was voided")
         }
+        try checkNotExpired(original)
         guard original.status == .approved else {
             throw TransactionErrors.stateConflict("ORIGINAL_NOT_APPROVED", "Only APPROVED pre-authorizations can be completed")
         }
@@ -148,6 +155,11 @@ public enum TransactionRules {
                              details: ErrorDetails(field: "amount", value: .int(amount), constraint: "maximum"))
         }
         return (amount, .complete)
+    }
+
+    /// A pre-authorization past its window (marked EXPIRED, or run out by the clock) is neither completed nor voided.
+    static func checkNotExpired(_ original: OriginalSnapshot) throws(AtlasError) {
+        guard original.status != .expired, !original.windowExpired else { throw TransactionErrors.preAuthExpired }
     }
 
     /// The merchant-local calendar day of `date` as "yyyy-MM-dd" (the void window).

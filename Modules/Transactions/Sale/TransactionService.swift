@@ -3,6 +3,7 @@ import CashRoundingContract
 import Foundation
 import IdempotencyContract
 import Kernel
+import StoredValueContract
 import Synchronization
 
 /// Runs one payment: validate, hold the terminal, talk to the acquirer (or round cash, or debit stored
@@ -19,16 +20,26 @@ final class TransactionService: Sendable {
     let simulator: any CardAcquirer
     let liveAcquirer: (any CardAcquirer)?
     let committer: SaleCommitter
+    /// Ends granular transactions (complete, abort, expiry) through the same write as sales.
+    let granular: GranularFinisher
     /// Acquirer calls in flight in this process, so an abort can cancel them (also before they start).
     private let inFlight = InFlightAcquirerCalls()
+    /// A PRE_AUTH past this window is neither completed nor voided (PreAuthExpiry/).
+    let preAuthExpiry: PreAuthExpiryLimits
+    /// Live granular mode reads cards on the terminals connected to this instance; nil: live `initiate` is 503.
+    let liveCardReading: LiveCardReading?
 
-    init(services: ModuleServices, simulator: any CardAcquirer, liveAcquirer: (any CardAcquirer)?, batching: Bool) {
+    init(services: ModuleServices, simulator: any CardAcquirer, liveAcquirer: (any CardAcquirer)?, batching: Bool,
+         preAuthExpiry: PreAuthExpiryLimits = PreAuthExpiryLimits(), liveCardReading: LiveCardReading? = nil) {
         self.services = services
-        store = TransactionStore(database: services.database)
+        self.preAuthExpiry = preAuthExpiry
+        self.liveCardReading = liveCardReading
+        store = TransactionStore(database: services.database, ledger: services.storedValue)
         settings = MerchantSettingsStore(database: services.database, clock: services.clock)
         self.simulator = simulator
         self.liveAcquirer = liveAcquirer
         committer = SaleCommitter(services: services, store: store, batching: batching)
+        granular = GranularFinisher(services: services, store: store)
     }
 
     // MARK: POST /v1/transaction/sale
@@ -45,6 +56,37 @@ final class TransactionService: Sendable {
            let answer = try await key.claimBeforeSideEffects() {
             return answer
         }
+        let record = newRecord(sale, tenant: tenant, merchant: merchant, terminalId: terminalId, requestId: request.requestId)
+        let id = record.id
+        try await holdTerminal(record, key: key)
+        defer { inFlight.saleEnded(id) }
+        let progress = context.value(SaleProgressSlot.self)
+        if sale.tender == .card && !sale.type.needsOriginal { progress?.report(.waitingForCard, id) }
+        do {
+            let outcome: SaleCommit
+            if sale.type.needsOriginal {
+                outcome = .written(try await followUp(record, sale: sale, merchant: merchant, key: key))
+                services.eventLog.appendCommitted()
+                key?.committed()
+            } else {
+                outcome = try await committer.commit(try await prepareNew(record, sale: sale, merchant: merchant,
+                                                                          progress: progress), key: key)
+            }
+            switch outcome {
+            case .written(let final): return final.response
+            case .lostKey:
+                guard let key else { preconditionFailure("only a sale with a key can lose it") }
+                return try await key.answerAfterLoss()
+            }
+        } catch {
+            if terminalId != nil { await store.abandonTerminal(transactionId: id, tenant: tenant) }
+            throw error
+        }
+    }
+
+    /// The row a new request will write, before any outcome: status APPROVED until the engine says otherwise.
+    func newRecord(_ sale: ValidatedSale, tenant: TenantContext, merchant: MerchantTransactionSettings, terminalId: String?,
+                   requestId: String?) -> TransactionRecord {
         let now = services.clock.now()
         let id = TypedID.generate(prefix: .transaction, clock: services.clock).rawValue
         var record = TransactionRecord(id: id, tenant: tenant, type: sale.type, status: .approved, amount: sale.amount,
@@ -57,35 +99,19 @@ final class TransactionService: Sendable {
         record.originalTransactionId = sale.originalTransactionId
         record.metadata = sale.metadata == .null ? nil : sale.metadata
         record.terminalId = terminalId
-        record.requestId = request.requestId
-        if let terminalId {
-            guard try await store.claimTerminal(terminalId, transactionId: id, type: sale.type, amount: sale.totalAmount,
-                                                currency: sale.currency.code, tenant: tenant, now: now) else {
-                // TERMINAL_BUSY is transient: release the key so a retry with the same Idempotency-Key runs
-                // instead of replaying the 409 (nothing is stored for it).
-                await key?.release()
-                throw TransactionErrors.terminalBusy
-            }
-        }
-        defer { inFlight.saleEnded(id) }
-        do {
-            let outcome: SaleCommit
-            if sale.type.needsOriginal {
-                outcome = .written(try await followUp(record, sale: sale, merchant: merchant, key: key))
-                services.eventLog.appendCommitted()
-                key?.committed()
-            } else {
-                outcome = try await committer.commit(try await prepareNew(record, sale: sale, merchant: merchant), key: key)
-            }
-            switch outcome {
-            case .written(let final): return final.response
-            case .lostKey:
-                guard let key else { preconditionFailure("only a sale with a key can lose it") }
-                return try await key.answerAfterLoss()
-            }
-        } catch {
-            if terminalId != nil { await store.abandonTerminal(transactionId: id, tenant: tenant) }
-            throw error
+        record.requestId = requestId
+        return record
+    }
+
+    /// Claims the record's terminal, if it has one; TERMINAL_BUSY otherwise.
+    func holdTerminal(_ record: TransactionRecord, key: (any IdempotencyScope)?) async throws {
+        guard let terminalId = record.terminalId else { return }
+        guard try await store.claimTerminal(terminalId, transactionId: record.id, type: record.type, amount: record.totalAmount,
+                                            currency: record.currency, tenant: record.tenant, now: record.createdAt) else {
+            // TERMINAL_BUSY is transient: release the key so a retry with the same Idempotency-Key runs
+            // instead of replaying the 409 (nothing is stored for it).
+            await key?.release()
+            throw TransactionErrors.terminalBusy
         }
     }
 
@@ -105,7 +131,7 @@ final class TransactionService: Sendable {
         }
     }
 
-    private func checkMerchantLimits(_ sale: ValidatedSale, _ merchant: MerchantTransactionSettings) throws(AtlasError) {
+    func checkMerchantLimits(_ sale: ValidatedSale, _ merchant: MerchantTransactionSettings) throws(AtlasError) {
         if !merchant.currencies.isEmpty && !merchant.currencies.contains(sale.currency.code) {
             throw TransactionErrors.invalidCurrency(sale.currency.code)
         }
@@ -118,7 +144,7 @@ final class TransactionService: Sendable {
     }
 
     /// The principal's terminal wins; a request naming a different terminal is refused.
-    private func resolveTerminal(_ requested: String?, principal: Principal?) throws(AtlasError) -> String? {
+    func resolveTerminal(_ requested: String?, principal: Principal?) throws(AtlasError) -> String? {
         guard let bound = principal?.terminalId else { return requested }
         if let requested, requested != bound {
             throw AtlasError.forbidden("This credential is bound to another terminal")
@@ -135,8 +161,8 @@ final class TransactionService: Sendable {
 
     // MARK: New money: SALE, PRE_AUTH, CARD_READ, BALANCE_INQUIRY
 
-    private func prepareNew(_ base: TransactionRecord, sale: ValidatedSale, merchant: MerchantTransactionSettings) async throws
-        -> PreparedSale {
+    private func prepareNew(_ base: TransactionRecord, sale: ValidatedSale, merchant: MerchantTransactionSettings,
+                            progress: SaleProgress?) async throws -> PreparedSale {
         var record = base
         switch sale.tender {
         case .card:
@@ -150,6 +176,8 @@ final class TransactionService: Sendable {
             case .balanceInquiry: .balance
             default: .authorize
             }
+            progress?.report(.cardDetected, record.id)
+            progress?.report(.processing, record.id)
             let outcome = try await callAcquirer(AcquirerRequest(
                 operation: operation, transactionId: record.id, amountMinorUnits: sale.totalAmount,
                 currency: sale.currency.code, cardNumber: number, originalAuthorizationCode: nil), tenant: base.tenant)
@@ -186,23 +214,13 @@ final class TransactionService: Sendable {
     private func apply(_ outcome: AcquirerOutcome?, to record: inout TransactionRecord) {
         switch outcome {
         case .approved(let code, let balance)?:
-            record.status = .approved
-            record.responseCode = "00"
-            record.authorizationCode = record.type == .cardRead ? nil : code
+            record.approve(authorizationCode: record.type == .cardRead ? nil : code)
             record.balance = balance
         case .declined(let responseCode, let declineCode)?:
-            record.status = .declined
-            record.responseCode = responseCode
-            record.declineCode = declineCode
-        case .timeout?:
-            record.status = .error
-            record.errorCode = "ACQUIRER_TIMEOUT"
-        case .processingError?:
-            record.status = .error
-            record.errorCode = "PROCESSING_ERROR"
-        case nil:
-            record.status = .aborted
-            record.errorCode = "ABORTED"
+            record.decline(responseCode: responseCode, declineCode: declineCode)
+        case .timeout?: record.end(.error, errorCode: "ACQUIRER_TIMEOUT")
+        case .processingError?: record.end(.error, errorCode: "PROCESSING_ERROR")
+        case nil: record.end(.aborted, errorCode: "ABORTED")
         }
     }
 
@@ -238,13 +256,15 @@ final class TransactionService: Sendable {
         let services = services
         let acquirer: (any CardAcquirer)? = base.tenant.mode == .test ? simulator : liveAcquirer
         let roundingService = services.cashRounding
+        let preAuthExpiry = preAuthExpiry
         return try await services.database.transaction { tx in
             guard let original = try await store.find(sale.originalTransactionId ?? "", tenant: base.tenant, executor: tx,
                                                       forUpdate: true) else {
                 throw TransactionErrors.originalNotFound()
             }
             let (amount, effect) = try TransactionRules.check(type: sale.type, amount: sale.amount, currency: sale.currency.code,
-                                                              original: original.snapshot, currentBusinessDate: base.businessDate)
+                                                              original: original.followUpSnapshot(preAuthExpiry, now: base.createdAt),
+                                                              currentBusinessDate: base.businessDate)
             var record = base
             record.amount = amount
             record.tender = original.tender
@@ -276,7 +296,8 @@ final class TransactionService: Sendable {
                     if sale.type == .void && original.type == .refund {
                         // Voiding a refund takes the refunded value back off the card (declined when spent).
                         if let balance = try await store.debitStoredValue(
-                            cardHash: hash, amount: amount, currency: record.currency, tenant: record.tenant,
+                            cardHash: hash, amount: amount, currency: record.currency, reference: record.id,
+                            tenant: record.tenant,
                             now: record.createdAt, executor: tx) {
                             record.balance = balance
                         } else {
@@ -289,7 +310,8 @@ final class TransactionService: Sendable {
                         let credit = sale.type == .void ? original.amount + original.tipAmount : amount
                         let balance = try await store.creditStoredValue(
                             cardHash: hash, maskedPan: original.maskedPan ?? "********0000", amount: credit,
-                            currency: record.currency, tenant: record.tenant, now: record.createdAt, executor: tx)
+                            currency: record.currency, reference: record.id, tenant: record.tenant,
+                            now: record.createdAt, executor: tx)
                         record.balance = balance
                     }
                 }
@@ -310,20 +332,10 @@ final class TransactionService: Sendable {
 
     private static func applyFollowUp(_ outcome: AcquirerOutcome, to record: inout TransactionRecord) {
         switch outcome {
-        case .approved(let code, _):
-            record.status = .approved
-            record.responseCode = "00"
-            record.authorizationCode = code
-        case .declined(let responseCode, let declineCode):
-            record.status = .declined
-            record.responseCode = responseCode
-            record.declineCode = declineCode
-        case .timeout:
-            record.status = .error
-            record.errorCode = "ACQUIRER_TIMEOUT"
-        case .processingError:
-            record.status = .error
-            record.errorCode = "PROCESSING_ERROR"
+        case .approved(let code, _): record.approve(authorizationCode: code)
+        case .declined(let responseCode, let declineCode): record.decline(responseCode: responseCode, declineCode: declineCode)
+        case .timeout: record.end(.error, errorCode: "ACQUIRER_TIMEOUT")
+        case .processingError: record.end(.error, errorCode: "PROCESSING_ERROR")
         }
     }
 
@@ -331,7 +343,9 @@ final class TransactionService: Sendable {
 
     func get(_ id: String, tenant: TenantContext) async throws -> Response {
         if let record = try await store.find(id, tenant: tenant) { return .json(record.json) }
+        if let pending = try await awaitingCompletion(id, tenant: tenant) { return .json(pending.json) }
         if let row = try await store.inFlight(id, tenant: tenant) { return .json(try Self.inFlightJSON(id, row: row, tenant: tenant)) }
+        if let record = try await store.find(id, tenant: tenant) { return .json(record.json) }
         throw AtlasError.notFound("Transaction not found")
     }
 
@@ -348,6 +362,7 @@ final class TransactionService: Sendable {
     /// Marks the in-flight transaction for abort, cancels its acquirer call when it runs in this
     /// process, then waits briefly for its final state. 409 when it is already final.
     func abort(_ id: String, tenant: TenantContext) async throws -> Response {
+        if let response = try await abortGranular(id, tenant: tenant) { return response }
         guard try await store.requestAbort(id, tenant: tenant) else {
             if try await store.find(id, tenant: tenant) != nil {
                 throw AtlasError.conflict(code: "TRANSACTION_NOT_IN_PROGRESS", "The transaction already finished and cannot be aborted")
@@ -377,8 +392,8 @@ final class TransactionService: Sendable {
             filter.type = type
         }
         if let status = query["status"] {
-            guard let parsed = TransactionStatus(rawValue: status), parsed != .inProgress else {
-                throw AtlasError.invalidField("status", "status must be APPROVED, DECLINED, ABORTED, ERROR or VOIDED", constraint: "enum")
+            guard let parsed = TransactionStatus(rawValue: status), parsed.isFinal else {
+                throw AtlasError.invalidField("status", "status must be APPROVED, DECLINED, ABORTED, ERROR, VOIDED or EXPIRED", constraint: "enum")
             }
             filter.status = status
         }

@@ -1,12 +1,13 @@
 import Foundation
 import IdempotencyContract
 import Kernel
+import StoredValueContract
 
 /// Stored-value cards: `POST /v1/stored-value/load`, and the card hash under which a balance is kept (a
 /// card number is never stored).
 extension TransactionService {
     func storedValueHash(_ number: String, tenant: TenantContext) -> [UInt8] {
-        services.crypto.sha256(Array("stored-value|\(tenant.merchantId)|\(tenant.mode.rawValue)|\(number)".utf8))
+        StoredValuePAN.hash(number, tenant: tenant, crypto: services.crypto)
     }
 
     struct LoadBody: Decodable {
@@ -40,7 +41,8 @@ extension TransactionService {
         let services = services
         let response = try await KeyedWrite.transaction(key: context.idempotency, database: services.database) { tx in
             let balance = try await store.creditStoredValue(cardHash: hash, maskedPan: masked, amount: body.amount,
-                                                            currency: body.currency, tenant: tenant, now: now, executor: tx)
+                                                            currency: body.currency, reference: "stored-value-load",
+                                                            tenant: tenant, now: now, executor: tx)
             return Response.json(["object": "stored_value_card", "maskedPan": .string(masked),
                                   "balance": .int(balance), "currency": .string(body.currency),
                                   "loadedAmount": .int(body.amount), "livemode": .bool(tenant.mode.isLive)])

@@ -15,7 +15,7 @@ struct AttemptHandlers: Sendable {
         if let eventId, !TypedID(rawValue: eventId).matches(.event) {
             throw AtlasError.invalidField("eventId", "eventId must be an evt_ id", constraint: "format")
         }
-        guard try await endpoints.get(id, tenant: tenant) != nil else { throw EndpointHandlers.notFound(id) }
+        guard try await endpoints.get(id, scope: .commerce(tenant)) != nil else { throw EndpointHandlers.notFound(id) }
         return try await page(endpointId: id, eventId: eventId, tenant: tenant, query: query)
     }
 
@@ -40,19 +40,24 @@ struct AttemptHandlers: Sendable {
                                             limit: limit)
         let items = try rows.map { row in
             let id: Int64 = try row.decode("id")
-            let json: JSONValue = [
-                "id": .string(String(id)), "deliveryId": .string(try row.decode("delivery_id")),
-                "endpointId": .string(try row.decode("endpoint_id")), "eventId": .string(try row.decode("event_id")),
-                "attempt": .int(try row.decode("attempt")),
-                "startedAt": .string(Timestamp.iso8601(try row.decode("started_at"), fractionalSeconds: true)),
-                "latencyMs": .int(try row.decode("latency_ms")),
-                "statusCode": try row.decode("status_code", as: Int64?.self).map(JSONValue.int) ?? .null,
-                "error": try row.decode("error", as: String?.self).map(JSONValue.string) ?? .null,
-                "responseBody": try row.decode("response_body", as: String?.self).map(JSONValue.string) ?? .null,
-                "outcome": .string(try row.decode("outcome")),
-            ]
-            return (id: String(id), json: json)
+            return (id: String(id), json: try Self.json(row))
         }
         return WebhooksPaging.page(items, limit: limit)
+    }
+
+    /// One attempt log row as the API and `atlas admin webhooks attempts` show it.
+    static func json(_ row: Row) throws -> JSONValue {
+        let id: Int64 = try row.decode("id")
+        return [
+            "id": .string(String(id)), "deliveryId": .string(try row.decode("delivery_id")),
+            "endpointId": .string(try row.decode("endpoint_id")), "eventId": .string(try row.decode("event_id")),
+            "attempt": .int(try row.decode("attempt")),
+            "startedAt": .string(Timestamp.iso8601(try row.decode("started_at"), fractionalSeconds: true)),
+            "latencyMs": .int(try row.decode("latency_ms")),
+            "statusCode": try row.decode("status_code", as: Int64?.self).map(JSONValue.int) ?? .null,
+            "error": try row.decode("error", as: String?.self).map(JSONValue.string) ?? .null,
+            "responseBody": try row.decode("response_body", as: String?.self).map(JSONValue.string) ?? .null,
+            "outcome": .string(try row.decode("outcome")),
+        ]
     }
 }

@@ -5,10 +5,13 @@ import Kernel
 struct ClaimedDelivery: Sendable {
     let id: String
     let endpointId: String
+    let flavour: WebhookFlavour
     let url: String
     let mode: Mode
     let merchantId: String
+    /// Opened secrets, current first; empty when they could not be opened (`secretError` says why).
     let secrets: [String]
+    let secretError: SecretSealError?
     /// `Atlas-Delivery`: the attempt this send is, from 1.
     let attempt: Int
     let eventId: String
@@ -16,13 +19,31 @@ struct ClaimedDelivery: Sendable {
     let sequence: Int64
     let payload: JSONValue
     let occurredAt: Date
+}
 
-    /// `{"id","type","created","livemode","data","sequence"}`, keys sorted, the same bytes on every attempt.
-    var body: [UInt8] {
-        JSONValue.object([
-            "id": .string(eventId), "type": .string(eventType), "created": .int(Int64(occurredAt.timeIntervalSince1970)),
-            "livemode": .bool(mode.isLive), "data": payload, "sequence": .int(sequence),
-        ]).serialized()
+/// One finished attempt of a claimed delivery: what the state machine decided and what the attempt log keeps.
+struct FinishedAttempt: Sendable {
+    let delivery: ClaimedDelivery
+    let action: WebhookDeliveryMachine.Action
+    let status: WebhookDeliveryMachine.Status
+    let nextAttemptAt: Date?
+    let startedAt: Date
+    let latencyMilliseconds: Int
+    let statusCode: Int?
+    let error: String?
+    let responseBody: String?
+    let now: Date
+    let failingSinceCutoff: Date
+
+    /// The attempt log's `outcome` column.
+    var outcome: String {
+        switch action {
+        case .succeeded: "succeeded"
+        case .retry: "retrying"
+        case .deadLetter: "dead"
+        case .disableEndpoint: "endpoint_disabled"
+        case .send: preconditionFailure("an attempt is recorded after it finished")
+        }
     }
 }
 
@@ -30,11 +51,13 @@ struct ClaimedDelivery: Sendable {
 struct DeliveryStore: Sendable {
     let database: any Database
     let eventLog: any EventLogWriter
+    let sealer: SecretSealer
 
     // MARK: Fan-out
 
     /// Records a batch of logged events and creates one delivery per matching enabled endpoint of the event's
-    /// merchant and mode, in ONE statement: events already recorded (a redelivered batch) are skipped, so a
+    /// merchant and mode (accounting endpoints: also events logged under their organization id, optionally of
+    /// one company; each flavour only its own event types, `WebhookFlavour`), in ONE statement: events already recorded (a redelivered batch) are skipped, so a
     /// batch applies once; each recorded event gets the next `sequence` of its resource, in log order.
     /// Events of tenants without any endpoint are not recorded. Returns the deliveries created.
     @discardableResult
@@ -50,6 +73,8 @@ struct DeliveryStore: Sendable {
             ]
         })
         let batch = SQLValue.json(String(decoding: input.serialized(), as: UTF8.self))
+        let accountingTypes = WebhookFlavour.list(WebhookFlavour.accountingEventTypes)
+        let paymentsTypes = WebhookFlavour.list(WebhookFlavour.paymentsEventTypes)
         return try await database.execute("""
             WITH input AS (
                 SELECT * FROM jsonb_to_recordset(\(batch)) AS t(ord integer, event_id text, event_type text, merchant_id text,
@@ -57,7 +82,8 @@ struct DeliveryStore: Sendable {
             ), fresh AS (
                 SELECT i.* FROM input i
                 WHERE NOT EXISTS (SELECT 1 FROM webhooks_events e WHERE e.event_id = i.event_id)
-                  AND EXISTS (SELECT 1 FROM webhooks_endpoints p WHERE p.merchant_id = i.merchant_id AND p.mode = i.mode)
+                  AND EXISTS (SELECT 1 FROM webhooks_endpoints p WHERE p.mode = i.mode
+                              AND (p.merchant_id = i.merchant_id OR p.organization_id = i.merchant_id))
             ), numbered AS (
                 SELECT f.*, row_number() OVER (PARTITION BY merchant_id, mode, resource_id ORDER BY ord) AS n,
                        count(*) OVER (PARTITION BY merchant_id, mode, resource_id) AS total
@@ -72,13 +98,20 @@ struct DeliveryStore: Sendable {
                 SELECT n.event_id, n.merchant_id, n.mode, n.event_type, n.resource_id, b.last_sequence - n.total + n.n,
                        n.payload, n.occurred_at
                 FROM numbered n JOIN bumped b USING (merchant_id, mode, resource_id)
-                RETURNING event_id, merchant_id, mode, event_type
+                RETURNING event_id, merchant_id, mode, event_type, payload
+            ), typed AS (
+                SELECT r.*, CASE WHEN r.event_type = ANY (string_to_array(\(accountingTypes), ',')) THEN 'accounting'
+                                 WHEN r.event_type = ANY (string_to_array(\(paymentsTypes), ',')) THEN 'payments'
+                                 ELSE 'commerce' END AS flavour
+                FROM recorded r
             )
             INSERT INTO webhooks_deliveries (id, endpoint_id, merchant_id, mode, event_id, status, next_attempt_at,
                 created_at, updated_at)
-            SELECT 'whd_' || replace(gen_random_uuid()::text, '-', ''), p.id, r.merchant_id, r.mode, r.event_id, 'pending',
+            SELECT 'whd_' || replace(gen_random_uuid()::text, '-', ''), p.id, p.merchant_id, r.mode, r.event_id, 'pending',
                    \(now), \(now), \(now)
-            FROM recorded r JOIN webhooks_endpoints p ON p.merchant_id = r.merchant_id AND p.mode = r.mode
+            FROM typed r JOIN webhooks_endpoints p ON p.mode = r.mode AND p.flavour = r.flavour
+                AND (p.merchant_id = r.merchant_id OR (p.flavour = 'accounting' AND p.organization_id = r.merchant_id))
+                AND (p.company_id IS NULL OR p.company_id = r.payload->>'company_id')
                 AND p.status = 'enabled' AND (cardinality(p.event_types) = 0 OR r.event_type = ANY (p.event_types))
             ON CONFLICT (endpoint_id, event_id) DO NOTHING
             """)
@@ -120,12 +153,13 @@ struct DeliveryStore: Sendable {
 
     /// Due deliveries of enabled endpoints: at most `perEndpointMax` per endpoint (so one endpoint's
     /// backlog never fills the page), `limit` in all, oldest due first. Read without locks; `claim` decides.
-    func due(now: Date, perEndpointMax: Int, limit: Int, attemptsMax: Int) async throws -> [(id: String, endpointId: String)] {
+    func due(now: Date, perEndpointMax: Int, limit: Int, schedules: FlavourSchedules) async throws -> [(id: String, endpointId: String)] {
         try await database.query("""
             SELECT d.id, d.endpoint_id FROM webhooks_endpoints p
             CROSS JOIN LATERAL (
                 SELECT id, endpoint_id, next_attempt_at FROM webhooks_deliveries d
-                WHERE d.endpoint_id = p.id AND d.attempts < \(attemptsMax)
+                WHERE d.endpoint_id = p.id AND d.attempts < (CASE p.flavour WHEN 'payments' THEN \(schedules.payments.attemptsMax)::integer
+                    WHEN 'accounting' THEN \(schedules.accounting.attemptsMax)::integer ELSE \(schedules.commerce.attemptsMax)::integer END)
                   AND ((d.status = 'pending' AND d.next_attempt_at <= \(now))
                        OR (d.status = 'delivering' AND d.lease_until < \(now)))
                 ORDER BY d.next_attempt_at LIMIT \(perEndpointMax)
@@ -137,7 +171,7 @@ struct DeliveryStore: Sendable {
 
     /// Takes the given deliveries if they are still due (another instance may have taken some: the
     /// condition is checked again on the row), counting the attempt and leasing them until `leaseUntil`.
-    func claim(_ ids: [String], now: Date, leaseUntil: Date, attemptsMax: Int) async throws -> [ClaimedDelivery] {
+    func claim(_ ids: [String], now: Date, leaseUntil: Date, schedules: FlavourSchedules) async throws -> [ClaimedDelivery] {
         guard !ids.isEmpty else { return [] }
         let idList = ids.joined(separator: ",")
         let rows = try await database.query("""
@@ -145,84 +179,174 @@ struct DeliveryStore: Sendable {
                 updated_at = \(now)
             FROM webhooks_endpoints p, webhooks_events v
             WHERE d.id = ANY (string_to_array(\(idList), ',')) AND p.id = d.endpoint_id AND v.event_id = d.event_id
-              AND p.status = 'enabled' AND d.attempts < \(attemptsMax)
+              AND p.status = 'enabled' AND d.attempts < (CASE p.flavour WHEN 'payments' THEN \(schedules.payments.attemptsMax)::integer
+                    WHEN 'accounting' THEN \(schedules.accounting.attemptsMax)::integer ELSE \(schedules.commerce.attemptsMax)::integer END)
               AND ((d.status = 'pending' AND d.next_attempt_at <= \(now)) OR (d.status = 'delivering' AND d.lease_until < \(now)))
-            RETURNING d.id, d.endpoint_id, d.attempts, d.merchant_id, d.mode, p.url, p.secret, p.previous_secret,
+            RETURNING d.id, d.endpoint_id, p.flavour, d.attempts, d.merchant_id, d.mode, p.url, p.secret, p.previous_secret,
                 p.previous_secret_expires_at, v.event_id, v.event_type, v.sequence, v.payload::text AS payload, v.occurred_at
             """)
         return try rows.map { row in
-            guard let mode = Mode(rawValue: try row.decode("mode")) else {
-                throw DatabaseError(kind: .decoding, message: "unknown mode")
+            guard let mode = Mode(rawValue: try row.decode("mode")),
+                  let flavour = WebhookFlavour(rawValue: try row.decode("flavour")) else {
+                throw DatabaseError(kind: .decoding, message: "unknown mode or flavour")
             }
-            var secrets: [String] = [try row.decode("secret")]
+            let endpointId: String = try row.decode("endpoint_id")
+            var stored: [String] = [try row.decode("secret")]
             if let previous = try row.decode("previous_secret", as: String?.self),
                let expires = try row.decode("previous_secret_expires_at", as: Date?.self), expires > now {
-                secrets.append(previous)
+                stored.append(previous)
+            }
+            // A secret that does not open fails this delivery's attempt (logged), not the whole claimed batch.
+            var secrets: [String] = []
+            var secretError: SecretSealError?
+            do throws(SecretSealError) {
+                secrets = try stored.map { stored throws(SecretSealError) in try sealer.open(stored, endpointId: endpointId) }
+            } catch {
+                secretError = error
             }
             let payloadText: String = try row.decode("payload")
-            let payload = try JSONDecoder().decode(JSONValue.self, from: Data(payloadText.utf8))
-            return ClaimedDelivery(id: try row.decode("id"), endpointId: try row.decode("endpoint_id"), url: try row.decode("url"),
+            let payload = try JSONValue(parsing: payloadText)
+            return ClaimedDelivery(id: try row.decode("id"), endpointId: endpointId, flavour: flavour, url: try row.decode("url"),
                                    mode: mode, merchantId: try row.decode("merchant_id"), secrets: secrets,
+                                   secretError: secretError,
                                    attempt: try row.decode("attempts"), eventId: try row.decode("event_id"),
                                    eventType: try row.decode("event_type"), sequence: try row.decode("sequence"),
                                    payload: payload, occurredAt: try row.decode("occurred_at"))
         }
     }
 
-    /// One finished attempt: the attempt log row, the delivery's next state and, on 410, the endpoint
-    /// disabled with an event saying so; one transaction. Fenced: nothing is written when the delivery is
-    /// no longer this attempt's (its lease lapsed and another instance took it).
-    func record(_ delivery: ClaimedDelivery, action: WebhookDeliveryMachine.Action, status: WebhookDeliveryMachine.Status,
-                nextAttemptAt: Date?, startedAt: Date, latencyMilliseconds: Int, statusCode: Int?, error: String?,
-                responseBody: String?, now: Date) async throws {
-        let outcome: String
-        switch action {
-        case .succeeded: outcome = "succeeded"
-        case .retry: outcome = "retrying"
-        case .deadLetter: outcome = "dead"
-        case .disableEndpoint: outcome = "endpoint_disabled"
-        case .send: preconditionFailure("record follows a finished attempt")
+    /// One finished attempt: the attempt log row, the delivery's next state, the endpoint's failing streak,
+    /// and the endpoint disabled with an event saying so (on 410, or when it has been failing since before
+    /// `failingSinceCutoff`); one transaction. Fenced: nothing is written when the delivery is no longer this
+    /// attempt's (its lease lapsed and another instance took it).
+    func record(_ attempt: FinishedAttempt) async throws {
+        if attempt.action == .succeeded {
+            _ = try await recordSucceeded([attempt])
+            return
         }
-        let eventLog = eventLog
-        let written = try await database.transaction { tx in
+        let delivery = attempt.delivery
+        let disabled = try await database.transaction { tx -> Bool? in
             let updated = try await tx.execute("""
-                UPDATE webhooks_deliveries SET status = \(status.rawValue), next_attempt_at = coalesce(\(nextAttemptAt)::timestamptz, next_attempt_at),
-                    lease_until = NULL, last_status_code = \(statusCode)::integer, last_error = \(error)::text, updated_at = \(now)
+                UPDATE webhooks_deliveries SET status = \(attempt.status.rawValue),
+                    next_attempt_at = coalesce(\(attempt.nextAttemptAt)::timestamptz, next_attempt_at),
+                    lease_until = NULL, last_status_code = \(attempt.statusCode)::integer, last_error = \(attempt.error)::text,
+                    updated_at = \(attempt.now)
                 WHERE id = \(delivery.id) AND status = 'delivering' AND attempts = \(delivery.attempt)
                 """)
-            guard updated == 1 else { return false }
+            guard updated == 1 else { return nil }
             try await tx.execute("""
                 INSERT INTO webhooks_attempts (delivery_id, endpoint_id, merchant_id, mode, event_id, attempt, started_at,
                     latency_ms, status_code, error, response_body, outcome)
                 VALUES (\(delivery.id), \(delivery.endpointId), \(delivery.merchantId), \(delivery.mode), \(delivery.eventId),
-                    \(delivery.attempt), \(startedAt), \(latencyMilliseconds), \(statusCode)::integer, \(error)::text,
-                    \(responseBody)::text, \(outcome))
+                    \(delivery.attempt), \(attempt.startedAt), \(attempt.latencyMilliseconds), \(attempt.statusCode)::integer,
+                    \(attempt.error)::text, \(attempt.responseBody)::text, \(attempt.outcome))
                 """)
-            if action == .disableEndpoint {
-                let disabled = try await tx.execute("""
-                    UPDATE webhooks_endpoints SET status = 'disabled', disabled_reason = 'gone', updated_at = \(now)
-                    WHERE id = \(delivery.endpointId) AND status = 'enabled'
-                    """)
-                if disabled == 1 {
-                    let tenant = TenantContext(merchantId: delivery.merchantId, mode: delivery.mode)
-                    try await eventLog.append([DomainEvent(type: "webhook_endpoint.disabled", tenant: tenant,
-                                                           resourceId: delivery.endpointId, occurredAt: now,
-                                                           payload: ["object": ["id": .string(delivery.endpointId),
-                                                                                "reason": "gone", "statusCode": 410]])],
-                                              in: tx)
-                }
-            }
-            return true
+            return try await updateEndpointHealth(attempt, in: tx)
         }
-        if written && action == .disableEndpoint { eventLog.appendCommitted() }
+        if disabled == true { eventLog.appendCommitted() }
+    }
+
+    /// Gives back claimed deliveries that were never sent (they waited too long in the worker's queue): pending
+    /// again, due now, with the claim's attempt uncounted. Fenced by the attempt number, as recording is.
+    func release(_ deliveries: [ClaimedDelivery], now: Date) async throws {
+        guard !deliveries.isEmpty else { return }
+        try await database.execute("""
+            UPDATE webhooks_deliveries d SET status = 'pending', attempts = d.attempts - 1, lease_until = NULL,
+                next_attempt_at = \(now), updated_at = \(now)
+            FROM unnest(string_to_array(\(deliveries.map(\.id).joined(separator: ",")), ','),
+                        string_to_array(\(deliveries.map { String($0.attempt) }.joined(separator: ",")), ',')::integer[])
+                AS given(id, attempt)
+            WHERE d.id = given.id AND d.status = 'delivering' AND d.attempts = given.attempt
+            """)
+    }
+
+    /// Successful attempts, many in ONE statement (the worker's group commit: one round trip and one commit
+    /// for a batch instead of four statements and a commit each): each delivery `succeeded`, its attempt log
+    /// row, and its endpoint's failing streak ended. Fenced per delivery like `record`; returns the ids written.
+    func recordSucceeded(_ attempts: [FinishedAttempt]) async throws -> Set<String> {
+        guard !attempts.isEmpty else { return [] }
+        precondition(attempts.allSatisfy { $0.action == .succeeded }, "only successes are recorded together")
+        let input = JSONValue.array(attempts.map { attempt in
+            let delivery = attempt.delivery
+            var row: [String: JSONValue] = [
+                "id": .string(delivery.id), "attempt": .int(Int64(delivery.attempt)), "endpoint_id": .string(delivery.endpointId),
+                "merchant_id": .string(delivery.merchantId), "mode": .string(delivery.mode.rawValue),
+                "event_id": .string(delivery.eventId),
+                "started_at": .string(Timestamp.iso8601(attempt.startedAt, fractionalSeconds: true)),
+                "latency_ms": .int(Int64(attempt.latencyMilliseconds)),
+                "now": .string(Timestamp.iso8601(attempt.now, fractionalSeconds: true)),
+            ]
+            if let statusCode = attempt.statusCode { row["status_code"] = .int(Int64(statusCode)) }
+            if let body = attempt.responseBody { row["response_body"] = .string(body) }
+            return .object(row)
+        })
+        let rows = try await database.query("""
+            WITH input AS (
+                SELECT * FROM jsonb_to_recordset(\(SQLValue.json(String(decoding: input.serialized(), as: UTF8.self))))
+                    AS t(id text, attempt integer, endpoint_id text, merchant_id text, mode text, event_id text,
+                         started_at timestamptz, latency_ms integer, status_code integer, response_body text, now timestamptz)
+            ), updated AS (
+                UPDATE webhooks_deliveries d SET status = 'succeeded', lease_until = NULL, last_status_code = i.status_code,
+                    last_error = NULL, updated_at = i.now
+                FROM input i
+                WHERE d.id = i.id AND d.status = 'delivering' AND d.attempts = i.attempt
+                RETURNING d.id
+            ), logged AS (
+                INSERT INTO webhooks_attempts (delivery_id, endpoint_id, merchant_id, mode, event_id, attempt, started_at,
+                    latency_ms, status_code, error, response_body, outcome)
+                SELECT i.id, i.endpoint_id, i.merchant_id, i.mode, i.event_id, i.attempt, i.started_at, i.latency_ms,
+                       i.status_code, NULL, i.response_body, 'succeeded'
+                FROM input i JOIN updated u ON u.id = i.id
+            ), healed AS (
+                UPDATE webhooks_endpoints SET failing_since = NULL
+                WHERE failing_since IS NOT NULL
+                  AND id IN (SELECT i.endpoint_id FROM input i JOIN updated u ON u.id = i.id)
+            )
+            SELECT id FROM updated
+            """)
+        return Set(try rows.map { try $0.decode("id", as: String.self) })
+    }
+
+    /// A failure starts the endpoint's failing streak (or continues it; a success ends it in `recordSucceeded`). 410, or a streak
+    /// older than the cutoff, disables the endpoint and appends `webhook_endpoint.disabled`. True when disabled.
+    private func updateEndpointHealth(_ attempt: FinishedAttempt, in tx: any SQLExecutor) async throws -> Bool {
+        let delivery = attempt.delivery, action = attempt.action, startedAt = attempt.startedAt, now = attempt.now
+        let statusCode = attempt.statusCode, failingSinceCutoff = attempt.failingSinceCutoff
+        precondition(action != .succeeded, "successes are recorded by recordSucceeded")
+        let gone = action == .disableEndpoint
+        let row = try await tx.queryFirst("""
+            UPDATE webhooks_endpoints SET failing_since = coalesce(failing_since, \(startedAt)),
+                status = CASE WHEN \(gone) OR coalesce(failing_since, \(startedAt)) <= \(failingSinceCutoff) THEN 'disabled'
+                              ELSE status END,
+                disabled_reason = CASE WHEN \(gone) THEN 'gone'
+                                       WHEN coalesce(failing_since, \(startedAt)) <= \(failingSinceCutoff) THEN 'failing'
+                                       ELSE disabled_reason END,
+                updated_at = \(now)
+            WHERE id = \(delivery.endpointId) AND status = 'enabled'
+            RETURNING status, disabled_reason, failing_since
+            """)
+        guard let row, try row.decode("status", as: String.self) == "disabled" else { return false }
+        let reason: String = try row.decode("disabled_reason")
+        let failingSince: Date = try row.decode("failing_since")
+        var object: [String: JSONValue] = ["id": .string(delivery.endpointId), "object": "webhook_endpoint",
+                                           "reason": .string(reason),
+                                           "failingSince": .string(Timestamp.iso8601(failingSince))]
+        if gone, let statusCode { object["statusCode"] = .int(Int64(statusCode)) }
+        let tenant = TenantContext(merchantId: delivery.merchantId, mode: delivery.mode)
+        try await eventLog.append([DomainEvent(type: "webhook_endpoint.disabled", tenant: tenant, resourceId: delivery.endpointId,
+                                               occurredAt: now, payload: ["object": .object(object)])], in: tx)
+        return true
     }
 
     /// Deliveries whose last attempt's worker died after the last attempt: into the dead letter.
-    func buryLapsed(now: Date, attemptsMax: Int) async throws {
+    func buryLapsed(now: Date, schedules: FlavourSchedules) async throws {
         try await database.execute("""
-            UPDATE webhooks_deliveries SET status = 'dead', lease_until = NULL,
+            UPDATE webhooks_deliveries d SET status = 'dead', lease_until = NULL,
                 last_error = 'the worker stopped during the last attempt', updated_at = \(now)
-            WHERE status = 'delivering' AND lease_until < \(now) AND attempts >= \(attemptsMax)
+            FROM webhooks_endpoints p
+            WHERE p.id = d.endpoint_id AND d.status = 'delivering' AND d.lease_until < \(now)
+              AND d.attempts >= (CASE p.flavour WHEN 'payments' THEN \(schedules.payments.attemptsMax)::integer
+                    WHEN 'accounting' THEN \(schedules.accounting.attemptsMax)::integer ELSE \(schedules.commerce.attemptsMax)::integer END)
             """)
     }
 
@@ -250,7 +374,9 @@ struct DeliveryStore: Sendable {
 
     // MARK: Reading
 
-    func deliveries(endpointId: String, status: String?, tenant: TenantContext, beforeId: String?,
+    /// Newest first, `limit + 1` rows (the extra one says another page follows): before the `beforeId` cursor
+    /// (Commerce pages) or from `offset` (Accounting pages, which also show `deliveryCount`).
+    func deliveries(endpointId: String, status: String?, tenant: TenantContext, beforeId: String?, offset: Int = 0,
                     limit: Int) async throws -> [Row] {
         try await database.query("""
             SELECT d.id, d.event_id, v.event_type, d.status, d.attempts, d.next_attempt_at, d.last_status_code, d.last_error,
@@ -258,11 +384,20 @@ struct DeliveryStore: Sendable {
             FROM webhooks_deliveries d JOIN webhooks_events v ON v.event_id = d.event_id
             WHERE d.endpoint_id = \(endpointId) AND d.merchant_id = \(tenant.merchantId) AND d.mode = \(tenant.mode)\
             \(and: "d.status = ?", status)\(and: "d.id < ?", beforeId)
-            ORDER BY d.id DESC LIMIT \(limit + 1)
+            ORDER BY d.id DESC LIMIT \(limit + 1) OFFSET \(offset)
             """)
     }
 
-    func attempts(endpointId: String?, eventId: String?, tenant: TenantContext, beforeId: Int64?,
+    func deliveryCount(endpointId: String, status: String?, tenant: TenantContext) async throws -> Int64 {
+        try await database.queryFirst("""
+            SELECT count(*) AS n FROM webhooks_deliveries
+            WHERE endpoint_id = \(endpointId) AND merchant_id = \(tenant.merchantId) AND mode = \(tenant.mode)\
+            \(and: "status = ?", status)
+            """)?.decode("n", as: Int64.self) ?? 0
+    }
+
+    /// Newest first, like `deliveries`.
+    func attempts(endpointId: String?, eventId: String?, tenant: TenantContext, beforeId: Int64?, offset: Int = 0,
                   limit: Int) async throws -> [Row] {
         try await database.query("""
             SELECT id, delivery_id, endpoint_id, event_id, attempt, started_at, latency_ms, status_code, error, response_body,
@@ -270,8 +405,16 @@ struct DeliveryStore: Sendable {
             FROM webhooks_attempts
             WHERE merchant_id = \(tenant.merchantId) AND mode = \(tenant.mode)\(and: "endpoint_id = ?", endpointId)\
             \(and: "event_id = ?", eventId)\(and: "id < ?", beforeId)
-            ORDER BY id DESC LIMIT \(limit + 1)
+            ORDER BY id DESC LIMIT \(limit + 1) OFFSET \(offset)
             """)
+    }
+
+    func attemptCount(endpointId: String?, eventId: String?, tenant: TenantContext) async throws -> Int64 {
+        try await database.queryFirst("""
+            SELECT count(*) AS n FROM webhooks_attempts
+            WHERE merchant_id = \(tenant.merchantId) AND mode = \(tenant.mode)\(and: "endpoint_id = ?", endpointId)\
+            \(and: "event_id = ?", eventId)
+            """)?.decode("n", as: Int64.self) ?? 0
     }
 
     /// Attempt log retention (30 days by default).

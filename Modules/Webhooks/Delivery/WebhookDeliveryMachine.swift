@@ -13,11 +13,21 @@ struct RetrySchedule: Sendable, Hashable {
     var jitterFraction: Double = 0.1
     /// A `Retry-After` (on 429 and 503) is honoured up to this.
     var retryAfterSecondsMax: Double = 86_400
+    /// When set, the wait after failed attempt n is element n-1 (a published table such as §11's) instead of
+    /// the exponential one; it must list `attemptsMax - 1` waits.
+    var fixedDelaysSeconds: [Double]?
+
+    init(attemptsMax: Int = 7, fixedDelaysSeconds: [Double]? = nil) {
+        precondition(fixedDelaysSeconds.map { $0.count == attemptsMax - 1 } ?? true, "one wait between each two attempts")
+        self.attemptsMax = attemptsMax
+        self.fixedDelaysSeconds = fixedDelaysSeconds
+    }
 
     /// The wait after failed attempt `attempt` (1-based) before jitter: 60 s, 4 min, 16 min, 64 min,
     /// 4 h 16 min, 17 h 4 min.
     func baseDelaySeconds(afterAttempt attempt: Int) -> Double {
         precondition(attempt >= 1, "attempts count from 1")
+        if let fixed = fixedDelaysSeconds { return fixed[min(attempt, fixed.count) - 1] }
         return min(firstRetryDelaySeconds * pow(backoffFactor, Double(attempt - 1)), retryDelayMaxSeconds)
     }
 

@@ -25,6 +25,14 @@ struct WebhookSigner: Sendable {
         return (["t=\(timestamp)"] + parts).joined(separator: ",")
     }
 
+    /// `X-Atlas-Signature` (accounting) and `x-atlas-signature` (payments): hex HMAC-SHA256(secret, raw body),
+    /// keyed like `Atlas-Signature` with the secret string's UTF-8 bytes; no timestamp. During a rotation two
+    /// values, comma-separated (current first).
+    func bodySignature(secrets: [String], body: [UInt8]) -> String {
+        precondition(!secrets.isEmpty, "at least one secret signs")
+        return secrets.map { Encoding.hex(crypto.hmacSHA256(key: Array($0.utf8), message: body)) }.joined(separator: ",")
+    }
+
     /// Standard Webhooks `webhook-signature`: space-separated `v1,<base64 HMAC(key, "<id>.<t>.<body>")>`.
     func standardSignature(secrets: [String], messageId: String, timestamp: Int64, body: [UInt8]) -> String {
         precondition(!secrets.isEmpty, "at least one secret signs")

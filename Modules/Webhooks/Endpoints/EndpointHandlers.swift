@@ -1,124 +1,144 @@
 import Foundation
+import IdempotencyContract
 import Kernel
 
-/// `/v1/webhook-endpoints`: create, list, get, update, delete, rotate the secret, enable, disable, send a
-/// test event. Each acts for the caller's merchant and mode only: another tenant's endpoint is a 404.
+/// The endpoints API of one surface (Commerce `/v1/webhook-endpoints`, Accounting `/api/v1/webhooks`):
+/// create, list, get, update, delete, rotate the secret, enable, disable, send a test event. Each acts for the
+/// caller's tenant and the surface's flavours only: another tenant's (or surface's) endpoint is a 404. The
+/// surface decides field names, the representation and pages (`EndpointSurface`).
 struct EndpointHandlers: Sendable {
     let store: EndpointStore
     let deliveries: DeliveryStore
     let client: (any OutboundHTTPClient)?
     let signer: WebhookSigner
+    let sealer: SecretSealer
     let clock: any WallClock
     let limits: EndpointLimits
     let wake: WakeSignal
-
-    struct Body: Decodable, Sendable {
-        var url: String?
-        var description: String??
-        var eventTypes: [String]?
-
-        private enum CodingKeys: String, CodingKey { case url, description, eventTypes }
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            url = try container.decodeIfPresent(String.self, forKey: .url)
-            // Absent: unchanged; null: cleared.
-            if container.contains(.description) {
-                description = .some(try container.decodeNil(forKey: .description)
-                    ? nil : try container.decode(String.self, forKey: .description))
-            }
-            eventTypes = try container.decodeIfPresent([String].self, forKey: .eventTypes)
-        }
-    }
+    let surface: EndpointSurface
 
     func create(_ request: Request, _ context: RequestContext) async throws -> Response {
         let tenant = try context.requireTenant()
-        let body = try request.decodeJSON(Body.self)
+        let body = try surface.decode(request)
+        let owner = try surface.owner(context, body)
         guard let url = body.url else { throw AtlasError.missingField("url") }
         let checkedURL = try await checkURL(url, tenant: tenant)
         let description = try Self.checkDescription(body.description ?? nil)
-        let eventTypes = try Self.checkEventTypes(body.eventTypes ?? ["*"], limits: limits)
+        let eventTypes = try Self.checkEventTypes(body.eventTypes ?? ["*"], field: surface.eventTypesField,
+                                                  flavour: owner.flavour, limits: limits)
         guard try await store.count(tenant: tenant) < limits.endpointsPerTenantMax else {
             throw AtlasError.conflict(code: "ENDPOINT_LIMIT_REACHED",
                                       "At most \(limits.endpointsPerTenantMax) webhook endpoints per merchant and mode")
         }
         let secret = signer.newSecret()
         let now = clock.now()
-        let record = try await store.create(id: TypedID.generate(prefix: .webhook, clock: clock).rawValue,
-                                            url: checkedURL.description, description: description, eventTypes: eventTypes,
-                                            secret: secret, tenant: tenant, now: now)
-        return .json(record.json(now: now, secret: secret), status: 201)
+        let id = TypedID.generate(prefix: .webhook, clock: clock).rawValue
+        let sealed = try sealer.seal(secret, endpointId: id)
+        let record = try await writeShowingSecretOnce(context, status: 201, now: now) { tx in
+            try await store.create(id: id, owner: owner, url: checkedURL.description, description: description,
+                                   eventTypes: eventTypes, sealedSecret: sealed, tenant: tenant, now: now, in: tx)
+        }
+        return .json(surface.json(record, now, .shown(secret)), status: 201)
     }
 
     func list(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
-        let query = request.queryParameters
-        let limit = try WebhooksPaging.limit(query["limit"])
-        let cursor = try WebhooksPaging.idCursor(query["cursor"], prefix: .webhook)
-        let records = try await store.list(tenant: tenant, beforeId: cursor, limit: limit)
-        let now = clock.now()
-        return WebhooksPaging.page(records.map { (id: $0.id, json: $0.json(now: now)) }, limit: limit)
+        try await surface.page(request, scope(context), store, clock.now())
     }
 
     func get(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let record = try await existing(request, try context.requireTenant())
-        return .json(record.json(now: clock.now()))
+        let record = try await existing(request, try scope(context))
+        return .json(surface.json(record, clock.now(), .absent))
     }
 
     func update(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+        let scope = try scope(context)
         let id = try Self.endpointId(request)
-        let body = try request.decodeJSON(Body.self)
+        let body = try surface.decode(request)
         var changes = EndpointChanges()
-        if let url = body.url { changes.url = try await checkURL(url, tenant: tenant).description }
+        if let url = body.url { changes.url = try await checkURL(url, tenant: scope.tenant).description }
         if let description = body.description { changes.description = .some(try Self.checkDescription(description)) }
-        if let types = body.eventTypes { changes.eventTypes = try Self.checkEventTypes(types, limits: limits) }
+        if let types = body.eventTypes {
+            // An endpoint keeps its flavour: its types are checked against it.
+            let flavour = try await existing(request, scope).flavour
+            changes.eventTypes = try Self.checkEventTypes(types, field: surface.eventTypesField, flavour: flavour, limits: limits)
+        }
         let now = clock.now()
-        guard let record = try await store.update(id, changes, tenant: tenant, now: now) else { throw Self.notFound(id) }
-        return .json(record.json(now: now))
+        guard let record = try await store.update(id, changes, scope: scope, now: now) else { throw Self.notFound(id) }
+        return .json(surface.json(record, now, .absent))
     }
 
     func delete(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+        let scope = try scope(context)
         let id = try Self.endpointId(request)
-        guard try await store.delete(id, tenant: tenant) else { throw Self.notFound(id) }
-        return .json(["id": .string(id), "object": "webhook_endpoint", "deleted": true])
+        guard try await store.delete(id, scope: scope) else { throw Self.notFound(id) }
+        return surface.deleted(id)
     }
 
     func rotateSecret(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+        let scope = try scope(context)
         let id = try Self.endpointId(request)
         let secret = signer.newSecret()
+        let sealed = try sealer.seal(secret, endpointId: id)
         let now = clock.now()
-        guard let record = try await store.rotate(id, newSecret: secret,
-                                                  previousExpiresAt: now.addingTimeInterval(limits.previousSecretSeconds),
-                                                  tenant: tenant, now: now) else { throw Self.notFound(id) }
-        return .json(record.json(now: now, secret: secret))
+        let record = try await writeShowingSecretOnce(context, status: 200, now: now) { tx in
+            guard let record = try await store.rotate(id, newSealedSecret: sealed,
+                                                      previousExpiresAt: now.addingTimeInterval(limits.previousSecretSeconds),
+                                                      scope: scope, now: now, in: tx) else { throw Self.notFound(id) }
+            return record
+        }
+        return .json(surface.json(record, now, .shown(secret)), status: 200)
+    }
+
+    /// Runs a write that mints a secret, and completes the request's Idempotency-Key in the same transaction
+    /// with the answer REDACTED (`"secret": null`). WHY: the key's stored answer is kept 24 h and replayed to
+    /// whoever repeats the request; the secret must be shown once, not stored in clear beside the key. A replay
+    /// therefore answers the same status and endpoint with `secret: null` (rotate again to get a new one).
+    private func writeShowingSecretOnce(_ context: RequestContext, status: Int, now: Date,
+                                        _ write: @escaping @Sendable (any SQLExecutor) async throws -> EndpointRecord)
+        async throws -> EndpointRecord {
+        let scope = context.idempotency
+        let surface = surface
+        let record = try await store.database.transaction { tx in
+            let record = try await write(tx)
+            if let scope {
+                let redacted = StoredResponse(Response.json(surface.json(record, now, .redacted), status: status))
+                guard try await scope.complete(redacted, in: tx) else {
+                    // Only a deferred key can lose; these routes claim first. Roll back rather than answer twice.
+                    throw AtlasError.conflict(code: "REQUEST_IN_PROGRESS", "A request with this Idempotency-Key is still in progress")
+                }
+            }
+            return record
+        }
+        scope?.committed()
+        return record
     }
 
     func setEnabled(_ enabled: Bool, _ request: Request, _ context: RequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+        let scope = try scope(context)
         let id = try Self.endpointId(request)
         let now = clock.now()
         guard let record = try await store.setStatus(id, enabled ? .enabled : .disabled,
                                                      reason: enabled ? nil : "disabled by the merchant",
-                                                     tenant: tenant, now: now) else { throw Self.notFound(id) }
+                                                     scope: scope, now: now) else { throw Self.notFound(id) }
         if enabled { wake.signal() }
-        return .json(record.json(now: now))
+        return .json(surface.json(record, now, .absent))
     }
 
     func sendTest(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
-        let record = try await existing(request, tenant)
+        let scope = try scope(context)
+        let record = try await existing(request, scope)
         guard record.status == .enabled else {
             throw AtlasError.conflict(code: "ENDPOINT_DISABLED", "The webhook endpoint is disabled; enable it first")
         }
-        guard let sent = try await deliveries.testEvent(endpointId: record.id, tenant: tenant, now: clock.now()) else {
+        guard let sent = try await deliveries.testEvent(endpointId: record.id, tenant: scope.tenant, now: clock.now()) else {
             throw Self.notFound(record.id)
         }
         wake.signal()
-        return .json(["eventId": .string(sent.eventId), "deliveryId": .string(sent.deliveryId), "type": "webhook.test"],
-                     status: 202)
+        return .json(surface.testQueued(sent.eventId, sent.deliveryId), status: 202)
+    }
+
+    private func scope(_ context: RequestContext) throws -> EndpointScope {
+        EndpointScope(tenant: try context.requireTenant(), flavours: surface.flavours)
     }
 
     // MARK: Validation
@@ -157,26 +177,32 @@ struct EndpointHandlers: Sendable {
         return description
     }
 
-    /// `["*"]` (or no filter) means every type, stored as the empty list.
-    static func checkEventTypes(_ types: [String], limits: EndpointLimits) throws(AtlasError) -> [String] {
+    /// `["*"]` (or no filter) means every type of the flavour, stored as the empty list. A type the flavour
+    /// never receives (an accounting type on a Commerce endpoint) is refused rather than silently never sent.
+    static func checkEventTypes(_ types: [String], field: String = "eventTypes", flavour: WebhookFlavour = .commerce,
+                                limits: EndpointLimits) throws(AtlasError) -> [String] {
         guard !types.isEmpty, types.count <= limits.eventTypesMax else {
-            throw .invalidField("eventTypes", "eventTypes must list 1 to \(limits.eventTypesMax) event types", constraint: "size")
+            throw .invalidField(field, "\(field) must list 1 to \(limits.eventTypesMax) event types", constraint: "size")
         }
         if types == ["*"] { return [] }
+        if let foreign = types.first(where: { !flavour.accepts($0) && $0 != "*" }) {
+            throw .invalidField(field, "\(foreign.prefix(100)) is not an event of \(flavour.rawValue) webhooks", constraint: "enum",
+                                value: .string(String(foreign.prefix(100))))
+        }
         for type in types {
             let valid = type.utf8.count <= 100 && !type.isEmpty && type.split(separator: ".", omittingEmptySubsequences: false)
                 .allSatisfy { part in !part.isEmpty && part.utf8.allSatisfy { (97...122).contains($0) || (48...57).contains($0) || $0 == 95 } }
             guard valid else {
-                throw .invalidField("eventTypes", "eventTypes entries are dotted lower-case names such as transaction.settled, or [\"*\"]",
+                throw .invalidField(field, "\(field) entries are dotted lower-case names such as transaction.settled, or [\"*\"]",
                                     constraint: "format", value: .string(String(type.prefix(100))))
             }
         }
         return Array(Set(types)).sorted()
     }
 
-    private func existing(_ request: Request, _ tenant: TenantContext) async throws -> EndpointRecord {
+    private func existing(_ request: Request, _ scope: EndpointScope) async throws -> EndpointRecord {
         let id = try Self.endpointId(request)
-        guard let record = try await store.get(id, tenant: tenant) else { throw Self.notFound(id) }
+        guard let record = try await store.get(id, scope: scope) else { throw Self.notFound(id) }
         return record
     }
 
