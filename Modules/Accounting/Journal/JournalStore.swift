@@ -146,52 +146,106 @@ struct JournalStore: Sendable {
         return last - Int64(count) + 1
     }
 
-    /// Inserts entries (numbered in order from `firstNumber`) and their lines in one statement.
+    /// Inserts entries (numbered in order from `firstNumber`) and their lines in one statement whose text does not
+    /// depend on how many there are: each column is one array parameter, read back with `unnest` (`SQLArrayLiteral`).
+    /// WHY: an automatic posting batch writes hundreds of entries and lines; one VALUES row each made a statement of
+    /// thousands of parameters, parsed and planned again for every batch and bounded by the protocol's 65,535.
     static func insert(_ entries: [NewEntry], firstNumber: Int64, now: Date, executor: any SQLExecutor) async throws {
         guard !entries.isEmpty else { return }
-        var binds: [SQLValue] = []
-        func bind(_ value: SQLValue, _ type: String) -> String {
-            binds.append(value)
-            return "$\(binds.count)::\(type)"
+        let entry = EntryColumns(entries, firstNumber: firstNumber)
+        let line = LineColumns(entries)
+        try await executor.execute("""
+            WITH new_entries AS (
+                INSERT INTO accounting_journal_entries (id, company_id, mode, entry_number, status, entry_type, source_type,
+                    source_id, source_event_id, entry_date, posting_date, description, reference, currency, total_base_minor,
+                    version, posted_at, posted_by, corrects_entry, reverses_entry, created_by, created_at, updated_at)
+                SELECT e.id, e.company_id, e.mode, e.entry_number, e.status, e.entry_type, e.source_type, e.source_id,
+                       e.source_event_id, e.entry_date, e.posting_date, e.description, e.reference, e.currency,
+                       e.total_base_minor, e.version, timestamptz 'epoch' + e.posted_microseconds * interval '1 microsecond',
+                       e.posted_by, e.corrects_entry, e.reverses_entry, e.created_by, \(now), \(now)
+                FROM unnest(\(entry.ids)::text[], \(entry.companyIds)::text[], \(entry.modes)::text[], \(entry.numbers)::text[],
+                            \(entry.statuses)::text[], \(entry.entryTypes)::text[], \(entry.sourceTypes)::text[],
+                            \(entry.sourceIds)::text[], \(entry.sourceEventIds)::text[], \(entry.entryDates)::date[],
+                            \(entry.postingDates)::date[], \(entry.descriptions)::text[], \(entry.references)::text[],
+                            \(entry.currencies)::text[], \(entry.totalsBaseMinor)::bigint[], \(entry.versions)::integer[],
+                            \(entry.postedMicroseconds)::bigint[], \(entry.postedBy)::text[], \(entry.correctsEntries)::text[],
+                            \(entry.reversesEntries)::text[], \(entry.createdBy)::text[])
+                     AS e(id, company_id, mode, entry_number, status, entry_type, source_type, source_id, source_event_id,
+                          entry_date, posting_date, description, reference, currency, total_base_minor, version,
+                          posted_microseconds, posted_by, corrects_entry, reverses_entry, created_by)
+                RETURNING id)
+            INSERT INTO accounting_journal_lines (id, entry_id, company_id, mode, line_number, account_id, side, amount_minor,
+                currency, exchange_rate, base_amount_minor, description)
+            SELECT l.id, l.entry_id, l.company_id, l.mode, l.line_number, l.account_id, l.side, l.amount_minor, l.currency,
+                   l.exchange_rate, l.base_amount_minor, l.description
+            FROM unnest(\(line.ids)::text[], \(line.entryIds)::text[], \(line.companyIds)::text[], \(line.modes)::text[],
+                        \(line.numbers)::integer[], \(line.accountIds)::text[], \(line.sides)::text[],
+                        \(line.amountsMinor)::bigint[], \(line.currencies)::text[], \(line.exchangeRates)::numeric[],
+                        \(line.baseAmountsMinor)::bigint[], \(line.descriptions)::text[])
+                 AS l(id, entry_id, company_id, mode, line_number, account_id, side, amount_minor, currency, exchange_rate,
+                      base_amount_minor, description)
+            JOIN new_entries ON new_entries.id = l.entry_id
+            """)
+    }
+
+    /// The entries' columns as array literals, position by position (`insert`).
+    private struct EntryColumns {
+        let ids, companyIds, modes, numbers, statuses, entryTypes, sourceTypes, sourceIds, sourceEventIds: String
+        let entryDates, postingDates, descriptions, references, currencies, totalsBaseMinor, versions: String
+        let postedMicroseconds, postedBy, correctsEntries, reversesEntries, createdBy: String
+
+        init(_ entries: [NewEntry], firstNumber: Int64) {
+            func text(_ column: (NewEntry) -> String?) -> String { SQLArrayLiteral.text(entries.map(column)) }
+            ids = text(\.id)
+            companyIds = text(\.companyId)
+            modes = text(\.mode.rawValue)
+            numbers = SQLArrayLiteral.text(entries.indices.map { JournalEntry.entryNumber(firstNumber + Int64($0)) })
+            statuses = text(\.status.rawValue)
+            entryTypes = text(\.entryType)
+            sourceTypes = text(\.sourceType)
+            sourceIds = text(\.sourceId)
+            sourceEventIds = text(\.sourceEventId)
+            entryDates = text(\.entryDate)
+            postingDates = text(\.postingDate)
+            descriptions = text(\.description)
+            references = text(\.reference)
+            currencies = text(\.currency.code)
+            totalsBaseMinor = SQLArrayLiteral.integers(entries.map(\.totalBaseMinor))
+            versions = SQLArrayLiteral.integers(entries.map { Int64($0.version) })
+            // The same rounding as a bound `.timestamp` (Postgres `Binds`): microseconds, to nearest.
+            postedMicroseconds = SQLArrayLiteral.integers(entries.map { entry in
+                entry.postedAt.map { Int64(($0.timeIntervalSince1970 * 1_000_000).rounded()) }
+            })
+            postedBy = text(\.postedBy)
+            correctsEntries = text(\.correctsEntry)
+            reversesEntries = text(\.reversesEntry)
+            createdBy = text(\.createdBy)
         }
-        var text = "WITH new_entries AS (INSERT INTO accounting_journal_entries (id, company_id, mode, entry_number, status, "
-            + "entry_type, source_type, source_id, source_event_id, entry_date, posting_date, description, reference, currency, "
-            + "total_base_minor, version, posted_at, posted_by, corrects_entry, reverses_entry, created_by, created_at, updated_at) VALUES "
-        for (index, entry) in entries.enumerated() {
-            let values: [String] = [
-                bind(.text(entry.id), "text"), bind(.text(entry.companyId), "text"), bind(.text(entry.mode.rawValue), "text"),
-                bind(.text(JournalEntry.entryNumber(firstNumber + Int64(index))), "text"),
-                bind(.text(entry.status.rawValue), "text"), bind(.text(entry.entryType), "text"),
-                bind(entry.sourceType.sqlValue, "text"), bind(entry.sourceId.sqlValue, "text"),
-                bind(entry.sourceEventId.sqlValue, "text"), bind(.text(entry.entryDate), "date"),
-                bind(entry.postingDate.sqlValue, "date"), bind(.text(entry.description), "text"),
-                bind(entry.reference.sqlValue, "text"), bind(.text(entry.currency.code), "text"),
-                bind(.int(entry.totalBaseMinor), "bigint"), bind(.int(Int64(entry.version)), "integer"),
-                bind(entry.postedAt.sqlValue, "timestamptz"), bind(entry.postedBy.sqlValue, "text"),
-                bind(entry.correctsEntry.sqlValue, "text"), bind(entry.reversesEntry.sqlValue, "text"),
-                bind(entry.createdBy.sqlValue, "text"), bind(.timestamp(now), "timestamptz"), bind(.timestamp(now), "timestamptz"),
-            ]
-            text += (index == 0 ? "(" : ", (") + values.joined(separator: ", ") + ")"
-        }
-        text += " RETURNING id) INSERT INTO accounting_journal_lines (id, entry_id, company_id, mode, line_number, account_id, "
-            + "side, amount_minor, currency, exchange_rate, base_amount_minor, description) SELECT line.* FROM (VALUES "
-        var first = true
-        for entry in entries {
-            for (number, line) in entry.lines.enumerated() {
-                let values: [String] = [
-                    bind(.text(AccountingInput.newId()), "text"), bind(.text(entry.id), "text"), bind(.text(entry.companyId), "text"),
-                    bind(.text(entry.mode.rawValue), "text"), bind(.int(Int64(number + 1)), "integer"),
-                    bind(.text(line.accountId), "text"), bind(.text(line.side.rawValue), "text"), bind(.int(line.amountMinor), "bigint"),
-                    bind(.text(line.currency.code), "text"), bind(.text(line.exchangeRate.text), "numeric"),
-                    bind(.int(line.baseAmountMinor), "bigint"), bind(line.description.sqlValue, "text"),
-                ]
-                text += (first ? "(" : ", (") + values.joined(separator: ", ") + ")"
-                first = false
+    }
+
+    /// Every line of the entries as array literals, in entry order, numbered from 1 within its entry (`insert`).
+    private struct LineColumns {
+        let ids, entryIds, companyIds, modes, numbers, accountIds, sides, amountsMinor, currencies: String
+        let exchangeRates, baseAmountsMinor, descriptions: String
+
+        init(_ entries: [NewEntry]) {
+            let rows = entries.flatMap { entry in entry.lines.enumerated().map { (entry: entry, number: $0.offset + 1, line: $0.element) } }
+            func text(_ column: ((entry: NewEntry, number: Int, line: LedgerLine)) -> String?) -> String {
+                SQLArrayLiteral.text(rows.map(column))
             }
+            ids = SQLArrayLiteral.text(rows.map { _ in AccountingInput.newId() })
+            entryIds = text { $0.entry.id }
+            companyIds = text { $0.entry.companyId }
+            modes = text { $0.entry.mode.rawValue }
+            numbers = SQLArrayLiteral.integers(rows.map { Int64($0.number) })
+            accountIds = text { $0.line.accountId }
+            sides = text { $0.line.side.rawValue }
+            amountsMinor = SQLArrayLiteral.integers(rows.map { $0.line.amountMinor })
+            currencies = text { $0.line.currency.code }
+            exchangeRates = text { $0.line.exchangeRate.text }
+            baseAmountsMinor = SQLArrayLiteral.integers(rows.map { $0.line.baseAmountMinor })
+            descriptions = text { $0.line.description }
         }
-        text += ") AS line(id, entry_id, company_id, mode, line_number, account_id, side, amount_minor, currency, exchange_rate, "
-            + "base_amount_minor, description) JOIN new_entries ON new_entries.id = line.entry_id"
-        try await executor.execute(SQL(text, binds: binds))
     }
 
     /// Adds the lines of `entryIds` (now posted) to the per-day account balances, in account order so

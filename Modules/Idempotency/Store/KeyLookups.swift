@@ -45,18 +45,6 @@ enum KeyLookups {
         return found
     }
 
-    /// `{"a","b\"c"}`: every element quoted, `"` and `\` escaped, so any text round-trips.
-    static func arrayLiteral(_ elements: [String]) -> String {
-        var text = "{"
-        for (index, element) in elements.enumerated() {
-            if index > 0 { text += "," }
-            text += "\""
-            for character in element.unicodeScalars {
-                if character == "\"" || character == "\\" { text += "\\" }
-                text.unicodeScalars.append(character)
-            }
-            text += "\""
-        }
-        return text + "}"
-    }
+    /// `{"a","b\"c"}`: Kernel's `SQLArrayLiteral.text`, every element quoted and escaped.
+    static func arrayLiteral(_ elements: [String]) -> String { SQLArrayLiteral.text(elements) }
 }

@@ -1,0 +1,128 @@
+@testable import Accounting
+import AtlasTestSupport
+import Foundation
+import Kernel
+import Postgres
+import Testing
+
+/// `JournalStore.insert` binds each column as one array: every value round-trips through PostgreSQL exactly,
+/// including text that looks like array syntax, NULLs, microsecond timestamps and exchange rates.
+@Suite(.serialized) struct JournalInsertTests {
+    @Test func everyColumnOfEveryEntryAndLineRoundTrips() async throws {
+        let fixture = try await AccountingFixture.make()
+        defer { fixture.close() }
+        let company = try await fixture.company()
+        let accounts = try await fixture.accounts(company)
+        let debit = try #require(accounts["6100"]), credit = try #require(accounts["2100"])
+        let postedAt = Date(timeIntervalSince1970: 1_790_000_000.123_456)
+        let awkward = [#"quote " and \ backslash"#, "NULL", "{braces},commas", "Zoë ☕︎ 日本", ""]
+        func line(_ account: String, _ side: LedgerLine.Side, _ amount: Int64, _ description: String?) -> LedgerLine {
+            LedgerLine(accountId: account, side: side, amountMinor: amount, currency: Currency(code: "USD")!,
+                       exchangeRate: .one, baseAmountMinor: amount, description: description)
+        }
+        let entries = awkward.enumerated().map { index, text in
+            JournalStore.NewEntry(companyId: company, mode: .live, status: .posted, entryType: "payment",
+                                  sourceType: index == 0 ? nil : "test", sourceId: index == 1 ? nil : "src_\(index)",
+                                  sourceEventId: "evt_\(UUID().uuidString)", entryDate: "2026-11-0\(index + 1)",
+                                  postingDate: "2026-11-0\(index + 1)", description: text, reference: index.isMultiple(of: 2) ? nil : text,
+                                  currency: Currency(code: "USD")!, postedAt: postedAt, postedBy: "tester", createdBy: nil,
+                                  lines: [line(debit, .debit, 100 + Int64(index), text), line(credit, .credit, 100 + Int64(index), nil)])
+        }
+        let now = Date(timeIntervalSince1970: 1_790_000_001.654_321)
+        try await fixture.database.transaction { tx in
+            try await JournalStore.insert(entries, firstNumber: 41, now: now, executor: tx)
+        }
+        for (index, entry) in entries.enumerated() {
+            let row = try #require(try await fixture.database.queryFirst("""
+                SELECT entry_number, company_id, mode, status, source_type, source_id, source_event_id, entry_date::text AS entry_date,
+                       posting_date::text AS posting_date, description, reference, total_base_minor,
+                       (extract(epoch FROM posted_at) * 1000000)::bigint AS posted_us, posted_by, created_by,
+                       (extract(epoch FROM created_at) * 1000000)::bigint AS created_us
+                FROM accounting_journal_entries WHERE id = \(entry.id)
+                """))
+            #expect(try row.decode("entry_number", as: String.self) == JournalEntry.entryNumber(41 + Int64(index)))
+            #expect(try row.decode("mode", as: String.self) == "live")
+            #expect(try row.decode("status", as: String.self) == "posted")
+            #expect(try row.decode("source_type", as: String?.self) == entry.sourceType)
+            #expect(try row.decode("source_id", as: String?.self) == entry.sourceId)
+            #expect(try row.decode("source_event_id", as: String?.self) == entry.sourceEventId)
+            #expect(try row.decode("entry_date", as: String.self) == entry.entryDate)
+            #expect(try row.decode("posting_date", as: String?.self) == entry.postingDate)
+            #expect(try row.decode("description", as: String.self) == entry.description)
+            #expect(try row.decode("reference", as: String?.self) == entry.reference)
+            #expect(try row.decode("total_base_minor", as: Int64.self) == 100 + Int64(index))
+            #expect(try row.decode("posted_us", as: Int64.self) == 1_790_000_000_123_456)
+            #expect(try row.decode("posted_by", as: String?.self) == "tester")
+            #expect(try row.decode("created_by", as: String?.self) == nil)
+            #expect(try row.decode("created_us", as: Int64.self) == 1_790_000_001_654_321)
+            let lines = try await fixture.database.query("""
+                SELECT line_number, account_id, side, amount_minor, currency, exchange_rate::text AS exchange_rate,
+                       base_amount_minor, description, company_id, mode
+                FROM accounting_journal_lines WHERE entry_id = \(entry.id) ORDER BY line_number
+                """)
+            #expect(lines.count == 2)
+            for (number, stored) in lines.enumerated() {
+                let expected = entry.lines[number]
+                #expect(try stored.decode("line_number", as: Int64.self) == Int64(number + 1))
+                #expect(try stored.decode("account_id", as: String.self) == expected.accountId)
+                #expect(try stored.decode("side", as: String.self) == expected.side.rawValue)
+                #expect(try stored.decode("amount_minor", as: Int64.self) == expected.amountMinor)
+                #expect(try stored.decode("base_amount_minor", as: Int64.self) == expected.baseAmountMinor)
+                #expect(try stored.decode("exchange_rate", as: String.self) == "1")
+                #expect(try stored.decode("description", as: String?.self) == expected.description)
+                #expect(try stored.decode("company_id", as: String.self) == company)
+                #expect(try stored.decode("mode", as: String.self) == "live")
+            }
+        }
+    }
+
+    /// The statement-level guards refuse a whole statement when one of its entries falls in a closed period or one of
+    /// its lines joins an entry posted by another transaction, with migration 1's and 2's messages; nothing is written.
+    @Test func aStatementWithOneRefusedRowWritesNothing() async throws {
+        let fixture = try await AccountingFixture.make()
+        defer { fixture.close() }
+        let company = try await fixture.company()
+        let accounts = try await fixture.accounts(company)
+        let debit = try #require(accounts["6100"]), credit = try #require(accounts["2100"])
+        try await fixture.database.execute("""
+            INSERT INTO accounting_periods (id, company_id, mode, sequence, period_start, period_end, status, entries_count,
+                entries_hash, previous_hash, chain_hash, closed_at, closed_by)
+            VALUES ('per_test', \(company), 'live', 1, '2026-01-01', '2026-01-31', 'closed', 0, 'x', 'x', 'x', now(), 'tester')
+            """)
+        func entry(on day: String) -> JournalStore.NewEntry {
+            JournalStore.NewEntry(companyId: company, mode: .live, status: .posted, entryType: "payment", entryDate: day,
+                                  postingDate: day, description: "d", currency: Currency(code: "USD")!, postedAt: Date(),
+                                  lines: [LedgerLine(accountId: debit, side: .debit, amountMinor: 5, currency: Currency(code: "USD")!,
+                                                     exchangeRate: .one, baseAmountMinor: 5, description: nil),
+                                          LedgerLine(accountId: credit, side: .credit, amountMinor: 5, currency: Currency(code: "USD")!,
+                                                     exchangeRate: .one, baseAmountMinor: 5, description: nil)])
+        }
+        do {
+            let batch = [entry(on: "2026-02-01"), entry(on: "2026-01-15")]
+            try await fixture.database.transaction { tx in
+                try await JournalStore.insert(batch, firstNumber: 1, now: Date(), executor: tx)
+            }
+            Issue.record("an entry posted into a closed period")
+        } catch {
+            #expect(String(describing: error).contains("2026-01-15 falls in a closed period"))
+        }
+        let open = entry(on: "2026-02-02")
+        try await fixture.database.transaction { tx in
+            try await JournalStore.insert([open], firstNumber: 1, now: Date(), executor: tx)
+        }
+        do {
+            try await fixture.database.execute("""
+                INSERT INTO accounting_journal_lines (id, entry_id, company_id, mode, line_number, account_id, side, amount_minor,
+                    currency, exchange_rate, base_amount_minor)
+                VALUES ('line_sneak', \(open.id), \(company), 'live', 3, \(debit), 'debit', 1, 'USD', 1, 1)
+                """)
+            Issue.record("a line joined an entry posted by another transaction")
+        } catch {
+            #expect(String(describing: error).contains("lines cannot be added to a posted journal entry"))
+        }
+        let count = try await fixture.database.queryFirst("""
+            SELECT count(*) AS n FROM accounting_journal_entries WHERE company_id = \(company) AND mode = 'live'
+            """)
+        #expect(try count?.decode("n", as: Int64.self) == 1)
+    }
+}
