@@ -214,6 +214,33 @@ import Testing
         #expect(try await harness.eventually { try await harness.events("terminal.offline") == 1 })
     }
 
+    /// 409 TERMINAL_BUSY past `relayWaitingMax` (the requester's bound) and past `relayServingMax` (the holder's).
+    @Test func relayBoundsAreTerminalBusy() async throws {
+        var holderLimits = Self.limits
+        holderLimits.relayServingMax = 1
+        let harness = try await Harness.make(limits: holderLimits)
+        defer { Task { await harness.close() } }
+        var requesterLimits = Self.limits
+        requesterLimits.relayWaitingMax = 1
+        let requesters = [Other(harness.fixture, limits: requesterLimits), Other(harness.fixture, limits: Self.limits)]
+        let (client, _) = try await harness.connect()
+        let prompt: JSONValue = ["prompt": "Tip?", "inputType": "NUMERIC"]
+        for other in requesters {
+            let first = Task { await other.post("/v1/device/input", prompt, key: harness.key) }
+            let command = try await TerminalChannelTests.answerNext(client, kind: "input") { _ in nil }
+            // The first one waits on the terminal: a second one is over the requester's or the holder's bound.
+            TerminalDeviceTests.expectError(await other.post("/v1/device/input", prompt, key: harness.key), 409, "TERMINAL_BUSY")
+            try await onThread {
+                try TerminalChannelTests.send(client, ["type": "result", "id": command["id"] ?? .null,
+                                                       "result": ["value": "7", "cancelled": false, "timedOut": false]])
+            }
+            #expect(await first.value.json == ["value": "7", "cancelled": false, "timedOut": false])
+            #expect(other.module.relayMailbox.waitingCount == 0)
+        }
+        try await onThread { try client.sendClose(code: 1000) }
+        #expect(try await harness.eventually { try await harness.events("terminal.offline") == 1 })
+    }
+
     /// A reply naming another terminal (or another merchant or mode) than the command asked is ignored.
     @Test func aReplyForAnotherTerminalIsIgnored() async {
         let mailbox = RelayMailbox(limits: TerminalLimits())
