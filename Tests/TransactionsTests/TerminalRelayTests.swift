@@ -241,6 +241,26 @@ import Testing
         #expect(try await harness.eventually { try await harness.events("terminal.offline") == 1 })
     }
 
+    /// A parked relay message nobody took (its reader crashed) is deleted by the presence sweep after its retention.
+    @Test func unreadParkedMessagesArePurgedByTheSweep() async throws {
+        let fixture = try await TransactionFixture.make()
+        defer { fixture.close() }
+        let store = TerminalStore(database: fixture.database, eventLog: fixture.services.eventLog)
+        let tenant = TenantContext(merchantId: fixture.merchantId, mode: .live)
+        try await store.insertRelayBody(id: "rlb_old", tenant: tenant, body: "{}", now: fixture.clock.now())
+        let presence = fixture.transactions.terminalPresence(services: fixture.services)
+        fixture.clock.advance(seconds: TerminalLimits().relayBodyRetentionSeconds - 1)
+        try await store.insertRelayBody(id: "rlb_new", tenant: tenant, body: "{}", now: fixture.clock.now())
+        _ = try await presence.sweep()
+        #expect(try await fixture.count("SELECT count(*) AS n FROM transactions_terminal_relay_bodies") == 2)
+        fixture.clock.advance(seconds: 2)
+        _ = try await presence.sweep()
+        // Only the old one; and a body is read back only for its own merchant and mode.
+        #expect(try await store.takeRelayBody(id: "rlb_old", tenant: tenant) == nil)
+        #expect(try await store.takeRelayBody(id: "rlb_new", tenant: TenantContext(merchantId: fixture.merchantId, mode: .test)) == nil)
+        #expect(try await store.takeRelayBody(id: "rlb_new", tenant: tenant) == "{}")
+    }
+
     /// A reply naming another terminal (or another merchant or mode) than the command asked is ignored.
     @Test func aReplyForAnotherTerminalIsIgnored() async {
         let mailbox = RelayMailbox(limits: TerminalLimits())
