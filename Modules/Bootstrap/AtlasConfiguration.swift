@@ -105,6 +105,9 @@ public struct AtlasConfiguration: Sendable {
         configuration.transactions.preAuthExpiry.windowSeconds = try reader.integer(
             "ATLAS_PRE_AUTH_EXPIRY_SECONDS", default: PreAuthExpiryLimits.windowSecondsDefault,
             range: PreAuthExpiryLimits.windowSecondsMin...PreAuthExpiryLimits.windowSecondsMax)
+        configuration.transactions.paymentAuthorizationWindowSeconds = try reader.integer(
+            "ATLAS_PAYMENT_AUTHORIZATION_EXPIRY_SECONDS", default: PreAuthExpiryLimits.windowSecondsDefault,
+            range: PreAuthExpiryLimits.windowSecondsMin...PreAuthExpiryLimits.windowSecondsMax)
         if let networks = reader.string("ATLAS_WEBHOOK_ALLOWED_NETWORKS") {
             configuration.webhookClient.allowedNetworks = try networks.split(separator: ",").map { text in
                 guard let range = CIDR(String(text).trimmingCharacters(in: .whitespaces)) else {

@@ -204,5 +204,12 @@ enum TransactionSchema {
                 ADD CHECK (payment_method_type IN ('card', 'bank_account'));
             \(TerminalSchema.leaseSQL)
             """),
+        // The terminal command relay between instances (Terminals/TerminalRelay.swift).
+        TerminalSchema.relayMigration,
+        // `/functions/v1` authorizations past their window (PaymentSessions/PaymentSessionExpiry.swift): the sweep reads
+        // the uncaptured ones by age; they are few, so a partial index keeps it off the paid history.
+        Migration(namespace: namespace, version: 9, name: "payment_authorization_expiry", sql: """
+            CREATE INDEX transactions_payments_authorized ON transactions_payments (created_at) WHERE status = 'authorized';
+            """),
     ]
 }

@@ -21,6 +21,10 @@ public struct TransactionsSettings: Sendable, Hashable {
     public var sessionHeartbeatIntervalSeconds: Double
     /// The pre-authorization window and its expiry sweep; `ATLAS_PRE_AUTH_EXPIRY_SECONDS` sets the window (7 days).
     public var preAuthExpiry = PreAuthExpiryLimits()
+    /// How long a `/functions/v1` authorization (manual capture, session `processing`) may wait for its capture; past
+    /// it capture is refused and the session sweep cancels it (`PaymentSessionExpiry`).
+    /// `ATLAS_PAYMENT_AUTHORIZATION_EXPIRY_SECONDS` sets it (7 days, like the pre-authorization window).
+    public var paymentAuthorizationWindowSeconds = PreAuthExpiryLimits.windowSecondsDefault
     /// Actions one `/v1/session` may start per second, sustained (`SessionLimits.actionsPerSecond`).
     public var sessionActionsPerSecond: Double = 10
     /// Actions one `/v1/session` may start at once before the per-second rate applies (`SessionLimits.actionBurstMax`).
@@ -48,10 +52,13 @@ public struct TransactionsModule: FeatureModule, AccessDeclaring {
     /// The device channels connected to this instance: the routes use them, the presence lease renews their rows.
     /// One module value is one instance (the bootstrap builds it once per process).
     let terminalChannels = TerminalChannels()
+    /// This instance's side of the terminal command relay (its id, the relayed commands it waits for).
+    let relayMailbox: RelayMailbox
 
     public init(settings: TransactionsSettings = TransactionsSettings(), liveAcquirer: (any CardAcquirer)? = nil,
                 simulator: any CardAcquirer = SimulatedAcquirer()) {
         self.settings = settings
+        relayMailbox = RelayMailbox(limits: settings.terminalLimits)
         self.liveAcquirer = liveAcquirer
         self.simulator = simulator
     }
@@ -95,12 +102,21 @@ public struct TransactionsModule: FeatureModule, AccessDeclaring {
     }
 
     func sessionExpiry(services: ModuleServices) -> PaymentSessionExpiry {
-        PaymentSessionExpiry(services: services, checkoutPageBaseURL: settings.checkoutPageBaseURL)
+        var limits = PaymentSessionExpiry.Limits()
+        limits.authorizationWindowSeconds = settings.paymentAuthorizationWindowSeconds
+        return PaymentSessionExpiry(services: services, checkoutPageBaseURL: settings.checkoutPageBaseURL, limits: limits)
     }
 
     func terminalPresence(services: ModuleServices) -> TerminalPresence {
         TerminalPresence(channels: terminalChannels, store: TerminalStore(database: services.database, eventLog: services.eventLog),
                          limits: settings.terminalLimits, services: services)
+    }
+
+    func terminalRelay(services: ModuleServices) -> TerminalRelay {
+        TerminalRelay(mailbox: relayMailbox, channels: terminalChannels,
+                      store: TerminalStore(database: services.database, eventLog: services.eventLog),
+                      database: services.database, limits: settings.terminalLimits, clock: services.clock,
+                      logger: services.logger)
     }
 
     /// `stored-value-migrate-legacy`: moves balances left in the legacy table into the card registry (one
@@ -118,13 +134,15 @@ public struct TransactionsModule: FeatureModule, AccessDeclaring {
     }
 
     public func routeGroups(services: ModuleServices) -> [RouteGroup] {
+        let relay = terminalRelay(services: services)
         let service = TransactionService(services: services, simulator: simulator, liveAcquirer: liveAcquirer,
                                          batching: settings.batching, preAuthExpiry: settings.preAuthExpiry,
-                                         liveCardReading: LiveCardReading(channels: terminalChannels,
+                                         liveCardReading: LiveCardReading(channels: terminalChannels, relay: relay,
                                                                           waitMilliseconds: settings.terminalLimits.cardReadTimeoutMilliseconds))
         let payments = PaymentsRoutes(services: services, acquirers: ModeAcquirers(simulator: simulator, live: liveAcquirer),
+                                      authorizationWindowSeconds: settings.paymentAuthorizationWindowSeconds,
                                       checkoutPageBaseURL: settings.checkoutPageBaseURL)
-        let terminals = Terminals(services: services, limits: settings.terminalLimits, channels: terminalChannels)
+        let terminals = Terminals(services: services, limits: settings.terminalLimits, channels: terminalChannels, relay: relay)
         return [commerceGroup(services, service, terminals.service), payments.group, terminals.routes.group()]
     }
 

@@ -5,8 +5,8 @@ import Kernel
 /// goes to the terminal's device channel, and the terminal answers the chip's EMV data. The answer is checked
 /// before anything is stored: only the EMV tags this API names are accepted (never the PAN `5A`, track 2 `57` or
 /// the cardholder name `5F20`), each value hex of at most `valueBytesMax` bytes, `maskedPan` stars and four digits,
-/// and the amount the chip signed (`9F02`) must be the sale's total. A terminal that is not connected to this
-/// instance is 503 TERMINAL_OFFLINE (as before); one that answers an error 502 TERMINAL_ERROR; no answer within
+/// and the amount the chip signed (`9F02`) must be the sale's total. A terminal connected to no instance is 503
+/// TERMINAL_OFFLINE (one connected to another instance is reached through the relay); one that answers an error 502 TERMINAL_ERROR; no answer within
 /// `cardReadTimeoutMilliseconds` 504 TERMINAL_TIMEOUT.
 enum TerminalCardReader {
     /// The tags of a card read, by the names `EMVCardData.json` gives them (the sandbox chip's set).
@@ -22,7 +22,7 @@ enum TerminalCardReader {
     static let schemes: Set<String> = ["VISA", "MASTERCARD", "AMEX", "DISCOVER", "UNKNOWN"]
 
     /// Sends `card_read` and checks the answer.
-    static func read(_ request: CardReadRequest, currency: String, on channel: TerminalChannel,
+    static func read(_ request: CardReadRequest, currency: String, on channel: any TerminalEndpoint,
                      waitMilliseconds: Int) async throws(AtlasError) -> EMVCardData {
         let payload: JSONValue = [
             "transactionId": .string(request.transactionId), "type": .string(request.type.rawValue),
@@ -73,9 +73,11 @@ enum TerminalCardReader {
     }
 }
 
-/// Where live granular mode reads cards: the device channels connected to this instance.
+/// Where live granular mode reads cards: the device channels connected to this instance, or the one another
+/// instance holds (through the relay).
 struct LiveCardReading: Sendable {
     let channels: TerminalChannels
+    var relay: TerminalRelay?
     let waitMilliseconds: Int
 }
 
@@ -83,6 +85,6 @@ struct LiveCardReading: Sendable {
 enum GranularCardReader: Sendable {
     /// Test mode: the sandbox chip, in process (`SimulatedCardReader`).
     case sandbox
-    /// Live mode: the terminal's device channel.
-    case terminal(TerminalChannel, waitMilliseconds: Int)
+    /// Live mode: the terminal's device channel, here or on the instance that holds it (`RelayedTerminal`).
+    case terminal(any TerminalEndpoint, waitMilliseconds: Int)
 }

@@ -21,7 +21,7 @@ extension TransactionService {
         let merchant = try await settings.settings(for: tenant)
         try checkMerchantLimits(sale, merchant)
         let terminalId = try resolveTerminal(sale.terminalId, principal: context.principal)
-        let reader = try cardReader(tenant: tenant, terminalId: terminalId)
+        let reader = try await cardReader(tenant: tenant, terminalId: terminalId)
         let key = context.idempotency
         var record = newRecord(sale, tenant: tenant, merchant: merchant, terminalId: terminalId, requestId: request.requestId)
         try await holdTerminal(record, key: key)
@@ -34,15 +34,18 @@ extension TransactionService {
         }
     }
 
-    /// Test mode: the sandbox chip. Live mode: the terminal's device channel on this instance, which the request
-    /// must name (its credential's terminal or `terminalId`); none connected → 503 TERMINAL_OFFLINE.
-    private func cardReader(tenant: TenantContext, terminalId: String?) throws(AtlasError) -> GranularCardReader {
+    /// Test mode: the sandbox chip. Live mode: the terminal's device channel on this instance, or on the instance the
+    /// registry names (the relay); the request must name the terminal (its credential's terminal or `terminalId`);
+    /// connected nowhere → 503 TERMINAL_OFFLINE.
+    private func cardReader(tenant: TenantContext, terminalId: String?) async throws -> GranularCardReader {
         guard tenant.mode == .live else { return .sandbox }
-        guard let reading = liveCardReading, let terminalId,
-              let channel = reading.channels.channel(for: TerminalAddress(tenant: tenant, terminalId: terminalId)) else {
-            throw GranularErrors.noCardReader
+        guard let reading = liveCardReading, let terminalId else { throw GranularErrors.noCardReader }
+        let address = TerminalAddress(tenant: tenant, terminalId: terminalId)
+        if let channel = reading.channels.channel(for: address) {
+            return .terminal(channel, waitMilliseconds: reading.waitMilliseconds)
         }
-        return .terminal(channel, waitMilliseconds: reading.waitMilliseconds)
+        guard let relayed = try await reading.relay?.remoteEndpoint(for: address) else { throw GranularErrors.noCardReader }
+        return .terminal(relayed, waitMilliseconds: reading.waitMilliseconds)
     }
 
     private func readAndPark(_ record: inout TransactionRecord, sale: ValidatedSale, reader: GranularCardReader,

@@ -11,6 +11,9 @@ import Kernel
 struct PaymentConfirmation: Sendable {
     let services: ModuleServices
     let acquirers: ModeAcquirers
+    /// An authorization older than this is expired: capture is refused at once (by the clock), even before the sweep
+    /// cancels it (`PaymentSessionExpiry`), so no capture ever lands on a lapsed authorization.
+    let authorizationWindowSeconds: Int
 
     struct ConfirmBody: Decodable, Sendable {
         let payment_method: PaymentMethodCheck.PaymentMethodBody?
@@ -77,12 +80,17 @@ struct PaymentConfirmation: Sendable {
         let body = request.body.isEmpty ? CaptureBody(amount_to_capture: nil) : try request.decodeJSON(CaptureBody.self)
         guard let acquirer = acquirers.cardAcquirer(for: tenant.mode) else { throw TransactionErrors.acquirerNotConfigured }
         let services = services
+        let authorizationWindowSeconds = authorizationWindowSeconds
         let now = services.clock.now()
         let response = try await KeyedWrite.transaction(key: context.idempotency, database: services.database) { tx in
             let session = try await Self.lock(id, tenant: tenant, in: tx)
             guard session.status == PaymentSessionStatus.processing,
                   var payment = try await PaymentStore.authorizedPayment(sessionId: id, in: tx) else {
                 throw PaymentErrors.unexpectedState(session.status, expected: "processing (authorized, manual capture)")
+            }
+            if payment.createdAt.addingTimeInterval(Double(authorizationWindowSeconds)) <= now {
+                throw PaymentErrors.unexpectedState("expired (the authorization lapsed)",
+                                                    expected: "an authorization within its window")
             }
             let amount = body.amount_to_capture ?? payment.amount
             guard amount > 0, amount <= payment.amount else {

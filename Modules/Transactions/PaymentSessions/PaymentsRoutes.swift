@@ -7,13 +7,16 @@ import Kernel
 struct PaymentsRoutes {
     let services: ModuleServices
     let acquirers: ModeAcquirers
+    /// Past it an authorization is no longer captured (`PaymentConfirmation.capture`).
+    let authorizationWindowSeconds: Int
     let checkoutPageBaseURL: String
 
     var group: RouteGroup {
         let access = services.accessGuard.require(AccessRequirement(surface: .payments))
         let keyed: [any Middleware] = [access, services.idempotencyMiddleware]
         let sessions = PaymentSessions(services: services)
-        let confirmation = PaymentConfirmation(services: services, acquirers: acquirers)
+        let confirmation = PaymentConfirmation(services: services, acquirers: acquirers,
+                                               authorizationWindowSeconds: authorizationWindowSeconds)
         let checkout = CheckoutSessions(services: services, pageBaseURL: checkoutPageBaseURL)
         var group = RouteGroup(prefix: "/functions/v1", surface: .payments)
         group.schemas = PaymentsRouteSchemas.components

@@ -10,6 +10,7 @@ struct TerminalChannelSession: Sendable {
     let channels: TerminalChannels
     let transitions: TerminalTransitions
     let store: TerminalStore
+    let relay: TerminalRelay
     let limits: TerminalLimits
     let services: ModuleServices
 
@@ -36,12 +37,16 @@ struct TerminalChannelSession: Sendable {
 
     /// Registry first (online, with its event), then the welcome, then this instance routes the terminal's commands
     /// to `channel`; the channel it replaces is closed. False when the registry could not be written.
+    /// The relay listens before the registry names this instance, so no relayed command is sent to a deaf holder;
+    /// without a listener the row names no instance and other instances answer TERMINAL_OFFLINE as before the relay.
     private func goOnline(_ channel: TerminalChannel, report: DeviceReport) async -> Bool {
-        await transitions.run(channel.address) { () async -> Bool in
+        let relayInstance = await relay.ensureListening() ? relay.mailbox.instanceId : nil
+        return await transitions.run(channel.address) { () async -> Bool in
             do {
                 let now = services.clock.now()
                 if try await store.markOnline(channel.address, report: report, channelId: channel.id, now: now,
-                                              leaseUntil: now.addingTimeInterval(limits.presenceLeaseSeconds)) {
+                                              leaseUntil: now.addingTimeInterval(limits.presenceLeaseSeconds),
+                                              relayInstance: relayInstance) {
                     services.eventLog.appendCommitted()
                 }
             } catch {

@@ -31,6 +31,21 @@ struct TerminalLimits: Sendable, Hashable {
     /// How long a live granular `initiate` waits for the terminal's card read (the cardholder taps, inserts or gives up)
     /// before 504 TERMINAL_TIMEOUT.
     var cardReadTimeoutMilliseconds = 60_000
+    /// Relay (TerminalRelay.swift): a relay message whose JSON is larger than this travels in a row of
+    /// `transactions_terminal_relay_bodies` and the NOTIFY carries its id (PostgreSQL refuses payloads of 8,000 bytes).
+    var relayNotifyBytesMax = 7_000
+    /// How long the requesting instance waits for the holder's acknowledgement; none → 503 TERMINAL_OFFLINE (the holder
+    /// crashed or lost its database listener although its lease still runs).
+    var relayAcknowledgeTimeoutMilliseconds = 3_000
+    /// Added to a relayed command's own wait: the holder answers `timedOut` at the wait; no reply even after this grace
+    /// means the holder vanished mid-command → 503 TERMINAL_OFFLINE.
+    var relayReplyGraceMilliseconds = 3_000
+    /// Relayed commands this instance may wait for at once (all terminals); one more is 409 TERMINAL_BUSY.
+    var relayWaitingMax = 256
+    /// Relayed commands this instance may run for other instances at once; one more is answered TERMINAL_BUSY.
+    var relayServingMax = 256
+    /// A relay body row nobody took (its reader crashed) is deleted by the presence sweep after this long.
+    var relayBodyRetentionSeconds: Double = 300
 
     // Request fields (spec §3.3 where it gives a number; ours where it does not).
     static let displayLinesMax = 10

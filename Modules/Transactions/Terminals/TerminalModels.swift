@@ -135,6 +135,8 @@ enum CommandOutcome: Sendable, Hashable {
     case timedOut
     /// The channel closed (or was replaced) before the answer.
     case offline
+    /// Relayed commands only: the holding instance refused it (its channel's or its relay's bound): TERMINAL_BUSY.
+    case busy
 }
 
 /// Whatever runs a command: a connected terminal's channel, or the sandbox terminal.

@@ -33,7 +33,9 @@ struct TerminalPresence: Sendable {
     }
 
     /// One sweep: full batches back to back, at most `presenceSweepBatchesMax`; returns the terminals marked offline.
+    /// Also deletes relay messages parked longer than `relayBodyRetentionSeconds` (their reader crashed).
     func sweep() async throws -> [TerminalAddress] {
+        try await store.purgeRelayBodies(before: services.clock.now().addingTimeInterval(-limits.relayBodyRetentionSeconds))
         var offline: [TerminalAddress] = []
         for _ in 0..<limits.presenceSweepBatchesMax {
             let batch = try await store.sweepExpiredLeases(now: services.clock.now(), batchMax: limits.presenceSweepBatchMax)

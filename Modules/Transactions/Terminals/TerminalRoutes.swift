@@ -35,12 +35,12 @@ struct Terminals: Sendable {
     let service: TerminalsService
     let routes: TerminalRoutes
 
-    init(services: ModuleServices, limits: TerminalLimits, channels: TerminalChannels) {
+    init(services: ModuleServices, limits: TerminalLimits, channels: TerminalChannels, relay: TerminalRelay) {
         let store = TerminalStore(database: services.database, eventLog: services.eventLog)
-        service = TerminalsService(channels: channels, store: store, limits: limits, clock: services.clock,
+        service = TerminalsService(channels: channels, relay: relay, store: store, limits: limits, clock: services.clock,
                                    sandboxBootedAt: services.clock.now())
         routes = TerminalRoutes(services: services, terminals: service,
                                 channel: TerminalChannelSession(channels: channels, transitions: TerminalTransitions(),
-                                                                store: store, limits: limits, services: services))
+                                                                store: store, relay: relay, limits: limits, services: services))
     }
 }

@@ -44,3 +44,20 @@ extension TerminalSchema {
         CREATE INDEX transactions_terminals_channel ON transactions_terminals (channel_id) WHERE channel_id IS NOT NULL;
         """
 }
+
+extension TerminalSchema {
+    /// Migration 8: the cross-instance command relay (TerminalRelay.swift). An online row also names the instance that
+    /// holds its channel (`relay_instance`, whose LISTEN channel is `TerminalRelay.channelName`); relay messages too large
+    /// for a NOTIFY payload wait in `transactions_terminal_relay_bodies` until their reader takes (deletes) them.
+    static let relayMigration = Migration(namespace: TransactionSchema.namespace, version: 8, name: "terminal_relay", sql: """
+        ALTER TABLE transactions_terminals ADD COLUMN relay_instance text CHECK (relay_instance ~ '^[0-9a-f]{32}$');
+        CREATE TABLE transactions_terminal_relay_bodies (
+            id text PRIMARY KEY,
+            merchant_id text NOT NULL,
+            mode text NOT NULL CHECK (mode IN ('live', 'test')),
+            body text NOT NULL,
+            created_at timestamptz NOT NULL
+        );
+        CREATE INDEX transactions_terminal_relay_bodies_age ON transactions_terminal_relay_bodies (created_at);
+        """)
+}

@@ -25,8 +25,9 @@ struct TerminalStore: Sendable {
     /// The hello: creates the row when new, records the report and `channelId` as the holder, and appends
     /// `terminal.online` when the terminal was offline (a reconnect that replaces a live channel appends nothing).
     /// The row's presence lease runs until `leaseUntil` (`TerminalPresence` renews it). True when the event was appended.
+    /// `relayInstance` names this instance for the command relay (TerminalRelay.swift).
     func markOnline(_ address: TerminalAddress, report: DeviceReport, channelId: String, now: Date,
-                    leaseUntil: Date) async throws -> Bool {
+                    leaseUntil: Date, relayInstance: String? = nil) async throws -> Bool {
         let tenant = address.tenant
         let eventLog = eventLog
         return try await database.transaction { tx in
@@ -46,7 +47,8 @@ struct TerminalStore: Sendable {
                 WHERE merchant_id = \(tenant.merchantId) AND mode = \(tenant.mode) AND terminal_id = \(address.terminalId)
                 FOR UPDATE
                 """)?.decode("status")
-            try await tx.execute(Self.writeReport(address, report, now: now, online: channelId, leaseUntil: leaseUntil))
+            try await tx.execute(Self.writeReport(address, report, now: now, online: channelId, leaseUntil: leaseUntil,
+                                                  relayInstance: relayInstance))
             guard prior == "offline" else { return false }
             try await eventLog.append([Self.event(Self.onlineEvent, address, report: report, now: now)], in: tx)
             return true
@@ -119,6 +121,42 @@ struct TerminalStore: Sendable {
         try await database.execute(Self.writeReport(address, report, now: now, online: channelId, onlyIfHeldBy: true))
     }
 
+    /// The channel and instance holding the terminal online with a running lease, for the relay; nil when offline,
+    /// when the lease ran out (a crashed holder the sweep has not reached yet) or when the holder predates the relay.
+    func relayTarget(_ address: TerminalAddress, now: Date) async throws -> (channelId: String, instance: String)? {
+        let tenant = address.tenant
+        guard let row = try await database.queryFirst("""
+            SELECT channel_id, relay_instance FROM transactions_terminals
+            WHERE merchant_id = \(tenant.merchantId) AND mode = \(tenant.mode) AND terminal_id = \(address.terminalId)
+              AND status = 'online' AND lease_expires_at > \(now) AND relay_instance IS NOT NULL
+            """) else { return nil }
+        return (try row.decode("channel_id"), try row.decode("relay_instance"))
+    }
+
+    /// Parks a relay message too large for a NOTIFY payload; its reader takes it with `takeRelayBody`.
+    func insertRelayBody(id: String, tenant: TenantContext, body: String, now: Date) async throws {
+        try await database.execute("""
+            INSERT INTO transactions_terminal_relay_bodies (id, merchant_id, mode, body, created_at)
+            VALUES (\(id), \(tenant.merchantId), \(tenant.mode), \(body), \(now))
+            """)
+    }
+
+    /// Deletes and returns a parked relay message, only for the merchant and mode it was written for.
+    func takeRelayBody(id: String, tenant: TenantContext) async throws -> String? {
+        try await database.queryFirst("""
+            DELETE FROM transactions_terminal_relay_bodies
+            WHERE id = \(id) AND merchant_id = \(tenant.merchantId) AND mode = \(tenant.mode)
+            RETURNING body
+            """)?.decode("body")
+    }
+
+    /// Deletes parked relay messages written before `cutoff` (their reader crashed or gave up); housekeeping across
+    /// merchants and modes, like the lease sweep. Returns how many were deleted.
+    @discardableResult
+    func purgeRelayBodies(before cutoff: Date) async throws -> Int {
+        try await database.execute("DELETE FROM transactions_terminal_relay_bodies WHERE created_at < \(cutoff)")
+    }
+
     /// When the terminal's newest transaction was created (any status), nil when it has none.
     func lastTransactionTime(_ address: TerminalAddress) async throws -> Date? {
         let tenant = address.tenant
@@ -152,9 +190,9 @@ struct TerminalStore: Sendable {
     }
 
     /// Writes a report; `online` becomes the holder. With `onlyIfHeldBy`, only while that channel still holds the row.
-    /// A `leaseUntil` (the hello) starts the presence lease; without one the lease is kept.
+    /// A `leaseUntil` (the hello) starts the presence lease and names the relay instance; without one both are kept.
     private static func writeReport(_ address: TerminalAddress, _ report: DeviceReport, now: Date, online channelId: String,
-                                    leaseUntil: Date? = nil, onlyIfHeldBy: Bool = false) -> SQL {
+                                    leaseUntil: Date? = nil, relayInstance: String? = nil, onlyIfHeldBy: Bool = false) -> SQL {
         let tenant = address.tenant
         return """
             UPDATE transactions_terminals SET serial_number = \(report.serialNumber),
@@ -163,7 +201,8 @@ struct TerminalStore: Sendable {
                 signal_strength = \(report.connectivity.signalStrength), network_name = \(report.connectivity.networkName),
                 uptime_seconds = \(report.uptimeSeconds), reported_at = \(now),
                 status_changed_at = CASE WHEN status = 'online' THEN status_changed_at ELSE \(now) END,
-                status = 'online', channel_id = \(channelId), lease_expires_at = COALESCE(\(leaseUntil), lease_expires_at)
+                status = 'online', channel_id = \(channelId), lease_expires_at = COALESCE(\(leaseUntil), lease_expires_at),
+                relay_instance = CASE WHEN \(leaseUntil != nil) THEN \(relayInstance) ELSE relay_instance END
             WHERE merchant_id = \(tenant.merchantId) AND mode = \(tenant.mode) AND terminal_id = \(address.terminalId)
               AND (NOT \(onlyIfHeldBy) OR channel_id = \(channelId))
             """

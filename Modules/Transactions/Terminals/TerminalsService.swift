@@ -3,11 +3,13 @@ import IdempotencyContract
 import Kernel
 
 /// `GET /v1/device/health`, `POST /v1/device/display`, `/v1/device/input` and `/v1/device/print` (spec §3.3): each
-/// validates its body, picks the terminal's endpoint (its connected channel; else, in test mode, the sandbox
-/// terminal; else 503 TERMINAL_OFFLINE) and answers what the terminal answered. `/v1/session`'s display and input
-/// actions run the same handlers.
+/// validates its body, picks the terminal's endpoint (its connected channel; else the channel another instance holds,
+/// through the relay; else, in test mode, the sandbox terminal; else 503 TERMINAL_OFFLINE) and answers what the
+/// terminal answered. `/v1/session`'s display and input actions run the same handlers.
 struct TerminalsService: Sendable {
     let channels: TerminalChannels
+    /// Reaches a terminal whose channel another instance holds.
+    let relay: TerminalRelay
     let store: TerminalStore
     let limits: TerminalLimits
     let clock: any WallClock
@@ -18,7 +20,7 @@ struct TerminalsService: Sendable {
 
     func health(_ request: Request, context: RequestContext) async throws -> Response {
         let address = try terminalAddress(requested: request.queryParameters["terminalId"], context: context)
-        let endpoint = try resolveEndpoint(for: address)
+        let endpoint = try await resolveEndpoint(for: address)
         let command = TerminalCommand(kind: .health, payload: [:], waitMilliseconds: limits.commandTimeoutMilliseconds)
         let result = try Self.answer(try await run(command, on: endpoint, context: context))
         let report: DeviceReport
@@ -27,8 +29,9 @@ struct TerminalsService: Sendable {
         } catch {
             throw TerminalErrors.failed("MALFORMED_HEALTH")
         }
-        if let channel = endpoint as? TerminalChannel {
-            try await store.updateReport(address, report: report, channelId: channel.id, now: clock.now())
+        // Written only while that channel still holds the row (a relayed answer names the holder's channel).
+        if let holder = (endpoint as? TerminalChannel)?.id ?? (endpoint as? RelayedTerminal)?.channelId {
+            try await store.updateReport(address, report: report, channelId: holder, now: clock.now())
         }
         var body = report.json
         body["connected"] = .bool(result["connected"]?.boolValue ?? true)
@@ -54,7 +57,7 @@ struct TerminalsService: Sendable {
     func input(_ request: Request, context: RequestContext) async throws -> Response {
         let body = try request.decodeJSON(InputBody.self)
         let command = try TerminalCommands.input(body, limits: limits)
-        let endpoint = try resolveEndpoint(for: try terminalAddress(requested: body.terminalId, context: context))
+        let endpoint = try await resolveEndpoint(for: try terminalAddress(requested: body.terminalId, context: context))
         let outcome = try await run(command, on: endpoint, context: context)
         if outcome == .timedOut { return .json(InputAnswer.timedOut.json) }
         guard let answer = InputAnswer.parse(try Self.answer(outcome)) else { throw TerminalErrors.failed("MALFORMED_INPUT") }
@@ -96,16 +99,18 @@ struct TerminalsService: Sendable {
         return TerminalAddress(tenant: tenant, terminalId: requested)
     }
 
-    /// The simulator rule: a connected channel always wins; a test-mode terminal with none is the sandbox terminal;
-    /// a live terminal with none is offline.
-    func resolveEndpoint(for address: TerminalAddress) throws(AtlasError) -> any TerminalEndpoint {
+    /// The simulator rule: a connected channel always wins, on this instance or (through the relay) on the instance
+    /// the registry names with a running lease; a test-mode terminal with none is the sandbox terminal; a live
+    /// terminal with none is offline.
+    func resolveEndpoint(for address: TerminalAddress) async throws -> any TerminalEndpoint {
         if let channel = channels.channel(for: address) { return channel }
+        if let relayed = try await relay.remoteEndpoint(for: address) { return relayed }
         guard address.tenant.mode == .test else { throw TerminalErrors.offline }
         return SandboxTerminal(terminalId: address.terminalId, bootedAt: sandboxBootedAt, clock: clock)
     }
 
     private func succeed(_ command: TerminalCommand, requested: String?, context: RequestContext) async throws -> Response {
-        let endpoint = try resolveEndpoint(for: try terminalAddress(requested: requested, context: context))
+        let endpoint = try await resolveEndpoint(for: try terminalAddress(requested: requested, context: context))
         let result = try Self.answer(try await run(command, on: endpoint, context: context))
         guard result["success"]?.boolValue == true else { throw TerminalErrors.failed("NOT_DONE") }
         return .json(["success": true])
@@ -130,6 +135,7 @@ struct TerminalsService: Sendable {
         case .failed(let code, _): throw TerminalErrors.failed(code)
         case .timedOut: throw TerminalErrors.timeout
         case .offline: throw TerminalErrors.offline
+        case .busy: throw TerminalErrors.busy
         }
     }
 }
