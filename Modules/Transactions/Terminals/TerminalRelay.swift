@@ -215,10 +215,9 @@ struct TerminalRelay: Sendable {
         }
     }
 
+    /// A relay message, or nil for anything else on the channel (not JSON, not an object): ignored, as a stray NOTIFY.
     static func decode(_ text: String) -> JSONValue? {
-        guard let value = try? JSONCoding.decoder().decode(JSONValue.self, from: Data(text.utf8)), case .object = value else {
-            return nil
-        }
+        guard let value = try? JSONValue(parsing: text), case .object = value else { return nil }
         return value
     }
 
