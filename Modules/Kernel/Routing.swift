@@ -1,7 +1,8 @@
 /// Per-request state that middleware fills in and handlers read.
 public struct RequestContext: Sendable {
     public let requestId: String
-    /// Set by the Auth middleware; nil on unauthenticated routes.
+    /// Set by the Auth middleware; nil on unauthenticated routes. A handler that needs it takes an
+    /// `AuthenticatedContext` instead (non-optional there; the route answers 401 without it).
     public var principal: Principal?
     /// The matched route pattern, e.g. "/v1/transaction/:id" (a low-cardinality label for metrics).
     public var routePattern: String
@@ -27,12 +28,6 @@ public struct RequestContext: Sendable {
 
     public mutating func setValue<Slot: RequestContextSlot>(_ value: Slot.Value?, for slot: Slot.Type) {
         slots[ObjectIdentifier(slot)] = value
-    }
-
-    /// The tenant of the authenticated principal, or 401 when there is none.
-    public func requireTenant() throws -> TenantContext {
-        guard let principal else { throw AtlasError.unauthorized() }
-        return principal.tenant
     }
 }
 

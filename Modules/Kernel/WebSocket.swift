@@ -97,6 +97,10 @@ public struct WebSocketMessages: AsyncSequence, Sendable {
 /// closes the connection with 1000 if the handler has not closed it.
 public typealias WebSocketHandler = @Sendable (Request, RequestContext, any WebSocketConnection) async -> Void
 
+/// A WebSocket session that takes a derived context (`RouteGroup.webSocket` with `AuthenticatedContext`).
+public typealias ChildWebSocketHandler<Context: ChildRequestContext> =
+    @Sendable (Request, Context, any WebSocketConnection) async -> Void
+
 /// What a 101 response carries to the server: the session to run on the upgraded connection.
 public struct WebSocketUpgrade: Sendable {
     public let run: @Sendable (any WebSocketConnection) async -> Void
@@ -161,9 +165,27 @@ extension RouteGroup {
                                    _ handler: @escaping WebSocketHandler) {
         add(.get, path, middleware: middleware, schema: schema, isWebSocket: true) { request, context in
             _ = try WebSocketHandshake.validate(request)
-            let session = request.removingQueryParameter("apiKey")
-            let upgrade = WebSocketUpgrade { connection in await handler(session, context, connection) }
-            return Response(status: 101, webSocket: upgrade)
+            return Self.upgrade(request) { session, connection in await handler(session, context, connection) }
         }
+    }
+
+    /// A WebSocket route whose session takes a derived context (`AuthenticatedContext`): converted after the
+    /// handshake checks and before the upgrade, so a request without what it guarantees is answered (e.g. 401)
+    /// in the group's error body rather than upgraded.
+    public mutating func webSocket<Context: ChildRequestContext>(
+        _ path: String, middleware: [any Middleware] = [], schema: RouteSchema? = nil,
+        _ handler: @escaping ChildWebSocketHandler<Context>) {
+        add(.get, path, middleware: middleware, schema: schema, isWebSocket: true) { request, context in
+            _ = try WebSocketHandshake.validate(request)
+            let child = try Context(parent: context)
+            return Self.upgrade(request) { session, connection in await handler(session, child, connection) }
+        }
+    }
+
+    /// 101 with the session to run (the handshake checked); the session sees the request without `?apiKey=`.
+    private static func upgrade(_ request: Request,
+                                _ session: @escaping @Sendable (Request, any WebSocketConnection) async -> Void) -> Response {
+        let sessionRequest = request.removingQueryParameter("apiKey")
+        return Response(status: 101, webSocket: WebSocketUpgrade { connection in await session(sessionRequest, connection) })
     }
 }

@@ -155,32 +155,33 @@ public struct TransactionsModule: FeatureModule, AccessDeclaring {
         group.schemas = TransactionsRouteSchemas.components
         group.schemas.merge(GranularRouteSchemas.components) { first, _ in first }
         let saleIdempotency = services.idempotencyMiddleware(deferredClaim: settings.deferredIdempotencyClaims)
-        group.post("/transaction/sale", middleware: [write, saleIdempotency], schema: TransactionsRouteSchemas.sale) { request, context in
+        group.post("/transaction/sale", middleware: [write, saleIdempotency], schema: TransactionsRouteSchemas.sale) { (request, context: AuthenticatedContext) in
             try await service.sale(request, context: context)
         }
-        group.post("/transaction/initiate", middleware: [write, idempotency], schema: GranularRouteSchemas.initiate) { request, context in
+        group.post("/transaction/initiate", middleware: [write, idempotency], schema: GranularRouteSchemas.initiate) { (request, context: AuthenticatedContext) in
             try await service.initiate(request, context: context)
         }
-        group.post("/transaction/complete", middleware: [write, idempotency], schema: GranularRouteSchemas.complete) { request, context in
+        group.post("/transaction/complete", middleware: [write, idempotency], schema: GranularRouteSchemas.complete) { (request, context: AuthenticatedContext) in
             try await service.complete(request, context: context)
         }
         var sessionLimits = SessionLimits(heartbeatIntervalSeconds: settings.sessionHeartbeatIntervalSeconds)
         sessionLimits.actionsPerSecond = settings.sessionActionsPerSecond
         sessionLimits.actionBurstMax = settings.sessionActionBurstMax
         let session = SessionService(transactions: service, devices: terminals, limits: sessionLimits)
-        group.webSocket("/session", middleware: [write], schema: SessionRouteSchema.session) { request, context, connection in
+        group.webSocket("/session", middleware: [write], schema: SessionRouteSchema.session) {
+            (request, context: AuthenticatedContext, connection) in
             await session.run(request, context, connection)
         }
-        group.get("/transaction/:id", middleware: [read], schema: TransactionsRouteSchemas.get) { request, context in
-            try await service.get(request.pathParameter("id") ?? "", tenant: try context.requireTenant())
+        group.get("/transaction/:id", middleware: [read], schema: TransactionsRouteSchemas.get) { (request, context: AuthenticatedContext) in
+            try await service.get(request.pathParameter("id") ?? "", tenant: context.tenant)
         }
-        group.post("/transaction/:id/abort", middleware: [write, idempotency], schema: TransactionsRouteSchemas.abort) { request, context in
-            try await service.abort(request.pathParameter("id") ?? "", tenant: try context.requireTenant())
+        group.post("/transaction/:id/abort", middleware: [write, idempotency], schema: TransactionsRouteSchemas.abort) { (request, context: AuthenticatedContext) in
+            try await service.abort(request.pathParameter("id") ?? "", tenant: context.tenant)
         }
-        group.get("/transactions", middleware: [read], schema: TransactionsRouteSchemas.list) { request, context in
-            try await service.list(request, tenant: try context.requireTenant())
+        group.get("/transactions", middleware: [read], schema: TransactionsRouteSchemas.list) { (request, context: AuthenticatedContext) in
+            try await service.list(request, tenant: context.tenant)
         }
-        group.post("/stored-value/load", middleware: [write, idempotency], schema: TransactionsRouteSchemas.load) { request, context in
+        group.post("/stored-value/load", middleware: [write, idempotency], schema: TransactionsRouteSchemas.load) { (request, context: AuthenticatedContext) in
             try await service.load(request, context: context)
         }
         return group

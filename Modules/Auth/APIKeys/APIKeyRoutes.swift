@@ -34,27 +34,27 @@ struct APIKeyRoutes {
         let auditGuard = module.accessGuard.require(AccessRequirement(surface: .commerce, scopes: ["audit:read"]))
         var group = RouteGroup(prefix: "/v1", surface: .commerce)
         group.schemas = AuthRouteSchemas.components
-        group.post("/api-keys", middleware: [guardMiddleware], schema: AuthRouteSchemas.createKey) { request, context in
+        group.post("/api-keys", middleware: [guardMiddleware], schema: AuthRouteSchemas.createKey) { (request, context: AuthenticatedContext) in
             let body = try request.decodeJSON(CreateKeyBody.self)
             try body.validate(knownScopes: module.commerceScopes)
-            let tenant = try context.requireTenant()
+            let tenant = context.tenant
             let (scopes, terminalId) = try Self.grants(body, creator: context.principal)
             let key = try await module.keys.create(merchantId: tenant.merchantId, mode: tenant.mode, kind: .secret, role: nil,
                                                    scopes: scopes, terminalId: terminalId, name: body.name)
             await module.auditCredentialEvent("key.created", key: key.record)
             return Self.created(key)
         }
-        group.get("/api-keys", middleware: [guardMiddleware], schema: AuthRouteSchemas.listKeys) { request, context in
-            try await list(request, tenant: try context.requireTenant())
+        group.get("/api-keys", middleware: [guardMiddleware], schema: AuthRouteSchemas.listKeys) { (request, context: AuthenticatedContext) in
+            try await list(request, tenant: context.tenant)
         }
-        group.post("/api-keys/:id/rotate", middleware: [guardMiddleware], schema: AuthRouteSchemas.rotateKey) { request, context in
+        group.post("/api-keys/:id/rotate", middleware: [guardMiddleware], schema: AuthRouteSchemas.rotateKey) { (request, context: AuthenticatedContext) in
             let id = request.pathParameter("id") ?? ""
-            let tenant = try context.requireTenant()
+            let tenant = context.tenant
             if let target = try await module.keys.find(id: id, merchantId: tenant.merchantId, mode: tenant.mode) {
                 // Rotation hands out the replacement's secret: only for keys the caller could have created.
                 _ = try Self.grants(CreateKeyBody(scopes: target.scopes.sorted(), terminalId: target.terminalId, name: nil),
                                     creator: context.principal)
-                if context.principal?.terminalId != nil, target.terminalId == nil {
+                if context.principal.terminalId != nil, target.terminalId == nil {
                     throw AtlasError.forbidden("This credential is bound to another terminal")
                 }
             }
@@ -68,15 +68,15 @@ struct APIKeyRoutes {
             }
             return response
         }
-        group.delete("/api-keys/:id", middleware: [guardMiddleware], schema: AuthRouteSchemas.revokeKey) { request, context in
+        group.delete("/api-keys/:id", middleware: [guardMiddleware], schema: AuthRouteSchemas.revokeKey) { (request, context: AuthenticatedContext) in
             let id = request.pathParameter("id") ?? ""
-            guard try await module.revokeKey(id: id, tenant: try context.requireTenant()) else {
+            guard try await module.revokeKey(id: id, tenant: context.tenant) else {
                 throw AtlasError.notFound("API key not found")
             }
             return .json(["id": .string(id), "object": "api_key", "status": "revoked"])
         }
-        group.get("/audit-log", middleware: [auditGuard], schema: AuthRouteSchemas.auditLog) { request, context in
-            try await AuditRoutes(module: module).list(request, tenant: try context.requireTenant())
+        group.get("/audit-log", middleware: [auditGuard], schema: AuthRouteSchemas.auditLog) { (request, context: AuthenticatedContext) in
+            try await AuditRoutes(module: module).list(request, tenant: context.tenant)
         }
         return group
     }
@@ -84,13 +84,13 @@ struct APIKeyRoutes {
     /// What a new key may hold: never more than the key creating it. Scopes default to the creator's
     /// own (not every scope), and a terminal-bound creator can only mint keys bound to its terminal;
     /// otherwise a `keys:manage`-only or terminal key could mint itself a full-power merchant key.
-    static func grants(_ body: CreateKeyBody, creator: Principal?) throws(AtlasError) -> (Set<String>, String?) {
-        let held = creator?.scopes ?? []
+    static func grants(_ body: CreateKeyBody, creator: Principal) throws(AtlasError) -> (Set<String>, String?) {
+        let held = creator.scopes
         let scopes = body.scopes.map(Set.init) ?? held
         guard scopes.isSubset(of: held) else {
             throw AtlasError.forbidden("API key is valid but lacks permission for this operation")
         }
-        guard let bound = creator?.terminalId else { return (scopes, body.terminalId) }
+        guard let bound = creator.terminalId else { return (scopes, body.terminalId) }
         if let requested = body.terminalId, requested != bound {
             throw AtlasError.forbidden("This credential is bound to another terminal")
         }
@@ -104,12 +104,12 @@ struct APIKeyRoutes {
         var group = RouteGroup(prefix: "/api/v1/admin", surface: .rounding)
         group.schemas = AuthRouteSchemas.components
         struct CreateRoleKeyBody: Decodable { let merchant_id: String?; let role: String; let name: String? }
-        group.post("/api-keys", middleware: [adminOnly], schema: AuthRouteSchemas.createRoleKey(roles: module.roundingRoles)) { request, context in
+        group.post("/api-keys", middleware: [adminOnly], schema: AuthRouteSchemas.createRoleKey(roles: module.roundingRoles)) { (request, context: AuthenticatedContext) in
             let body = try request.decodeJSON(CreateRoleKeyBody.self)
             guard module.roundingRoles.contains(body.role) else {
                 throw AtlasError.invalidField("role", "role must be one of \(module.roundingRoles.joined(separator: ", "))")
             }
-            let tenant = try context.requireTenant()
+            let tenant = context.tenant
             let merchantId = body.merchant_id ?? tenant.merchantId
             guard try await module.tenancy.merchantExists(merchantId) else {
                 throw AtlasError.invalidField("merchant_id", "merchant_id does not exist")
@@ -119,9 +119,9 @@ struct APIKeyRoutes {
             await module.auditCredentialEvent("key.created", key: key.record)
             return Self.created(key)
         }
-        group.delete("/api-keys/:id", middleware: [adminOnly], schema: AuthRouteSchemas.revokeRoleKey) { request, context in
+        group.delete("/api-keys/:id", middleware: [adminOnly], schema: AuthRouteSchemas.revokeRoleKey) { (request, context: AuthenticatedContext) in
             let id = request.pathParameter("id") ?? ""
-            let tenant = try context.requireTenant()
+            let tenant = context.tenant
             // An admin may revoke any merchant's role key in its own mode; commerce `sk_` keys are
             // managed on /v1 by their merchant, so they are not found here.
             guard let row = try await module.database.queryFirst(
@@ -132,8 +132,8 @@ struct APIKeyRoutes {
             guard try await module.revokeKey(id: id, tenant: owner) else { throw AtlasError.notFound("API key not found") }
             return .json(["id": .string(id), "status": "revoked"])
         }
-        group.get("/access-logs", middleware: [auditors], schema: AuthRouteSchemas.accessLogs) { request, context in
-            try await AuditRoutes(module: module).list(request, tenant: try context.requireTenant())
+        group.get("/access-logs", middleware: [auditors], schema: AuthRouteSchemas.accessLogs) { (request, context: AuthenticatedContext) in
+            try await AuditRoutes(module: module).list(request, tenant: context.tenant)
         }
         return group
     }

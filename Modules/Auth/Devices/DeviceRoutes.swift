@@ -42,11 +42,11 @@ struct DeviceRoutes {
         group.schemas = AuthRouteSchemas.deviceComponents
         group.post("/auth/token", schema: AuthRouteSchemas.deviceToken) { request, _ in try await issueToken(request) }
         group.post("/auth/refresh", schema: AuthRouteSchemas.deviceRefresh) { request, _ in try await refresh(request) }
-        group.get("/session-grant", middleware: [TerminalSuspendedCode(), grantRoles], schema: AuthRouteSchemas.sessionGrant) { request, context in
+        group.get("/session-grant", middleware: [TerminalSuspendedCode(), grantRoles], schema: AuthRouteSchemas.sessionGrant) { (request, context: AuthenticatedContext) in
             try await sessionGrant(request, context: context)
         }
-        group.get("/policy", middleware: [grantRoles], schema: AuthRouteSchemas.policy) { _, context in
-            let tenant = try context.requireTenant()
+        group.get("/policy", middleware: [grantRoles], schema: AuthRouteSchemas.policy) { (_, context: AuthenticatedContext) in
+            let tenant = context.tenant
             return .json(try await service.grants.policy(merchantId: tenant.merchantId, mode: tenant.mode).json)
         }
         return group
@@ -177,8 +177,8 @@ struct DeviceRoutes {
 
     // MARK: GET /api/session-grant
 
-    func sessionGrant(_ request: Request, context: RequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+    func sessionGrant(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        let tenant = context.tenant
         let token = request.headers["Authorization"].map { String($0.dropFirst("Bearer ".count)) } ?? ""
         guard let session = try await service.sessions.context(accessToken: token.trimmingCharacters(in: .whitespaces))
         else { throw DeviceErrors.invalidToken }

@@ -16,8 +16,8 @@ struct CardHandlers: Sendable {
         self.settings = settings
     }
 
-    func register(_ request: Request, context: RequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+    func register(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        let tenant = context.tenant
         let body = try request.decodeJSON(RegisterCardBody.self)
         guard let cardId = CardId.parse(body.cardId) else { throw CardErrors.notFound }
         guard try await store.memberStatus(tenant, userId: Int64(body.userId)) == "active" else { throw CardErrors.invalidUser }
@@ -28,8 +28,8 @@ struct CardHandlers: Sendable {
                       "balance": 0, "createdAt": .int(Int64(body.createdAt))], status: 201)
     }
 
-    func read(_ request: Request, context: RequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+    func read(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        let tenant = context.tenant
         let cardId = try await ownCardId(request, tenant: tenant, context: context)
         guard let card = try await store.card(tenant, cardId: cardId) else { throw CardErrors.notFound }
         return .json(card.json)
@@ -39,8 +39,8 @@ struct CardHandlers: Sendable {
     /// change, its `stored_value.loaded` event and the answer stored under the request's Idempotency-Key (when
     /// it has one) are one transaction, so a station that retries a top-up whose answer it lost, with the same
     /// key, gets that answer again and the card is credited once (docs/reconciliation.md).
-    func topUp(_ request: Request, context: RequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+    func topUp(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        let tenant = context.tenant
         let body = try request.decodeJSON(TopUpBody.self)
         let cardId = try await ownCardId(request, tenant: tenant, context: context)
         let limits = try await policyLimits(tenant)
@@ -56,7 +56,7 @@ struct CardHandlers: Sendable {
                 type: StoredValueEvents.loaded, tenant: tenant, resourceId: cardId, occurredAt: now,
                 payload: ["cardId": .string(cardId), "amount": .int(amount), "currency": .string(card.currency),
                           "balanceBefore": .int(card.balance), "balanceAfter": .int(card.balance + amount),
-                          "operatorId": .string(body.operatorId), "deviceId": .string(context.principal?.id ?? ""),
+                          "operatorId": .string(body.operatorId), "deviceId": .string(context.principal.id),
                           "source": "station"])], in: tx)
             let response = Response.json(["cardId": .string(cardId), "balanceBefore": .int(card.balance),
                                           "balanceAfter": .int(card.balance + amount), "amount": .int(amount),
@@ -73,8 +73,8 @@ struct CardHandlers: Sendable {
     }
 
     /// Rule 16: the backend sets `BLOCKED_ADMIN`; the station then writes it to the card.
-    func block(_ request: Request, context: RequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+    func block(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        let tenant = context.tenant
         let body = try request.decodeJSON(BlockBody.self)
         let cardId = try await ownCardId(request, tenant: tenant, context: context)
         let now = services.clock.now()
@@ -91,8 +91,8 @@ struct CardHandlers: Sendable {
 
     /// Rule 17: only a blocked card; tamper and fraud need a one-time backend `authCode` (used up in the same
     /// transaction), an admin block the operator's confirmation (`operatorId`), an expired card an active member.
-    func reissue(_ request: Request, context: RequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+    func reissue(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        let tenant = context.tenant
         let body = try request.decodeJSON(ReissueBody.self)
         let cardId = try await ownCardId(request, tenant: tenant, context: context)
         let keyVersion = try await services.terminalPolicies?.currentKeyVersion(for: tenant) ?? 1
@@ -119,13 +119,13 @@ struct CardHandlers: Sendable {
 
     /// The path's card id, lower-cased. A malformed id names no card (404); an id that exists only in another
     /// tenant or mode is logged as `cross_tenant_attempt` (A18) and answered 404 like any unknown card.
-    private func ownCardId(_ request: Request, tenant: TenantContext, context: RequestContext) async throws -> String {
+    private func ownCardId(_ request: Request, tenant: TenantContext, context: AuthenticatedContext) async throws -> String {
         guard let cardId = request.pathParameter("cardId").flatMap(CardId.parse) else { throw CardErrors.notFound }
         if try await store.card(tenant, cardId: cardId) == nil {
             if try await store.existsOutside(tenant, cardId: cardId) {
                 services.logger.warning("cross_tenant_attempt", [
                     "merchantId": .string(tenant.merchantId), "mode": .string(tenant.mode.rawValue),
-                    "deviceId": .string(context.principal?.id ?? ""), "route": .string(context.routePattern)])
+                    "deviceId": .string(context.principal.id), "route": .string(context.routePattern)])
             }
             throw CardErrors.notFound
         }

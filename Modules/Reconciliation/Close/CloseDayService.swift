@@ -33,8 +33,8 @@ struct CloseDayService: Sendable {
         self.limits = limits
     }
 
-    func reconcile(_ request: Request, context: RequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+    func reconcile(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        let tenant = context.tenant
         let body = try request.decodeJSON(CloseDayRequest.self)
         var currency: String?
         if let code = body.currency { currency = try ReconciliationValidation.currency(code, field: "currency") }
@@ -47,13 +47,13 @@ struct CloseDayService: Sendable {
         }
         let acquirer = try settlementAcquirer(tenant)
         return try await underCloseLock(tenant, now: now, idempotency: context.idempotency) {
-            try await close(tenant, currency: currency, terminalId: context.principal?.terminalId, acquirer: acquirer, now: now)
+            try await close(tenant, currency: currency, terminalId: context.principal.terminalId, acquirer: acquirer, now: now)
         }
     }
 
     /// `POST /v1/settlements/{id}/retry`: submits a FAILED settlement to the acquirer again (docs/reconciliation.md).
-    func retry(_ request: Request, context: RequestContext) async throws -> Response {
-        let settlement = try await retry(request.pathParameter("id") ?? "", tenant: try context.requireTenant(),
+    func retry(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        let settlement = try await retry(request.pathParameter("id") ?? "", tenant: context.tenant,
                                          idempotency: context.idempotency)
         return .json(settlement.json)
     }

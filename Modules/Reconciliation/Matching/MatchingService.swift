@@ -14,9 +14,9 @@ struct MatchingService: Sendable {
         close = CloseDayStore(database: services.database, eventLog: services.eventLog)
     }
 
-    func handle(_ request: Request, context: RequestContext) async throws -> Response {
+    func handle(_ request: Request, context: AuthenticatedContext) async throws -> Response {
         let id = request.pathParameter("id") ?? ""
-        return .json(try await match(id, tenant: try context.requireTenant()).json)
+        return .json(try await match(id, tenant: context.tenant).json)
     }
 
     func match(_ settlementId: String, tenant: TenantContext) async throws -> MatchReport {

@@ -9,9 +9,9 @@ import Kernel
 struct BatchHandlers: Sendable {
     let services: ModuleServices
 
-    func reconcile(_ request: Request, context: RequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
-        guard let principal = context.principal else { throw AtlasError.unauthorized() }
+    func reconcile(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        let tenant = context.tenant
+        let principal = context.principal
         let body = try request.decodeJSON(ReconcileBody.self)
         let events = try body.validated(callerTerminalId: principal.terminalId)
         let limits = try await services.terminalPolicies?.limits(for: tenant) ?? .defaults

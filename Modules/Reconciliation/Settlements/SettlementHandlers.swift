@@ -19,8 +19,8 @@ struct SettlementHandlers: Sendable {
     let store: SettlementStore
     let limits: Limits
 
-    func list(_ request: Request, context: RequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+    func list(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        let tenant = context.tenant
         let query = request.queryParameters
         let limit = try QueryParameters.limit(query["limit"], fallback: limits.settlementsPageDefault,
                                                        max: limits.settlementsPageMax)
@@ -36,12 +36,12 @@ struct SettlementHandlers: Sendable {
                       "nextCursor": hasMore ? .string("cursor_" + (page.last?.id ?? "")) : .null])
     }
 
-    func get(_ request: Request, context: RequestContext) async throws -> Response {
-        .json(try await settlement(request, tenant: try context.requireTenant()).json)
+    func get(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        .json(try await settlement(request, tenant: context.tenant).json)
     }
 
-    func transactions(_ request: Request, context: RequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+    func transactions(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        let tenant = context.tenant
         let query = request.queryParameters
         let limit = try QueryParameters.limit(query["limit"], fallback: limits.itemsPageDefault,
                                                        max: limits.itemsPageMax)
@@ -64,8 +64,8 @@ struct SettlementHandlers: Sendable {
     /// Every line of the settlement in one response (not paginated), streamed: the server pulls keyset pages of
     /// `exportPageItems` lines from `SettlementExportProducer` as the client reads (docs/reconciliation.md).
     /// Bad input and an unknown settlement are answered before the body starts.
-    func export(_ request: Request, context: RequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+    func export(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        let tenant = context.tenant
         guard let format = request.queryParameters["format"] else { throw AtlasError.missingField("format") }
         guard let exportFormat = SettlementExport.Format(rawValue: format) else {
             throw AtlasError.invalidField("format", "format must be csv or jsonl", constraint: "enum")

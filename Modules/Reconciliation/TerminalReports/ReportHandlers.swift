@@ -38,9 +38,9 @@ struct ReportHandlers: Sendable {
 
     let services: ModuleServices
 
-    func report(_ request: Request, context: RequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
-        guard let principal = context.principal else { throw AtlasError.unauthorized() }
+    func report(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        let tenant = context.tenant
+        let principal = context.principal
         let body = try request.decodeJSON(Body.self)
         guard principal.terminalId == String(body.terminalId) else {
             throw CardErrors.malformed("terminalId", "terminalId is not the authenticated device's terminal")

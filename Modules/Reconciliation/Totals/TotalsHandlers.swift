@@ -5,8 +5,8 @@ struct TotalsHandlers: Sendable {
     let store: TotalsStore
     let settings: ReconciliationSettings
 
-    func totals(_ request: Request, context: RequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+    func totals(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        let tenant = context.tenant
         let currency: String
         if let requested = request.queryParameters["currency"] {
             currency = try ReconciliationValidation.currency(requested, field: "currency")

@@ -42,8 +42,8 @@ struct CheckoutSessions: Sendable {
         let metadata: JSONValue?
     }
 
-    func create(_ request: Request, context: RequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+    func create(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        let tenant = context.tenant
         let body = try request.decodeJSON(CreateBody.self)
         let now = services.clock.now()
         try Self.checkMode(body)

@@ -14,8 +14,8 @@ extension TransactionService {
 
     /// The sale request's body and rules, then: hold the terminal, read the card (test mode: the simulated chip),
     /// store the pending transaction and answer it with its EMV data (its Idempotency-Key in the same commit).
-    func initiate(_ request: Request, context: RequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+    func initiate(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        let tenant = context.tenant
         let sale = try SaleValidation.validate(try request.decodeJSON(SaleRequest.self))
         try Self.checkGranular(sale)
         let merchant = try await settings.settings(for: tenant)
@@ -94,8 +94,8 @@ extension TransactionService {
 
     /// Writes the issuer's answer as the final row: "00" APPROVED with its authorization code, any other
     /// code DECLINED with the matching decline code. Same 200 body as a sale.
-    func complete(_ request: Request, context: RequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+    func complete(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        let tenant = context.tenant
         let completion = try GranularValidation.validate(try request.decodeJSON(CompleteRequest.self))
         let answer = completion.answer
         let finish = try await granular.finish(completion.transactionId, tenant: tenant, key: context.idempotency) { state, now in

@@ -35,8 +35,8 @@ struct PaymentConfirmation: Sendable {
         let expiresAt: Date?
     }
 
-    func confirm(_ id: String, request: Request, context: RequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+    func confirm(_ id: String, request: Request, context: AuthenticatedContext) async throws -> Response {
+        let tenant = context.tenant
         let body = try request.decodeJSON(ConfirmBody.self)
         let now = services.clock.now()
         // The processor first, as before any lookup: a live confirmation with none wired is a retryable 503.
@@ -75,8 +75,8 @@ struct PaymentConfirmation: Sendable {
     }
 
     /// Manual capture: the whole authorization, or `amount_to_capture` of it (the rest is released).
-    func capture(_ id: String, request: Request, context: RequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+    func capture(_ id: String, request: Request, context: AuthenticatedContext) async throws -> Response {
+        let tenant = context.tenant
         let body = request.body.isEmpty ? CaptureBody(amount_to_capture: nil) : try request.decodeJSON(CaptureBody.self)
         guard let acquirer = acquirers.cardAcquirer(for: tenant.mode) else { throw TransactionErrors.acquirerNotConfigured }
         let services = services
@@ -110,8 +110,8 @@ struct PaymentConfirmation: Sendable {
     }
 
     /// Cancels a session that is still open, or authorized and not captured (the authorization is reversed).
-    func cancel(_ id: String, context: RequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+    func cancel(_ id: String, context: AuthenticatedContext) async throws -> Response {
+        let tenant = context.tenant
         let acquirer = acquirers.cardAcquirer(for: tenant.mode)
         let services = services
         let now = services.clock.now()

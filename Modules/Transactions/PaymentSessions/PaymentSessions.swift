@@ -38,8 +38,8 @@ struct PaymentSessions: Sendable {
         let expires_at: Int64?
     }
 
-    func create(_ request: Request, context: RequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+    func create(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        let tenant = context.tenant
         let body = try request.decodeJSON(CreateBody.self)
         guard let amount = body.amount else { throw AtlasError.missingField("amount") }
         guard let currencyCode = body.currency else { throw AtlasError.missingField("currency") }
@@ -115,8 +115,8 @@ struct PaymentSessions: Sendable {
     }
 
     /// PATCH: only while the session still `requires_payment_method`; absent fields stay unchanged.
-    func update(_ id: String, request: Request, context: RequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+    func update(_ id: String, request: Request, context: AuthenticatedContext) async throws -> Response {
+        let tenant = context.tenant
         let body = try request.decodeJSON(UpdateBody.self)
         if let amount = body.amount { _ = try checkAmountAndCurrency(amount, body.currency ?? "USD", tenant: tenant) }
         try Self.checkText(body.description, "description", max: Self.textLengthMax)

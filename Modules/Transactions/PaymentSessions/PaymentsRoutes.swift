@@ -20,29 +20,29 @@ struct PaymentsRoutes {
         let checkout = CheckoutSessions(services: services, pageBaseURL: checkoutPageBaseURL)
         var group = RouteGroup(prefix: "/functions/v1", surface: .payments)
         group.schemas = PaymentsRouteSchemas.components
-        group.post("/create-session", middleware: keyed, schema: PaymentsRouteSchemas.createSession) { request, context in
+        group.post("/create-session", middleware: keyed, schema: PaymentsRouteSchemas.createSession) { (request, context: AuthenticatedContext) in
             try await sessions.create(request, context: context)
         }
-        group.get("/sessions/:id", middleware: [access], schema: PaymentsRouteSchemas.getSession) { request, context in
-            try await sessions.get(request.pathParameter("id") ?? "", tenant: try context.requireTenant())
+        group.get("/sessions/:id", middleware: [access], schema: PaymentsRouteSchemas.getSession) { (request, context: AuthenticatedContext) in
+            try await sessions.get(request.pathParameter("id") ?? "", tenant: context.tenant)
         }
-        group.patch("/sessions/:id", middleware: [access], schema: PaymentsRouteSchemas.updateSession) { request, context in
+        group.patch("/sessions/:id", middleware: [access], schema: PaymentsRouteSchemas.updateSession) { (request, context: AuthenticatedContext) in
             try await sessions.update(request.pathParameter("id") ?? "", request: request, context: context)
         }
-        group.post("/sessions/:id/confirm", middleware: keyed, schema: PaymentsRouteSchemas.confirm) { request, context in
+        group.post("/sessions/:id/confirm", middleware: keyed, schema: PaymentsRouteSchemas.confirm) { (request, context: AuthenticatedContext) in
             try await confirmation.confirm(request.pathParameter("id") ?? "", request: request, context: context)
         }
-        group.post("/sessions/:id/capture", middleware: keyed, schema: PaymentsRouteSchemas.capture) { request, context in
+        group.post("/sessions/:id/capture", middleware: keyed, schema: PaymentsRouteSchemas.capture) { (request, context: AuthenticatedContext) in
             try await confirmation.capture(request.pathParameter("id") ?? "", request: request, context: context)
         }
-        group.post("/sessions/:id/cancel", middleware: keyed, schema: PaymentsRouteSchemas.cancel) { request, context in
+        group.post("/sessions/:id/cancel", middleware: keyed, schema: PaymentsRouteSchemas.cancel) { (request, context: AuthenticatedContext) in
             try await confirmation.cancel(request.pathParameter("id") ?? "", context: context)
         }
-        group.post("/checkout-sessions", middleware: keyed, schema: PaymentsRouteSchemas.createCheckout) { request, context in
+        group.post("/checkout-sessions", middleware: keyed, schema: PaymentsRouteSchemas.createCheckout) { (request, context: AuthenticatedContext) in
             try await checkout.create(request, context: context)
         }
-        group.get("/checkout-sessions/:id", middleware: [access], schema: PaymentsRouteSchemas.getCheckout) { request, context in
-            try await checkout.get(request.pathParameter("id") ?? "", tenant: try context.requireTenant())
+        group.get("/checkout-sessions/:id", middleware: [access], schema: PaymentsRouteSchemas.getCheckout) { (request, context: AuthenticatedContext) in
+            try await checkout.get(request.pathParameter("id") ?? "", tenant: context.tenant)
         }
         return group
     }

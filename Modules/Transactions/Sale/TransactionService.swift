@@ -44,8 +44,8 @@ final class TransactionService: Sendable {
 
     // MARK: POST /v1/transaction/sale
 
-    func sale(_ request: Request, context: RequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+    func sale(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        let tenant = context.tenant
         let sale = try SaleValidation.validate(try request.decodeJSON(SaleRequest.self))
         let merchant = try await settings.settings(for: tenant)
         try checkMerchantLimits(sale, merchant)
@@ -144,8 +144,8 @@ final class TransactionService: Sendable {
     }
 
     /// The principal's terminal wins; a request naming a different terminal is refused.
-    func resolveTerminal(_ requested: String?, principal: Principal?) throws(AtlasError) -> String? {
-        guard let bound = principal?.terminalId else { return requested }
+    func resolveTerminal(_ requested: String?, principal: Principal) throws(AtlasError) -> String? {
+        guard let bound = principal.terminalId else { return requested }
         if let requested, requested != bound {
             throw AtlasError.forbidden("This credential is bound to another terminal")
         }

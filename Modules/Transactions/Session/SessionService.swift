@@ -38,9 +38,8 @@ struct SessionService: Sendable {
 
     static let actions = ["sale", "pre_auth", "card_read", "complete", "display", "input", "abort"]
 
-    func run(_ request: Request, _ context: RequestContext, _ connection: any WebSocketConnection) async {
-        guard let tenant = context.principal?.tenant,
-              let stream = session(request, tenant: tenant, context: context, connection) else { return }
+    func run(_ request: Request, _ context: AuthenticatedContext, _ connection: any WebSocketConnection) async {
+        guard let stream = session(request, tenant: context.tenant, context: context, connection) else { return }
         let resumed = request.queryParameters["resumeToken"] != nil
         let (generation, previous) = stream.attach(connection, lastSeq: Self.lastSeq(request), resumed: resumed)
         previous?.close(code: Self.takenOverCode, reason: "Session resumed on another connection")
@@ -71,7 +70,7 @@ struct SessionService: Sendable {
 
     /// The session this connection continues (`?resumeToken=`) or a new one. A bad token is an error event,
     /// then close 1008: the POS must learn its events are gone rather than silently start over.
-    private func session(_ request: Request, tenant: TenantContext, context: RequestContext,
+    private func session(_ request: Request, tenant: TenantContext, context: AuthenticatedContext,
                         _ connection: any WebSocketConnection) -> SessionStream? {
         let now = transactions.services.clock.now()
         guard let token = request.queryParameters["resumeToken"] else {
@@ -90,7 +89,7 @@ struct SessionService: Sendable {
         return stream
     }
 
-    private func refuse(_ error: AtlasError, context: RequestContext, _ connection: any WebSocketConnection) {
+    private func refuse(_ error: AtlasError, context: AuthenticatedContext, _ connection: any WebSocketConnection) {
         _ = try? connection.send(json: Self.errorEvent(error, context: context))
         connection.close(code: .policyViolation, reason: error.code)
     }
@@ -108,7 +107,7 @@ struct SessionService: Sendable {
     }
 
     /// One action, start to end; its events (or its error) go to the stream.
-    private func perform(_ message: WebSocketMessage, context: RequestContext, stream: SessionStream) async {
+    private func perform(_ message: WebSocketMessage, context: AuthenticatedContext, stream: SessionStream) async {
         defer { stream.endAction() }
         do {
             for event in try await handle(message, context: context, stream: stream) { stream.emit(event) }
@@ -119,7 +118,7 @@ struct SessionService: Sendable {
         }
     }
 
-    private func handle(_ message: WebSocketMessage, context: RequestContext,
+    private func handle(_ message: WebSocketMessage, context: AuthenticatedContext,
                         stream: SessionStream) async throws -> [JSONValue] {
         guard case .text(let text) = message,
               let action = try? JSONCoding.decoder().decode(Action.self, from: Data(text.utf8)) else {
@@ -132,7 +131,7 @@ struct SessionService: Sendable {
                                    context: context, stream: stream)]
         case "abort":
             guard let id = action.transactionId else { throw AtlasError.missingField("transactionId") }
-            let response = try await transactions.abort(id, tenant: try context.requireTenant())
+            let response = try await transactions.abort(id, tenant: context.tenant)
             return [Self.resultEvent(response, transactionId: id)]
         case "complete":
             guard action.transactionId != nil else { throw AtlasError.missingField("transactionId") }
@@ -147,7 +146,7 @@ struct SessionService: Sendable {
 
     /// Runs the sale through the HTTP route's engine (`initiate`'s when granular); the stages arrive as events
     /// while it runs.
-    private func sale(_ action: Action, type: String, context: RequestContext, stream: SessionStream) async throws -> JSONValue {
+    private func sale(_ action: Action, type: String, context: AuthenticatedContext, stream: SessionStream) async throws -> JSONValue {
         var body: [String: JSONValue] = ["type": .string(type)]
         if let amount = action.amount { body["amount"] = .int(amount) }
         if let currency = action.currency { body["currency"] = .string(currency) }
@@ -168,7 +167,7 @@ struct SessionService: Sendable {
     }
 
     /// The issuer's answer for a granular sale, through `POST /v1/transaction/complete`'s engine.
-    private func complete(_ action: Action, context: RequestContext) async throws -> JSONValue {
+    private func complete(_ action: Action, context: AuthenticatedContext) async throws -> JSONValue {
         var body: [String: JSONValue] = [:]
         if let id = action.transactionId { body["transactionId"] = .string(id) }
         if let code = action.responseCode { body["responseCode"] = .string(code) }
@@ -185,7 +184,7 @@ struct SessionService: Sendable {
     }
 
     /// The error as the HTTP route would render it, under `error`.
-    static func errorEvent(_ error: AtlasError, context: RequestContext) -> JSONValue {
+    static func errorEvent(_ error: AtlasError, context: AuthenticatedContext) -> JSONValue {
         let rendered = context.errorRenderer.render(error, requestId: context.requestId)
         return ["event": "error", "status": .int(Int64(rendered.status)), "error": rendered.bodyJSON ?? .null]
     }
@@ -199,7 +198,7 @@ struct SessionService: Sendable {
 
     /// §6 `RATE_LIMITED` (429, transient) as an error event; `retryAfter` stands for HTTP's `Retry-After` header
     /// (whole seconds, at least 1).
-    static func rateLimitedEvent(retryAfterSeconds: TimeInterval, context: RequestContext) -> JSONValue {
+    static func rateLimitedEvent(retryAfterSeconds: TimeInterval, context: AuthenticatedContext) -> JSONValue {
         let seconds = max(1, Int(retryAfterSeconds.rounded(.up)))
         guard case .object(var event) = errorEvent(.rateLimited(retryAfterSeconds: seconds), context: context) else {
             preconditionFailure("error events are objects")

@@ -17,8 +17,8 @@ extension TransactionService {
     }
 
     /// `POST /v1/stored-value/load`: adds value to a stored-value card (creating it on first load).
-    func load(_ request: Request, context: RequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+    func load(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        let tenant = context.tenant
         let body = try request.decodeJSON(LoadBody.self)
         guard PAN.isValid(body.cardNumber) else {
             throw AtlasError(kind: .invalidField, status: 400, code: "INVALID_CARD_NUMBER",

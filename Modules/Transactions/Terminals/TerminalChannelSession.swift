@@ -15,7 +15,7 @@ struct TerminalChannelSession: Sendable {
     let services: ModuleServices
 
     func run(_ request: Request, _ context: RequestContext, _ connection: any WebSocketConnection) async {
-        guard let tenant = try? context.requireTenant(), let terminalId = context.principal?.terminalId else {
+        guard let tenant = context.principal?.tenant, let terminalId = context.principal?.terminalId else {
             connection.close(code: .policyViolation, reason: "A terminal-bound credential is required")
             return
         }

@@ -18,7 +18,7 @@ struct TerminalsService: Sendable {
 
     // MARK: Routes
 
-    func health(_ request: Request, context: RequestContext) async throws -> Response {
+    func health(_ request: Request, context: AuthenticatedContext) async throws -> Response {
         let address = try terminalAddress(requested: request.queryParameters["terminalId"], context: context)
         let endpoint = try await resolveEndpoint(for: address)
         let command = TerminalCommand(kind: .health, payload: [:], waitMilliseconds: limits.commandTimeoutMilliseconds)
@@ -41,20 +41,20 @@ struct TerminalsService: Sendable {
         return .json(.object(body))
     }
 
-    func display(_ request: Request, context: RequestContext) async throws -> Response {
+    func display(_ request: Request, context: AuthenticatedContext) async throws -> Response {
         let body = try request.decodeJSON(DisplayBody.self)
         let command = try TerminalCommands.display(body, limits: limits)
         return try await succeed(command, requested: body.terminalId, context: context)
     }
 
-    func print(_ request: Request, context: RequestContext) async throws -> Response {
+    func print(_ request: Request, context: AuthenticatedContext) async throws -> Response {
         let body = try request.decodeJSON(PrintBody.self)
         let command = try TerminalCommands.print(body, limits: limits)
         return try await succeed(command, requested: body.terminalId, context: context)
     }
 
     /// Blocks until the cardholder answers, cancels, or `timeoutMs` passes (then `timedOut: true`, not an error: A38).
-    func input(_ request: Request, context: RequestContext) async throws -> Response {
+    func input(_ request: Request, context: AuthenticatedContext) async throws -> Response {
         let body = try request.decodeJSON(InputBody.self)
         let command = try TerminalCommands.input(body, limits: limits)
         let endpoint = try await resolveEndpoint(for: try terminalAddress(requested: body.terminalId, context: context))
@@ -66,9 +66,9 @@ struct TerminalsService: Sendable {
 
     /// `/v1/session` actions `display` and `input`: the message (the route's body plus `action`) runs through the
     /// route's handler; the answer comes back as an event named after the action.
-    func sessionAction(_ action: String, message: String, context: RequestContext) async throws -> JSONValue {
+    func sessionAction(_ action: String, message: String, context: AuthenticatedContext) async throws -> JSONValue {
         // The session's own guard asked for transactions:write; the device routes ask for terminal:write.
-        guard context.principal?.hasScope("terminal:write") == true else {
+        guard context.principal.hasScope("terminal:write") else {
             throw AtlasError.forbidden("display and input need the terminal:write scope")
         }
         let request = Request(method: .post, target: "/v1/device/\(action)", headers: ["Content-Type": "application/json"],
@@ -88,9 +88,9 @@ struct TerminalsService: Sendable {
 
     /// The credential's terminal wins; a request naming another is refused (as sales do). An unbound credential
     /// names the terminal in `terminalId`.
-    func terminalAddress(requested: String?, context: RequestContext) throws -> TerminalAddress {
-        let tenant = try context.requireTenant()
-        if let bound = context.principal?.terminalId {
+    func terminalAddress(requested: String?, context: AuthenticatedContext) throws -> TerminalAddress {
+        let tenant = context.tenant
+        if let bound = context.principal.terminalId {
             if let requested, requested != bound { throw AtlasError.forbidden("This credential is bound to another terminal") }
             return TerminalAddress(tenant: tenant, terminalId: bound)
         }
@@ -109,7 +109,7 @@ struct TerminalsService: Sendable {
         return SandboxTerminal(terminalId: address.terminalId, bootedAt: sandboxBootedAt, clock: clock)
     }
 
-    private func succeed(_ command: TerminalCommand, requested: String?, context: RequestContext) async throws -> Response {
+    private func succeed(_ command: TerminalCommand, requested: String?, context: AuthenticatedContext) async throws -> Response {
         let endpoint = try await resolveEndpoint(for: try terminalAddress(requested: requested, context: context))
         let result = try Self.answer(try await run(command, on: endpoint, context: context))
         guard result["success"]?.boolValue == true else { throw TerminalErrors.failed("NOT_DONE") }
@@ -119,7 +119,7 @@ struct TerminalsService: Sendable {
     /// Runs the command. TERMINAL_BUSY is transient: the Idempotency-Key is released (nothing stored), so a retry
     /// with the same key runs, as on sales.
     private func run(_ command: TerminalCommand, on endpoint: any TerminalEndpoint,
-                     context: RequestContext) async throws -> CommandOutcome {
+                     context: AuthenticatedContext) async throws -> CommandOutcome {
         do throws(AtlasError) {
             return try await endpoint.run(command)
         } catch {

@@ -21,8 +21,8 @@ struct AccountingDeliveryHandlers: Sendable {
 
     /// `POST /api/v1/webhooks/:id/replay` with exactly one of `event_id`, `dead_lettered: true` or `since`
     /// (with an optional `until`). 202 `{"replayed": n}`.
-    func replay(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let scope = try Self.scope(context)
+    func replay(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let scope = Self.scope(context)
         let id = try EndpointHandlers.endpointId(request)
         let body = try request.decodeJSON(ReplayBody.self)
         let selection = try DeliveryHandlers.selection(
@@ -32,8 +32,8 @@ struct AccountingDeliveryHandlers: Sendable {
     }
 
     /// `GET /api/v1/webhooks/:id/deliveries?status=&page=&page_size=` (`status=dead`: the dead letter).
-    func list(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let scope = try Self.scope(context)
+    func list(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let scope = Self.scope(context)
         let id = try EndpointHandlers.endpointId(request)
         let query = request.queryParameters
         let status = try DeliveryHandlers.status(query["status"])
@@ -46,8 +46,8 @@ struct AccountingDeliveryHandlers: Sendable {
     }
 
     /// `GET /api/v1/webhooks/:id/attempts?event_id=&page=&page_size=`
-    func endpointAttempts(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let scope = try Self.scope(context)
+    func endpointAttempts(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let scope = Self.scope(context)
         let id = try EndpointHandlers.endpointId(request)
         let query = request.queryParameters
         let eventId = query["event_id"]
@@ -60,8 +60,8 @@ struct AccountingDeliveryHandlers: Sendable {
     }
 
     /// `GET /api/v1/webhook-events/:id/attempts?page=&page_size=`: one event across the caller's endpoints.
-    func eventAttempts(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let scope = try Self.scope(context)
+    func eventAttempts(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let scope = Self.scope(context)
         let eventId = request.pathParameter("id") ?? ""
         guard TypedID(rawValue: eventId).matches(.event) else {
             throw AtlasError.notFound("No webhook event \(String(eventId.prefix(64)))")
@@ -79,8 +79,8 @@ struct AccountingDeliveryHandlers: Sendable {
     }
 
     /// Accounting endpoints only, of the caller's merchant and mode.
-    private static func scope(_ context: RequestContext) throws -> EndpointScope {
-        EndpointScope(tenant: try context.requireTenant(), flavours: [.accounting])
+    private static func scope(_ context: AuthenticatedContext) -> EndpointScope {
+        EndpointScope(tenant: context.tenant, flavours: [.accounting])
     }
 }
 

@@ -7,8 +7,8 @@ struct AttemptHandlers: Sendable {
     let endpoints: EndpointStore
     let store: DeliveryStore
 
-    func forEndpoint(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+    func forEndpoint(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let tenant = context.tenant
         let id = try EndpointHandlers.endpointId(request)
         let query = request.queryParameters
         let eventId = query["eventId"]
@@ -19,8 +19,8 @@ struct AttemptHandlers: Sendable {
         return try await page(endpointId: id, eventId: eventId, tenant: tenant, query: query)
     }
 
-    func forEvent(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+    func forEvent(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let tenant = context.tenant
         let eventId = request.pathParameter("id") ?? ""
         guard TypedID(rawValue: eventId).matches(.event) else { throw AtlasError.notFound("No webhook event \(String(eventId.prefix(64)))") }
         return try await page(endpointId: nil, eventId: eventId, tenant: tenant, query: request.queryParameters)

@@ -17,8 +17,8 @@ struct DeliveryHandlers: Sendable {
 
     /// `POST /v1/webhook-endpoints/:id/replay` with exactly one of `{"eventId"}`, `{"deadLettered": true}` or
     /// `{"since"[, "until"]}` (RFC 3339; by when the delivery was created). 202 `{"replayed": n}`.
-    func replay(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let scope = EndpointScope.commerce(try context.requireTenant())
+    func replay(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let scope = EndpointScope.commerce(context.tenant)
         let id = try EndpointHandlers.endpointId(request)
         let body = try request.decodeJSON(ReplayBody.self)
         let selection = try Self.selection(ReplayRequest(eventId: body.eventId, deadLettered: body.deadLettered,
@@ -91,8 +91,8 @@ struct DeliveryHandlers: Sendable {
     }
 
     /// `GET /v1/webhook-endpoints/:id/deliveries?status=&limit=&cursor=`.
-    func list(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+    func list(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let tenant = context.tenant
         let id = try EndpointHandlers.endpointId(request)
         let query = request.queryParameters
         let limit = try WebhooksPaging.limit(query["limit"])

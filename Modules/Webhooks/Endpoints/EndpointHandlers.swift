@@ -17,10 +17,10 @@ struct EndpointHandlers: Sendable {
     let wake: WakeSignal
     let surface: EndpointSurface
 
-    func create(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let tenant = try context.requireTenant()
+    func create(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let tenant = context.tenant
         let body = try surface.decode(request)
-        let owner = try surface.owner(context, body)
+        let owner = try surface.owner(context.principal, body)
         guard let url = body.url else { throw AtlasError.missingField("url") }
         let checkedURL = try await checkURL(url, tenant: tenant)
         let description = try Self.checkDescription(body.description ?? nil)
@@ -41,17 +41,17 @@ struct EndpointHandlers: Sendable {
         return .json(surface.json(record, now, .shown(secret)), status: 201)
     }
 
-    func list(_ request: Request, _ context: RequestContext) async throws -> Response {
+    func list(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
         try await surface.page(request, scope(context), store, clock.now())
     }
 
-    func get(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let record = try await existing(request, try scope(context))
+    func get(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let record = try await existing(request, scope(context))
         return .json(surface.json(record, clock.now(), .absent))
     }
 
-    func update(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let scope = try scope(context)
+    func update(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let scope = scope(context)
         let id = try Self.endpointId(request)
         let body = try surface.decode(request)
         var changes = EndpointChanges()
@@ -67,15 +67,15 @@ struct EndpointHandlers: Sendable {
         return .json(surface.json(record, now, .absent))
     }
 
-    func delete(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let scope = try scope(context)
+    func delete(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let scope = scope(context)
         let id = try Self.endpointId(request)
         guard try await store.delete(id, scope: scope) else { throw Self.notFound(id) }
         return surface.deleted(id)
     }
 
-    func rotateSecret(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let scope = try scope(context)
+    func rotateSecret(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let scope = scope(context)
         let id = try Self.endpointId(request)
         let secret = signer.newSecret()
         let sealed = try sealer.seal(secret, endpointId: id)
@@ -93,7 +93,7 @@ struct EndpointHandlers: Sendable {
     /// with the answer REDACTED (`"secret": null`). WHY: the key's stored answer is kept 24 h and replayed to
     /// whoever repeats the request; the secret must be shown once, not stored in clear beside the key. A replay
     /// therefore answers the same status and endpoint with `secret: null` (rotate again to get a new one).
-    private func writeShowingSecretOnce(_ context: RequestContext, status: Int, now: Date,
+    private func writeShowingSecretOnce(_ context: AuthenticatedContext, status: Int, now: Date,
                                         _ write: @escaping @Sendable (any SQLExecutor) async throws -> EndpointRecord)
         async throws -> EndpointRecord {
         let scope = context.idempotency
@@ -113,8 +113,8 @@ struct EndpointHandlers: Sendable {
         return record
     }
 
-    func setEnabled(_ enabled: Bool, _ request: Request, _ context: RequestContext) async throws -> Response {
-        let scope = try scope(context)
+    func setEnabled(_ enabled: Bool, _ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let scope = scope(context)
         let id = try Self.endpointId(request)
         let now = clock.now()
         guard let record = try await store.setStatus(id, enabled ? .enabled : .disabled,
@@ -124,8 +124,8 @@ struct EndpointHandlers: Sendable {
         return .json(surface.json(record, now, .absent))
     }
 
-    func sendTest(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let scope = try scope(context)
+    func sendTest(_ request: Request, _ context: AuthenticatedContext) async throws -> Response {
+        let scope = scope(context)
         let record = try await existing(request, scope)
         guard record.status == .enabled else {
             throw AtlasError.conflict(code: "ENDPOINT_DISABLED", "The webhook endpoint is disabled; enable it first")
@@ -137,8 +137,8 @@ struct EndpointHandlers: Sendable {
         return .json(surface.testQueued(sent.eventId, sent.deliveryId), status: 202)
     }
 
-    private func scope(_ context: RequestContext) throws -> EndpointScope {
-        EndpointScope(tenant: try context.requireTenant(), flavours: surface.flavours)
+    private func scope(_ context: AuthenticatedContext) -> EndpointScope {
+        EndpointScope(tenant: context.tenant, flavours: surface.flavours)
     }
 
     // MARK: Validation

@@ -19,7 +19,7 @@ struct EndpointSurface: Sendable {
     let eventTypesField: String
     let decode: @Sendable (Request) throws -> EndpointInput
     /// The flavour and owner of a new endpoint (from the caller and the body).
-    let owner: @Sendable (RequestContext, EndpointInput) throws -> EndpointOwner
+    let owner: @Sendable (Principal, EndpointInput) throws -> EndpointOwner
     let json: @Sendable (EndpointRecord, Date, EndpointRecord.SecretField) -> JSONValue
     let page: @Sendable (Request, EndpointScope, EndpointStore, Date) async throws -> Response
     let deleted: @Sendable (String) -> Response
@@ -63,8 +63,8 @@ extension EndpointSurface {
     static let accounting = EndpointSurface(
         flavours: [.accounting], eventTypesField: "event_types",
         decode: { request in try request.decodeJSON(AccountingBody.self).input },
-        owner: { context, input in
-            guard let organizationId = context.principal?.organizationId else { throw AtlasError.unauthorized("Not authenticated") }
+        owner: { principal, input in
+            guard let organizationId = principal.organizationId else { throw AtlasError.unauthorized("Not authenticated") }
             var companyId: String?
             if let text = input.companyId {
                 guard let uuid = UUID(uuidString: text) else {
