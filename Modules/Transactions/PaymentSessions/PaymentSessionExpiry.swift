@@ -38,44 +38,34 @@ struct PaymentSessionExpiry: Sendable {
 
     /// Expires one batch of due sessions; returns how many expired.
     func expireBatch() async throws -> Int {
-        let now = services.clock.now()
-        let services = services
-        let pageBaseURL = checkoutPageBaseURL
         let batchMax = Int64(limits.batchMax)
-        let expired = try await services.database.transaction { tx -> Int in
-            let rows = try await tx.query("""
-                WITH due AS (
-                    SELECT id FROM transactions_payment_sessions
-                    WHERE status = 'requires_payment_method' AND expires_at IS NOT NULL AND expires_at <= \(now)
-                    ORDER BY expires_at LIMIT \(batchMax) FOR UPDATE SKIP LOCKED),
-                expired AS (
-                    UPDATE transactions_payment_sessions s
-                    SET status = 'canceled', cancellation_reason = 'expired', updated_at = \(now)
-                    FROM due WHERE s.id = due.id
-                    RETURNING s.id, s.merchant_id, s.mode)
-                SELECT e.id, e.merchant_id, e.mode, c.id AS checkout_id
-                FROM expired e LEFT JOIN transactions_checkout_sessions c ON c.payment_session_id = e.id
-                ORDER BY e.id
-                """)
-            let events = try await Self.events(rows, now: now, pageBaseURL: pageBaseURL, in: tx)
-            if !events.isEmpty { try await services.eventLog.append(events, in: tx) }
-            return events.count
+        return try await expire { now in
+            """
+            WITH due AS (
+                SELECT id FROM transactions_payment_sessions
+                WHERE status = 'requires_payment_method' AND expires_at IS NOT NULL AND expires_at <= \(now)
+                ORDER BY expires_at LIMIT \(batchMax) FOR UPDATE SKIP LOCKED),
+            expired AS (
+                UPDATE transactions_payment_sessions s
+                SET status = 'canceled', cancellation_reason = 'expired', updated_at = \(now)
+                FROM due WHERE s.id = due.id
+                RETURNING s.id, s.merchant_id, s.mode)
+            SELECT e.id, e.merchant_id, e.mode, c.id AS checkout_id
+            FROM expired e LEFT JOIN transactions_checkout_sessions c ON c.payment_session_id = e.id
+            ORDER BY e.id
+            """
         }
-        if expired > 0 { services.eventLog.appendCommitted() }
-        return expired
     }
 
     /// Cancels one batch of authorizations older than `authorizationWindowSeconds` whose session still waits for its
     /// capture (`processing`); returns how many were canceled. Rows are locked `FOR UPDATE SKIP LOCKED` (two sweepers
     /// take disjoint sessions; a capture holding the lock is skipped and re-checked next sweep).
     func expireAuthorizationsBatch() async throws -> Int {
-        let now = services.clock.now()
-        let cutoff = now.addingTimeInterval(-Double(limits.authorizationWindowSeconds))
-        let services = services
-        let pageBaseURL = checkoutPageBaseURL
+        let window = Double(limits.authorizationWindowSeconds)
         let batchMax = Int64(limits.batchMax)
-        let expired = try await services.database.transaction { tx -> Int in
-            let rows = try await tx.query("""
+        return try await expire { now in
+            let cutoff = now.addingTimeInterval(-window)
+            return """
                 WITH due AS (
                     SELECT s.id, p.id AS payment_id FROM transactions_payment_sessions s
                     JOIN transactions_payments p ON p.session_id = s.id AND p.status = 'authorized'
@@ -93,7 +83,18 @@ struct PaymentSessionExpiry: Sendable {
                 SELECT e.id, e.merchant_id, e.mode, c.id AS checkout_id
                 FROM expired e LEFT JOIN transactions_checkout_sessions c ON c.payment_session_id = e.id
                 ORDER BY e.id
-                """)
+                """
+        }
+    }
+
+    /// One transaction: `statement` (built for this sweep's `now`) expires a batch and returns the expired sessions'
+    /// `id`, `merchant_id`, `mode` and `checkout_id`; their `session.expired` events are appended before it commits.
+    private func expire(_ statement: @Sendable (Date) -> SQL) async throws -> Int {
+        let now = services.clock.now()
+        let services = services
+        let pageBaseURL = checkoutPageBaseURL
+        let expired = try await services.database.transaction { tx -> Int in
+            let rows = try await tx.query(statement(now))
             let events = try await Self.events(rows, now: now, pageBaseURL: pageBaseURL, in: tx)
             if !events.isEmpty { try await services.eventLog.append(events, in: tx) }
             return events.count
