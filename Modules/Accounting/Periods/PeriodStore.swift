@@ -16,7 +16,7 @@ struct Period: Sendable, Hashable {
     var chainHash: String
     var closingEntryId: String?
     /// The unrealised exchange differences posted at the close (dated the period end) and their reversal (dated the
-    /// next open day); nil when no open foreign-currency document changed value.
+    /// day after); nil when no open foreign-currency document changed value.
     var revaluationEntryId: String?
     var revaluationReversalEntryId: String?
     var closedAt: Date
@@ -169,7 +169,8 @@ struct PeriodStore: Sendable {
                 """) else { return (ReopenOutcome.notFound, false) }
             let reopened = try Period(row: row)
             // Each reversal is dated like its original: the closing entry and the revaluation in the reopened period, the
-            // revaluation's own reversal in the next one (open: a later close there would be the latest closed period).
+            // revaluation's own reversal on the day after (open: a close there before this one refused this close, one
+            // after it is the latest closed period).
             for entryId in [period.closingEntryId, period.revaluationEntryId, period.revaluationReversalEntryId].compactMap({ $0 }) {
                 if let entry = try await JournalStore(database: database).find(entryId, organizationId: organizationId, mode: mode,
                                                                                executor: tx, forUpdate: true),
