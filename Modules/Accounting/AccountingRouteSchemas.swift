@@ -82,7 +82,8 @@ enum AccountingRouteSchemas {
             .required("id", uuid), .required("company_id", uuid), .required("sequence", .integer(minimum: 1)),
             .required("period_start", date), .required("period_end", date), .required("status", .enumeration(["closed", "reopened"])),
             .required("entries_hash", .string()), .required("previous_hash", .string()), .required("chain_hash", .string()),
-            .required("closing_entry_id", uuid.nullable()), .required("closed_at", dateTime), .required("closed_by", .string()),
+            .required("closing_entry_id", uuid.nullable()), .required("revaluation_entry_id", uuid.nullable()),
+            .required("revaluation_reversal_entry_id", uuid.nullable()), .required("closed_at", dateTime), .required("closed_by", .string()),
             .required("reopened_at", dateTime.nullable()), .required("reopen_reason", Schema.string().nullable()),
         ]),
     ]
@@ -585,11 +586,14 @@ enum AccountingRouteSchemas {
     static let listPeriods = RouteSchema("Closed and reopened periods", operationId: "listPeriods", tags: ["Periods"],
                                          query: [companyQuery] + pageQuery, responses: [.ok(page(of: "Period"))])
     static let closePeriod = RouteSchema(
-        "Close a period: closing entry, lock, hash chain, period.closed", operationId: "closePeriod", tags: ["Periods"],
+        "Close a period: unrealised exchange differences, closing entry, lock, hash chain, period.closed",
+        operationId: "closePeriod", tags: ["Periods"],
         query: [companyQuery, .query("period_start", date), .query("period_end", date)],
         body: .json(.openObject([.required("period_start", date), .required("period_end", date)]), required: false),
         responses: [.created(.ref("Period")),
-                    .error(409, "Overlaps a closed period, or the trial balance does not balance")])
+                    .error(409, "Overlaps a closed period, the trial balance does not balance, an open foreign-currency "
+                           + "document's currency has no exchange rate effective on period_end, or the revaluation's reversal "
+                           + "day (period_end + 1) is in a closed period")])
     static let reopenPeriod = RouteSchema(
         "Reopen the latest closed period (audited)", operationId: "reopenPeriod", tags: ["Periods"], path: id("period"),
         query: [.query("reason", reason)], body: .json(.openObject([.required("reason", reason)]), required: false),

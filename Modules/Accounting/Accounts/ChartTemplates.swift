@@ -48,6 +48,7 @@ enum ChartTemplates {
         account("6500", "Card Processing Fees", "expense", "operating_expense"),
         account("7900", "Cash Rounding", "expense", "other_expense", system: true),
         account("7950", "Foreign Exchange Gain/Loss", "expense", "other_expense", system: true),
+        account("7960", "Unrealised Foreign Exchange Gain/Loss", "expense", "other_expense", system: true),
     ]
 
     static let industryAccounts: [String: [TemplateAccount]] = [
@@ -86,7 +87,7 @@ enum ChartTemplates {
         PostingRule.accountsPayable.rawValue: "2000", PostingRule.salesTaxPayable.rawValue: "2200",
         PostingRule.retainedEarnings.rawValue: "3900", PostingRule.acquirerReceivable.rawValue: "1160",
         PostingRule.storedValueReceivable.rawValue: "1170", PostingRule.storedValueFunding.rawValue: "1000",
-        PostingRule.fxGainLoss.rawValue: "7950",
+        PostingRule.fxGainLoss.rawValue: "7950", PostingRule.fxUnrealisedGainLoss.rawValue: "7960",
     ]
 }
 
@@ -111,4 +112,6 @@ enum PostingRule: String, Sendable, Hashable, CaseIterable {
     case retainedEarnings = "retained_earnings"
     /// Realised exchange gains and losses: a foreign-currency payment settling a document booked at another rate.
     case fxGainLoss = "fx_gain_loss"
+    /// Unrealised exchange gains and losses: open foreign-currency documents revalued when a period closes.
+    case fxUnrealisedGainLoss = "fx_unrealised_gain_loss"
 }

@@ -15,6 +15,10 @@ struct Period: Sendable, Hashable {
     var previousHash: String
     var chainHash: String
     var closingEntryId: String?
+    /// The unrealised exchange differences posted at the close (dated the period end) and their reversal (dated the
+    /// day after); nil when no open foreign-currency document changed value.
+    var revaluationEntryId: String?
+    var revaluationReversalEntryId: String?
     var closedAt: Date
     var closedBy: String
     var reopenedAt: Date?
@@ -23,8 +27,8 @@ struct Period: Sendable, Hashable {
 
     static let columns: StaticString = """
         id, company_id, mode, sequence, period_start::text AS period_start, period_end::text AS period_end, status,
-        entries_count, entries_hash, previous_hash, chain_hash, closing_entry_id, closed_at, closed_by, reopened_at,
-        reopened_by, reopen_reason
+        entries_count, entries_hash, previous_hash, chain_hash, closing_entry_id, revaluation_entry_id,
+        revaluation_reversal_entry_id, closed_at, closed_by, reopened_at, reopened_by, reopen_reason
         """
 
     init(row: Row) throws {
@@ -43,6 +47,8 @@ struct Period: Sendable, Hashable {
         previousHash = try row.decode("previous_hash")
         chainHash = try row.decode("chain_hash")
         closingEntryId = try row.decode("closing_entry_id")
+        revaluationEntryId = try row.decode("revaluation_entry_id")
+        revaluationReversalEntryId = try row.decode("revaluation_reversal_entry_id")
         closedAt = try row.decode("closed_at")
         closedBy = try row.decode("closed_by")
         reopenedAt = try row.decode("reopened_at")
@@ -54,13 +60,15 @@ struct Period: Sendable, Hashable {
         ["id": .string(id), "company_id": .string(companyId), "sequence": .int(sequence), "period_start": .string(periodStart),
          "period_end": .string(periodEnd), "status": .string(status), "entries_count": .int(entriesCount),
          "entries_hash": .string(entriesHash), "previous_hash": .string(previousHash), "chain_hash": .string(chainHash),
-         "closing_entry_id": .text(closingEntryId), "closed_at": .timestamp(closedAt), "closed_by": .string(closedBy),
+         "closing_entry_id": .text(closingEntryId), "revaluation_entry_id": .text(revaluationEntryId),
+         "revaluation_reversal_entry_id": .text(revaluationReversalEntryId), "closed_at": .timestamp(closedAt), "closed_by": .string(closedBy),
          "reopened_at": .timestamp(reopenedAt), "reopened_by": .text(reopenedBy), "reopen_reason": .text(reopenReason)]
     }
 }
 
-/// `accounting_periods`: close (closing entry, lock, hash, `period.closed` event in one transaction), reopen
-/// (audited on the row, the closing entry reversed, `period.reopened`), and the chain check.
+/// `accounting_periods`: close (unrealised exchange differences, closing entry, lock, hash, `period.closed` event in one
+/// transaction), reopen (audited on the row, the closing and revaluation entries reversed, `period.reopened`), and the
+/// chain check.
 struct PeriodStore: Sendable {
     let database: any Database
     let crypto: any CryptoService
@@ -90,6 +98,11 @@ struct PeriodStore: Sendable {
             guard trial.debits == trial.credits else {
                 throw AccountingInput.conflict("The trial balance as of \(end) does not balance; the period cannot be closed")
             }
+            // Before the closing entry: the revaluation's gain or loss is part of the period's result it closes.
+            let id = AccountingInput.newId()
+            let closedRanges = existing.filter { $0.status == "closed" }.map { (start: $0.periodStart, end: $0.periodEnd) }
+            let revaluation = try await postRevaluation(company, mode: mode, periodId: id, start: start, end: end, closed: closedRanges,
+                                                        userId: userId, now: now, executor: tx)
             let activity = try await ReportStore(database: database).totals(companyId: company.id, mode: mode, from: start,
                                                                            to: end, excludingClosing: true, executor: tx)
             var closingEntryId: String?
@@ -111,13 +124,14 @@ struct PeriodStore: Sendable {
             let entriesHash = PeriodChain.entriesHash(entries, crypto: crypto)
             let previous = existing.last(where: { $0.status == "closed" })?.chainHash ?? PeriodChain.genesisHash
             let chain = PeriodChain.chainHash(previous: previous, entriesHash: entriesHash, crypto: crypto)
-            let id = AccountingInput.newId()
             let sequence = (existing.map(\.sequence).max() ?? 0) + 1
             guard let row = try await tx.queryFirst("""
                 INSERT INTO accounting_periods (id, company_id, mode, sequence, period_start, period_end, status, entries_count,
-                    entries_hash, previous_hash, chain_hash, closing_entry_id, closed_at, closed_by)
+                    entries_hash, previous_hash, chain_hash, closing_entry_id, revaluation_entry_id, revaluation_reversal_entry_id,
+                    closed_at, closed_by)
                 VALUES (\(id), \(company.id), \(mode), \(sequence), \(start)::date, \(end)::date, 'closed', \(entries.count),
-                    \(entriesHash), \(previous), \(chain), \(closingEntryId), \(now), \(userId))
+                    \(entriesHash), \(previous), \(chain), \(closingEntryId), \(revaluation.revaluation), \(revaluation.reversal),
+                    \(now), \(userId))
                 RETURNING \(literal: Period.columns)
                 """) else { throw DatabaseError(kind: .query, message: "period insert returned no row") }
             let period = try Period(row: row)
@@ -154,12 +168,16 @@ struct PeriodStore: Sendable {
                 WHERE id = \(id) RETURNING \(literal: Period.columns)
                 """) else { return (ReopenOutcome.notFound, false) }
             let reopened = try Period(row: row)
-            if let closingId = period.closingEntryId,
-               let closing = try await JournalStore(database: database).find(closingId, organizationId: organizationId, mode: mode,
-                                                                             executor: tx, forUpdate: true),
-               closing.status == .posted {
-                _ = try await JournalStore.reverseLocked(closing, mode: mode, reason: "period reopened: \(reason)", correction: nil,
-                                                         userId: userId, at: now, executor: tx)
+            // Each reversal is dated like its original: the closing entry and the revaluation in the reopened period, the
+            // revaluation's own reversal on the day after (open: a close there before this one refused this close, one
+            // after it is the latest closed period).
+            for entryId in [period.closingEntryId, period.revaluationEntryId, period.revaluationReversalEntryId].compactMap({ $0 }) {
+                if let entry = try await JournalStore(database: database).find(entryId, organizationId: organizationId, mode: mode,
+                                                                               executor: tx, forUpdate: true),
+                   entry.status == .posted {
+                    _ = try await JournalStore.reverseLocked(entry, mode: mode, reason: "period reopened: \(reason)", correction: nil,
+                                                             userId: userId, at: now, executor: tx)
+                }
             }
             try await eventLog.append([event("period.reopened", reopened, company: company, now: now)], in: tx)
             return (ReopenOutcome.reopened(reopened), true)
@@ -240,7 +258,8 @@ struct PeriodStore: Sendable {
                         "period_id": .string(period.id), "company_id": .string(company.id),
                         "period_start": .string(period.periodStart), "period_end": .string(period.periodEnd),
                         "status": .string(period.status), "chain_hash": .string(period.chainHash),
-                        "closing_entry_id": .text(period.closingEntryId), "reopen_reason": .text(period.reopenReason),
+                        "closing_entry_id": .text(period.closingEntryId),
+                        "revaluation_entry_id": .text(period.revaluationEntryId), "reopen_reason": .text(period.reopenReason),
                     ])
     }
 }
