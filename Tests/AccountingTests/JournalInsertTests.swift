@@ -125,4 +125,54 @@ import Testing
             """)
         #expect(try count?.decode("n", as: Int64.self) == 1)
     }
+
+    /// Migration 15: the line's keys name ids only, and a statement whose line disagrees with its entry's or its
+    /// account's company or mode is refused whole (insert or update), as the composite keys did; so is moving an entry
+    /// or an account with lines to another ledger.
+    @Test func aLineOfAnotherLedgerIsRefused() async throws {
+        let fixture = try await AccountingFixture.make()
+        defer { fixture.close() }
+        let company = try await fixture.company()
+        let accounts = try await fixture.accounts(company)
+        let other = try await fixture.company(name: "Other Books")
+        let otherAccounts = try await fixture.accounts(other)
+        let debit = try #require(accounts["6100"]), credit = try #require(accounts["2100"])
+        let foreign = try #require(otherAccounts["6100"])
+        let draft = try await fixture.database.transaction { tx -> String in
+            let entry = JournalStore.NewEntry(companyId: company, mode: .live, status: .draft, entryType: "manual",
+                                              entryDate: "2026-03-01", description: "draft", currency: Currency(code: "USD")!,
+                                              lines: [LedgerLine(accountId: debit, side: .debit, amountMinor: 5, currency: Currency(code: "USD")!,
+                                                                 exchangeRate: .one, baseAmountMinor: 5, description: nil),
+                                                      LedgerLine(accountId: credit, side: .credit, amountMinor: 5,
+                                                                 currency: Currency(code: "USD")!, exchangeRate: .one, baseAmountMinor: 5,
+                                                                 description: nil)])
+            try await JournalStore.insert([entry], firstNumber: 900, now: Date(), executor: tx)
+            return entry.id
+        }
+        func refusedAsAnotherLedger(_ sql: SQL) async {
+            do {
+                try await fixture.database.execute(sql)
+                Issue.record("a statement mixing ledgers was accepted")
+            } catch {
+                #expect(String(describing: error).contains("sqlstate 23503"))
+            }
+        }
+        await refusedAsAnotherLedger("""
+            INSERT INTO accounting_journal_lines (id, entry_id, company_id, mode, line_number, account_id, side, amount_minor,
+                currency, exchange_rate, base_amount_minor)
+            VALUES ('line_mode', \(draft), \(company), 'test', 3, \(debit), 'debit', 1, 'USD', 1, 1)
+            """)
+        await refusedAsAnotherLedger("""
+            INSERT INTO accounting_journal_lines (id, entry_id, company_id, mode, line_number, account_id, side, amount_minor,
+                currency, exchange_rate, base_amount_minor)
+            VALUES ('line_account', \(draft), \(company), 'live', 3, \(foreign), 'debit', 1, 'USD', 1, 1)
+            """)
+        await refusedAsAnotherLedger("UPDATE accounting_journal_lines SET account_id = \(foreign) WHERE entry_id = \(draft) AND line_number = 1")
+        await refusedAsAnotherLedger("UPDATE accounting_journal_entries SET company_id = \(other) WHERE id = \(draft)")
+        await refusedAsAnotherLedger("UPDATE accounting_accounts SET mode = 'test', account_number = '6100-moved' WHERE id = \(debit)")
+        let lines = try await fixture.database.query("""
+            SELECT account_id FROM accounting_journal_lines WHERE entry_id = \(draft) ORDER BY line_number
+            """)
+        #expect(try lines.map { try $0.decode("account_id", as: String.self) } == [debit, credit])
+    }
 }

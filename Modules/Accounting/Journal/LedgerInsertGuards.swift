@@ -77,4 +77,74 @@ enum LedgerInsertGuards {
         END
         $check$;
         """)
+
+    /// Migration 15: a line's foreign keys name its entry's and its account's id alone; that the three share one company
+    /// and mode is checked once per statement, here. WHY: PostgreSQL plans a foreign-key check once per connection; for
+    /// the composite keys `(id, company_id, mode)`, planned while the ledger had no statistics (a new database, a table
+    /// grown since its last ANALYZE), it chose an index on `(company_id, mode, …)` and filtered on `id`, so every
+    /// line's check read the company's whole ledger (a 100,000-entry insert ran for hours; postings slowed as the
+    /// ledger grew). A key on `id` alone has no such index to choose. The guards' own queries run with sequential
+    /// scans and hash or merge joins off, so their plans are index probes per inserted row whatever the statistics.
+    static let lineKeysMigration = Migration(namespace: AccountingSchema.namespace, version: 15,
+                                             name: "journal line keys by id, tenant checked per statement", sql: """
+        ALTER TABLE accounting_journal_lines
+            DROP CONSTRAINT accounting_journal_lines_entry_id_company_id_mode_fkey,
+            DROP CONSTRAINT accounting_journal_lines_account_id_company_id_mode_fkey,
+            ADD CONSTRAINT accounting_journal_lines_entry_id_fkey FOREIGN KEY (entry_id) REFERENCES accounting_journal_entries (id),
+            ADD CONSTRAINT accounting_journal_lines_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounting_accounts (id);
+
+        CREATE OR REPLACE FUNCTION accounting_lines_insert_guard() RETURNS trigger LANGUAGE plpgsql
+            SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off AS $guard$
+        DECLARE
+            refused_status text;
+        BEGIN
+            IF EXISTS (SELECT 1 FROM inserted_lines l
+                       JOIN accounting_journal_entries e ON e.id = l.entry_id
+                       JOIN accounting_accounts a ON a.id = l.account_id
+                       WHERE (e.company_id, e.mode) <> (l.company_id, l.mode)
+                          OR (a.company_id, a.mode) <> (l.company_id, l.mode)) THEN
+                RAISE EXCEPTION 'accounting: a journal line''s entry and account must be of its company and mode'
+                    USING ERRCODE = 'foreign_key_violation';
+            END IF;
+            -- After the statement: entries inserted by the same statement are visible, with this transaction's xid.
+            SELECT e.status INTO refused_status
+            FROM inserted_lines l JOIN accounting_journal_entries e ON e.id = l.entry_id
+            WHERE e.status <> 'draft' AND e.posted_xid IS DISTINCT FROM pg_current_xact_id()
+            LIMIT 1;
+            IF FOUND THEN
+                RAISE EXCEPTION 'accounting: lines cannot be added to a % journal entry', refused_status
+                    USING ERRCODE = 'integrity_constraint_violation';
+            END IF;
+            RETURN NULL;
+        END
+        $guard$;
+        -- An update of a (draft) line is checked as an insert: it may not move to another ledger or into a posted entry.
+        CREATE TRIGGER accounting_lines_update_guard AFTER UPDATE ON accounting_journal_lines
+            REFERENCING NEW TABLE AS inserted_lines FOR EACH STATEMENT EXECUTE FUNCTION accounting_lines_insert_guard();
+
+        ALTER FUNCTION accounting_entries_insert_period_lock() SET enable_seqscan = off;
+        ALTER FUNCTION accounting_entries_insert_period_lock() SET enable_hashjoin = off;
+        ALTER FUNCTION accounting_entries_insert_period_lock() SET enable_mergejoin = off;
+
+        -- What the composite keys also refused: an entry or account moving to another company or mode under its lines.
+        CREATE FUNCTION accounting_line_owners_guard() RETURNS trigger LANGUAGE plpgsql
+            SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off AS $guard$
+        BEGIN
+            IF TG_TABLE_NAME = 'accounting_journal_entries' AND EXISTS (
+                SELECT 1 FROM updated_owners o JOIN accounting_journal_lines l ON l.entry_id = o.id
+                WHERE (l.company_id, l.mode) <> (o.company_id, o.mode))
+               OR TG_TABLE_NAME = 'accounting_accounts' AND EXISTS (
+                SELECT 1 FROM updated_owners o JOIN accounting_journal_lines l ON l.account_id = o.id
+                WHERE (l.company_id, l.mode) <> (o.company_id, o.mode)) THEN
+                RAISE EXCEPTION 'accounting: % has journal lines of another company or mode', TG_TABLE_NAME
+                    USING ERRCODE = 'foreign_key_violation';
+            END IF;
+            RETURN NULL;
+        END
+        $guard$;
+        CREATE TRIGGER accounting_entry_owner_guard AFTER UPDATE ON accounting_journal_entries
+            REFERENCING NEW TABLE AS updated_owners FOR EACH STATEMENT EXECUTE FUNCTION accounting_line_owners_guard();
+        CREATE TRIGGER accounting_account_owner_guard AFTER UPDATE ON accounting_accounts
+            REFERENCING NEW TABLE AS updated_owners FOR EACH STATEMENT EXECUTE FUNCTION accounting_line_owners_guard();
+        """)
 }
