@@ -126,7 +126,7 @@ import Testing
         #expect(try count?.decode("n", as: Int64.self) == 1)
     }
 
-    /// Migration 15: the line's keys name ids only, and a statement whose line disagrees with its entry's or its
+    /// Migration 13: the line's keys name ids only, and a statement whose line disagrees with its entry's or its
     /// account's company or mode is refused whole (insert or update), as the composite keys did; so is moving an entry
     /// or an account with lines to another ledger.
     @Test func aLineOfAnotherLedgerIsRefused() async throws {
