@@ -69,6 +69,27 @@ def main():
     print(f"commit-to-first-attempt ms: p50 {percentile(latencies, 0.5):.1f}, p99 {percentile(latencies, 0.99):.1f}, "
           f"max {max(latencies):.1f}")
     print(f"receiver CPU busy {receiver_busy * 100:.0f}% of one core (near 100%: the receiver is the limit)")
+    print_stages(url)
+
+
+def print_stages(url):
+    """Where the first attempts' time went, from Atlas's own rows: the event's append to its fan-out (delivery row
+    created), the fan-out to the attempt's start (claim and the endpoint's queue), the attempt's own latency."""
+    rows = harness.psql(url, """
+        SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY fan)::numeric, 1),
+               round(percentile_cont(0.99) WITHIN GROUP (ORDER BY fan)::numeric, 1),
+               round(percentile_cont(0.5) WITHIN GROUP (ORDER BY queued)::numeric, 1),
+               round(percentile_cont(0.99) WITHIN GROUP (ORDER BY queued)::numeric, 1),
+               round(percentile_cont(0.5) WITHIN GROUP (ORDER BY sent)::numeric, 1),
+               round(percentile_cont(0.99) WITHIN GROUP (ORDER BY sent)::numeric, 1)
+        FROM (SELECT extract(epoch FROM d.created_at) * 1000 - (e.payload->>'appendedAt')::float8 * 1000 AS fan,
+                     extract(epoch FROM a.started_at - d.created_at) * 1000 AS queued, a.latency_ms AS sent
+              FROM webhooks_deliveries d JOIN webhooks_events e USING (event_id)
+              JOIN webhooks_attempts a ON a.delivery_id = d.id AND a.attempt = 1) stages""")
+    if rows:
+        fan50, fan99, queued50, queued99, sent50, sent99 = rows[0]
+        print(f"stages p50 / p99 ms: append to fan-out {fan50} / {fan99}, fan-out to attempt start {queued50} / {queued99}, "
+              f"attempt {sent50} / {sent99}")
 
 
 def cpu_seconds(pid):

@@ -15,6 +15,10 @@ public final class EventLogService: Sendable {
         public var leaseAcquireIntervalMilliseconds: Int = 1_000
         /// The polling fallback when no NOTIFY arrives (another instance's listener, a lost connection).
         public var pollIntervalMilliseconds: Int = 1_000
+        /// Committed events waiting behind an older transaction still running (the read horizon) are looked for
+        /// again after this, doubling up to `pollIntervalMilliseconds`: their NOTIFY has already come, so waiting
+        /// for the next one would add up to the gap between appends to their latency.
+        public var heldBackRetryFirstMilliseconds: Int = 5
         public var errorBackoffMilliseconds: Int = 1_000
         public var parkedRetryCheckIntervalMilliseconds: Int = 2_000
         public var delivery = EventDeliveryLimits.standard

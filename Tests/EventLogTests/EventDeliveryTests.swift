@@ -97,6 +97,37 @@ import Testing
         }
     }
 
+    /// An event committed behind an older transaction still open reaches its consumer soon after that transaction
+    /// ends, although no NOTIFY comes then: the runner saw committed events behind the read horizon and looked
+    /// again (`heldBackRetryFirstMilliseconds`, doubling), instead of sleeping its poll interval (ten minutes here).
+    @Test func anEventHeldBehindTheHorizonIsReadSoonAfterTheOlderTransactionEnds() async throws {
+        let fixture = try await EventLogFixture.make()
+        defer { fixture.close() }
+        var limits = EventLogFixture.fastLimits
+        limits.pollIntervalMilliseconds = 600_000
+        let deliveries = Deliveries()
+        let service = fixture.service([EventConsumer(name: "test.horizon") { deliveries.record($0) }], limits: limits)
+        try await fixture.running(service) {
+            try await fixture.append([EventLogFixture.event(resource: "first")])
+            try await eventually("the first event") { deliveries.resources == ["first"] }
+            let olderIsOpen = Latch(), olderMayEnd = Latch()
+            let older = Task {
+                try await fixture.database.transaction { tx in
+                    try await tx.execute("SELECT pg_current_xact_id()")
+                    olderIsOpen.open()
+                    await olderMayEnd.wait()
+                }
+            }
+            await olderIsOpen.wait()
+            try await fixture.append([EventLogFixture.event(resource: "held")])
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(deliveries.resources == ["first"], "the older transaction may still append below the held event")
+            olderMayEnd.open()
+            try await older.value
+            try await eventually("the held event without a NOTIFY", seconds: 20) { deliveries.resources == ["first", "held"] }
+        }
+    }
+
     /// The handler applies a batch in its own transaction with `markApplied`, then the runner fails before
     /// it moves the cursor (simulated by throwing once after the commit): the batch comes again, and
     /// nothing is applied twice.

@@ -21,6 +21,7 @@ struct ConsumerRunner: Sendable {
         var cursor: EventPosition?
         var renewedAt = ContinuousClock.now
         var retriesCheckedAt = ContinuousClock.now
+        var heldBackWaitMilliseconds: Int?
         while !Task.isCancelled {
             let generation = wake.generation
             do {
@@ -39,9 +40,14 @@ struct ConsumerRunner: Sendable {
                 if let last = page.last {
                     cursor = try await deliver(page.filter { consumer.wants($0.event) }, end: last.position)
                     renewedAt = .now
+                    heldBackWaitMilliseconds = nil
                     continue
                 }
-                await wake.wait(milliseconds: limits.pollIntervalMilliseconds, unlessSignaledSince: generation)
+                heldBackWaitMilliseconds = try await reader.hasEvents(after: held)
+                    ? heldBackWaitMilliseconds.map { min($0 * 2, limits.pollIntervalMilliseconds) } ?? limits.heldBackRetryFirstMilliseconds
+                    : nil
+                await wake.wait(milliseconds: heldBackWaitMilliseconds ?? limits.pollIntervalMilliseconds,
+                                unlessSignaledSince: generation)
                 if ContinuousClock.now - renewedAt > .milliseconds(limits.leaseRenewIntervalMilliseconds) {
                     cursor = try await leases.renew(consumer.name) ? held : nil
                     renewedAt = .now

@@ -25,6 +25,15 @@ struct EventReadStore: Sendable {
         return try rows.map(Self.decode)
     }
 
+    /// Whether committed events follow `position` at all, read horizon or not: after an empty page, true means
+    /// they wait behind an older transaction still running (`ConsumerRunner` then looks again soon).
+    func hasEvents(after position: EventPosition) async throws -> Bool {
+        try await database.queryFirst("""
+            SELECT 1 AS found FROM event_log
+            WHERE (writer_xid, seq) > (\(String(position.writerTransactionId))::xid8, \(position.sequence)) LIMIT 1
+            """) != nil
+    }
+
     /// The read horizon: the oldest transaction in this statement's snapshot still running, leaving out
     /// those that `pg_stat_activity` places in another database (they cannot append to this log), or the
     /// snapshot's xmax when none is left.
