@@ -70,6 +70,8 @@ def main():
           f"max {max(latencies):.1f}")
     print(f"receiver CPU busy {receiver_busy * 100:.0f}% of one core (near 100%: the receiver is the limit)")
     print_stages(url)
+    if os.environ.get("STATEMENTS"):
+        print_statements(url)
 
 
 def print_stages(url):
@@ -90,6 +92,17 @@ def print_stages(url):
         fan50, fan99, queued50, queued99, sent50, sent99 = rows[0]
         print(f"stages p50 / p99 ms: append to fan-out {fan50} / {fan99}, fan-out to attempt start {queued50} / {queued99}, "
               f"attempt {sent50} / {sent99}")
+
+
+def print_statements(url):
+    """Diagnostics (`STATEMENTS=1` with `PG_LOCAL_EXTRA_OPTS="-c shared_preload_libraries=pg_stat_statements"`): the
+    statements that took the most time in PostgreSQL during the run."""
+    harness.psql(url, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    for total, calls, mean, query in harness.psql(url, """
+            SELECT round(total_exec_time::numeric), calls, round(mean_exec_time::numeric, 2),
+                   left(regexp_replace(query, '\\s+', ' ', 'g'), 100)
+            FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15"""):
+        print(f"  {total:>7} ms {calls:>7} calls {mean:>8} ms each  {query}")
 
 
 def cpu_seconds(pid):

@@ -26,11 +26,14 @@ struct EventReadStore: Sendable {
     }
 
     /// Whether committed events follow `position` at all, read horizon or not: after an empty page, true means
-    /// they wait behind an older transaction still running (`ConsumerRunner` then looks again soon).
+    /// they wait behind an older transaction still running (`ConsumerRunner` then looks again soon). The ORDER BY
+    /// keeps the plan on the primary key: without it, LIMIT 1 may be planned as a sequential scan, which reads the
+    /// whole retained log when nothing follows the position (the usual answer).
     func hasEvents(after position: EventPosition) async throws -> Bool {
         try await database.queryFirst("""
             SELECT 1 AS found FROM event_log
-            WHERE (writer_xid, seq) > (\(String(position.writerTransactionId))::xid8, \(position.sequence)) LIMIT 1
+            WHERE (writer_xid, seq) > (\(String(position.writerTransactionId))::xid8, \(position.sequence))
+            ORDER BY writer_xid, seq LIMIT 1
             """) != nil
     }
 

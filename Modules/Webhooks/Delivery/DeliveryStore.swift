@@ -60,6 +60,10 @@ struct DeliveryStore: Sendable {
     /// one company; each flavour only its own event types, `WebhookFlavour`), in ONE statement: events already recorded (a redelivered batch) are skipped, so a
     /// batch applies once; each recorded event gets the next `sequence` of its resource, in log order.
     /// Events of tenants without any endpoint are not recorded. Returns the deliveries created.
+    ///
+    /// WHY the resources' new sequences go through one JSON object (`last_sequences`) rather than a join with
+    /// `bumped`: both sides are CTEs the planner estimates at one row, so the join was a nested loop comparing every
+    /// event with every resource as collated text: a 250-event batch spent 120 ms there, 500 events four times that.
     @discardableResult
     func fanOut(_ events: [LoggedEvent], now: Date) async throws -> Int {
         guard !events.isEmpty else { return 0 }
@@ -93,11 +97,15 @@ struct DeliveryStore: Sendable {
                 SELECT DISTINCT merchant_id, mode, resource_id, total FROM numbered
                 ON CONFLICT (merchant_id, mode, resource_id) DO UPDATE SET last_sequence = s.last_sequence + EXCLUDED.last_sequence
                 RETURNING merchant_id, mode, resource_id, last_sequence
+            ), last_sequences AS (
+                SELECT jsonb_object_agg(jsonb_build_array(merchant_id, mode, resource_id)::text, last_sequence) AS by_resource
+                FROM bumped
             ), recorded AS (
                 INSERT INTO webhooks_events (event_id, merchant_id, mode, event_type, resource_id, sequence, payload, occurred_at)
-                SELECT n.event_id, n.merchant_id, n.mode, n.event_type, n.resource_id, b.last_sequence - n.total + n.n,
+                SELECT n.event_id, n.merchant_id, n.mode, n.event_type, n.resource_id,
+                       (l.by_resource ->> jsonb_build_array(n.merchant_id, n.mode, n.resource_id)::text)::bigint - n.total + n.n,
                        n.payload, n.occurred_at
-                FROM numbered n JOIN bumped b USING (merchant_id, mode, resource_id)
+                FROM numbered n CROSS JOIN last_sequences l
                 RETURNING event_id, merchant_id, mode, event_type, payload
             ), typed AS (
                 SELECT r.*, CASE WHEN r.event_type = ANY (string_to_array(\(accountingTypes), ',')) THEN 'accounting'
@@ -290,17 +298,17 @@ struct DeliveryStore: Sendable {
                     last_error = NULL, updated_at = i.now
                 FROM input i
                 WHERE d.id = i.id AND d.status = 'delivering' AND d.attempts = i.attempt
-                RETURNING d.id
+                RETURNING d.id, i.endpoint_id, i.merchant_id, i.mode, i.event_id, i.attempt, i.started_at, i.latency_ms,
+                    i.status_code, i.response_body
             ), logged AS (
                 INSERT INTO webhooks_attempts (delivery_id, endpoint_id, merchant_id, mode, event_id, attempt, started_at,
                     latency_ms, status_code, error, response_body, outcome)
-                SELECT i.id, i.endpoint_id, i.merchant_id, i.mode, i.event_id, i.attempt, i.started_at, i.latency_ms,
-                       i.status_code, NULL, i.response_body, 'succeeded'
-                FROM input i JOIN updated u ON u.id = i.id
+                SELECT id, endpoint_id, merchant_id, mode, event_id, attempt, started_at, latency_ms, status_code, NULL,
+                       response_body, 'succeeded'
+                FROM updated
             ), healed AS (
                 UPDATE webhooks_endpoints SET failing_since = NULL
-                WHERE failing_since IS NOT NULL
-                  AND id IN (SELECT i.endpoint_id FROM input i JOIN updated u ON u.id = i.id)
+                WHERE failing_since IS NOT NULL AND id IN (SELECT endpoint_id FROM updated)
             )
             SELECT id FROM updated
             """)
