@@ -17,8 +17,10 @@ import Testing
         "\u{1}\u{2}\u{1F}\u{7F}", "ünïcødé € 🧾", "\\b not a backspace", "plain",
     ]
 
+    static let cardSchemes: [String?] = ["VISA", nil, "", "M,C \"X\""]
+
     /// A settlement of `count` SALEs written straight into the module's tables: sale `i` has an awkward
-    /// authorization code (cycling through `awkwardCodes`), a card scheme only on even lines, and a timestamp with a
+    /// authorization code and card scheme (cycling through `awkwardCodes` and `cardSchemes`), and a timestamp with a
     /// fraction of a second (the export writes whole seconds). One PRE_AUTH too, which is never exported.
     static func settlement(_ fixture: ReconciliationFixture, count: Int, merchantId: String? = nil,
                            mode: Mode = .test) async throws -> String {
@@ -35,7 +37,7 @@ import Testing
                 INSERT INTO reconciliation_items (merchant_id, mode, transaction_id, type, status, amount, currency,
                     card_scheme, masked_pan, authorization_code, occurred_at, source_event_id, settlement_id)
                 VALUES (\(merchant), \(mode), \("txn_\(id.suffix(8))_" + String(1000 + i)), \(i == 0 ? "PRE_AUTH" : "SALE"),
-                    'APPROVED', \(100 + i), 'NZD', \(i % 2 == 0 ? "VISA" : nil), \(i % 3 == 0 ? nil : "************4242"),
+                    'APPROVED', \(100 + i), 'NZD', \(cardSchemes[i % cardSchemes.count]), \(i % 3 == 0 ? nil : "************4242"),
                     \(awkwardCodes[i % awkwardCodes.count]), \(base.addingTimeInterval(Double(i) + 0.999)), \("evt_\(id)_\(i)"), \(id))
                 """)
         }

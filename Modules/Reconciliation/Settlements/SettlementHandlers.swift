@@ -246,10 +246,14 @@ struct SettlementExport: Sendable {
 
     /// PostgreSQL's JSON writes U+0008 and U+000C as `\b` and `\f`, `JSONValue.serialized()` as `\u0008` and
     /// `\u000c`; every other byte is the same from both. Rewrites those two escapes (in JSON text a backslash
-    /// only ever starts an escape); a page without a backslash is returned as is.
+    /// only ever starts an escape); a page without a backslash, the usual one, is returned as is after one
+    /// `memchr` over it (a Swift byte loop took 90 ms for a 10,000-line page in a debug build).
     static func escapingLikeJSONValue(_ json: [UInt8]) -> [UInt8] {
         let backslash = UInt8(ascii: "\\")
-        guard json.contains(backslash) else { return json }
+        let hasBackslash = json.withUnsafeBytes { bytes in
+            bytes.baseAddress.map { memchr($0, Int32(backslash), bytes.count) != nil } ?? false
+        }
+        guard hasBackslash else { return json }
         var output: [UInt8] = []
         output.reserveCapacity(json.count)
         var index = 0
