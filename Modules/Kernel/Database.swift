@@ -308,6 +308,20 @@ extension SQLExecutor {
     public func queryFirst(_ sql: SQL) async throws(DatabaseError) -> Row? { try await query(sql).first }
 }
 
+/// What one `COPY (…) TO STDOUT` wrote: its rows' bytes end to end, exactly as the server formatted them.
+public struct CopyOutput: Sendable {
+    /// Every row with its own line end, in the order the server sent them.
+    public var bytes: [UInt8] = []
+    public var rowCount = 0
+    /// Where the last row starts in `bytes` (a caller continuing after it, e.g. a keyset page, reads it).
+    public var lastRowStart = 0
+
+    public init() {}
+
+    /// The last row's bytes (with its line end); nil when there were no rows.
+    public var lastRow: ArraySlice<UInt8>? { rowCount == 0 ? nil : bytes[lastRowStart...] }
+}
+
 /// A notification received on a LISTEN channel.
 public struct DatabaseNotification: Sendable {
     public let channel: String
@@ -328,6 +342,16 @@ public protocol Database: SQLExecutor {
     func notify(channel: String, payload: String) async throws(DatabaseError)
     /// True when a trivial query succeeds within a short timeout.
     func isReachable() async -> Bool
+    /// Runs one `COPY (…) TO STDOUT (…)` and returns everything it wrote, in one buffer (so keep its query
+    /// bounded, e.g. one keyset page). WHY: PostgreSQL formats the rows in C (RFC 4180 CSV quoting, JSON), so
+    /// no row is decoded and formatted again in Swift, and no per-field SQL expression does the quoting.
+    ///
+    /// COPY takes no bind parameters, and values are never spliced into SQL text: `sql` is constant text with
+    /// no binds, and each value travels in `settings`, bound (`SELECT set_config($1, $2, true), …`) in the same
+    /// transaction as the COPY, whose query reads it back with `current_setting('atlas.<name>')`. The settings
+    /// are transaction-local, so they end with the COPY. Names start with `atlas.` (never a server setting).
+    /// A statement with binds, or one that is not a COPY TO STDOUT, is refused with a `.query` error.
+    func copyOut(_ sql: SQL, settings: KeyValuePairs<String, String>) async throws(DatabaseError) -> CopyOutput
 }
 
 /// One schema change of one module. Versions are ordered per namespace (the module name).

@@ -131,6 +131,12 @@ final class PGConnection: @unchecked Sendable {
         await perform(cancellable: true) { connection in connection.scriptOnWorker(text) }
     }
 
+    /// Runs one bind-free `COPY … TO STDOUT` and collects what it wrote (`PostgresDatabase.copyOut`). Task
+    /// cancellation sends a cancel request, as for `query`.
+    func copyOut(_ sql: SQL) async -> Result<CopyOutput, DatabaseError> {
+        await perform(cancellable: true) { connection in connection.copyOutOnWorker(sql) }
+    }
+
     /// Closes the connection on its worker and ends the thread. Fire-and-forget.
     func close() {
         _ = worker.submit { [self] in
@@ -147,11 +153,11 @@ final class PGConnection: @unchecked Sendable {
 
     // MARK: - Running jobs
 
-    private func perform(cancellable: Bool,
-                         _ job: @escaping @Sendable (PGConnection) -> Result<QueryOutcome, DatabaseError>)
-        async -> Result<QueryOutcome, DatabaseError> {
+    private func perform<Outcome: Sendable>(cancellable: Bool,
+                                            _ job: @escaping @Sendable (PGConnection) -> Result<Outcome, DatabaseError>)
+        async -> Result<Outcome, DatabaseError> {
         let operation = nextOperationID.add(1, ordering: .relaxed).oldValue
-        let run: @Sendable () async -> Result<QueryOutcome, DatabaseError> = { [self] in
+        let run: @Sendable () async -> Result<Outcome, DatabaseError> = { [self] in
             await worker.run { [self] in
                 if !beginOperation(operation, cancellable: cancellable) { return .failure(Self.cancelledBeforeStart) }
                 let outcome = job(self)
@@ -315,6 +321,58 @@ final class PGConnection: @unchecked Sendable {
         error.sqlState == "26000" || error.sqlState == "0A000"
     }
 
+    /// Starts the COPY (extended protocol without parameters, so the text is exactly one statement), then reads
+    /// its rows one `PQgetCopyData` call each, blocking on this worker. The bytes are appended as they come: a
+    /// row is never decoded. Every result libpq still holds is read before returning, so the connection is
+    /// ready for the next statement, or marked broken.
+    private func copyOutOnWorker(_ sql: SQL) -> Result<CopyOutput, DatabaseError> {
+        guard let handle else { return .failure(Self.notConnected) }
+        let started = PQexecParams(handle, sql.text, 0, nil, nil, nil, nil, 0)
+        guard let started, PQresultStatus(started) == PGRES_COPY_OUT else { return refuseCopy(started, handle: handle) }
+        PQclear(started)
+        var output = CopyOutput()
+        var row: UnsafeMutablePointer<CChar>?
+        while true {
+            // > 0: one row's bytes; -1: the COPY ended; -2: it failed. PQgetResult below tells which.
+            let length = PQgetCopyData(handle, &row, 0)
+            guard length > 0, let bytes = row else { break }
+            output.lastRowStart = output.bytes.count
+            output.bytes.append(contentsOf: UnsafeRawBufferPointer(start: bytes, count: Int(length)))
+            output.rowCount += 1
+            PQfreemem(bytes)
+            row = nil
+        }
+        let ended = outcome(of: PQgetResult(handle), handle: handle)
+        drainResults(handle)
+        return ended.map { _ in output }
+    }
+
+    /// The statement did not start a COPY TO STDOUT: its error, or a refusal (a COPY FROM STDIN is ended first,
+    /// so the session is usable again).
+    private func refuseCopy(_ result: OpaquePointer?, handle: OpaquePointer) -> Result<CopyOutput, DatabaseError> {
+        guard let result else { return outcome(of: nil, handle: handle).map { _ in CopyOutput() } }
+        switch PQresultStatus(result) {
+        case PGRES_FATAL_ERROR, PGRES_NONFATAL_ERROR, PGRES_BAD_RESPONSE:
+            return outcome(of: result, handle: handle).map { _ in CopyOutput() }
+        case PGRES_COPY_IN:
+            PQclear(result)
+            _ = PQputCopyEnd(handle, "only COPY TO STDOUT is supported here")
+            drainResults(handle)
+        case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+            PQclear(result)
+        default:
+            // COPY BOTH (replication) or anything else: this session's state is unknown, so it is not reused.
+            PQclear(result)
+            markBroken()
+        }
+        return .failure(Self.notACopyOut)
+    }
+
+    /// Reads and frees every result libpq still holds for the last statement.
+    private func drainResults(_ handle: OpaquePointer) {
+        while let result = PQgetResult(handle) { PQclear(result) }
+    }
+
     private func scriptOnWorker(_ text: String) -> Result<QueryOutcome, DatabaseError> {
         guard let handle else { return .failure(Self.notConnected) }
         return outcome(of: PQexec(handle, text), handle: handle)
@@ -372,6 +430,7 @@ final class PGConnection: @unchecked Sendable {
     static let workerStopped = DatabaseError(kind: .connectionFailed, message: "connection worker stopped")
     static let notConnected = DatabaseError(kind: .connectionFailed, message: "connection is closed")
     static let cancelledBeforeStart = DatabaseError(kind: .query, sqlState: "57014", message: "statement cancelled before it started")
+    static let notACopyOut = DatabaseError(kind: .query, message: "copyOut runs COPY … TO STDOUT statements only")
 
     static func parameterStatus(_ connection: OpaquePointer, _ name: String) -> String? {
         PQparameterStatus(connection, name).map { String(cString: $0) }

@@ -107,6 +107,60 @@ public final class PostgresDatabase: Database {
         _ = try outcome.get()
     }
 
+    // MARK: - Copy out
+
+    /// BEGIN, the settings bound in one `SELECT set_config($1, $2, true), …`, the COPY, COMMIT, on one pooled
+    /// connection; the connection goes back to the pool before this returns (a slow reader of the bytes never
+    /// holds it). See `Database.copyOut` for why values travel as settings.
+    public func copyOut(_ sql: SQL, settings: KeyValuePairs<String, String>) async throws(DatabaseError) -> CopyOutput {
+        guard sql.binds.isEmpty else { throw Self.copyTakesNoBinds }
+        let assignments = try Self.setConfigSQL(settings)
+        let connection = try await pool.acquire().get()
+        let outcome = await copyOut(sql, after: assignments, on: connection)
+        await cleanAndRelease(connection)
+        return try outcome.get()
+    }
+
+    /// Any failure leaves the transaction open or aborted; `cleanAndRelease` rolls it back.
+    private func copyOut(_ sql: SQL, after assignments: SQL?, on connection: PGConnection) async
+        -> Result<CopyOutput, DatabaseError> {
+        if case .failure(let error) = await connection.query("BEGIN") { return .failure(error) }
+        if let assignments, case .failure(let error) = await connection.query(assignments) { return .failure(error) }
+        let copied = await connection.copyOut(sql)
+        guard case .success = copied else { return copied }
+        if case .failure(let error) = await connection.queryUncancellable("COMMIT") { return .failure(error) }
+        return copied
+    }
+
+    /// `SELECT set_config($1, $2, true), set_config($3, $4, true), …`: names and values both bound, so the text
+    /// depends only on how many there are; nil for none.
+    static func setConfigSQL(_ settings: KeyValuePairs<String, String>) throws(DatabaseError) -> SQL? {
+        guard !settings.isEmpty else { return nil }
+        var calls: [String] = []
+        var binds: [SQLValue] = []
+        for (name, value) in settings {
+            guard isCopySettingName(name) else { throw copySettingNameRefused }
+            binds += [.text(name), .text(value)]
+            calls.append("set_config($\(binds.count - 1), $\(binds.count), true)")
+        }
+        return SQL("SELECT " + calls.joined(separator: ", "), binds: binds)
+    }
+
+    /// `atlas.` and lower-case letters, digits and underscores: a custom setting, never one of the server's.
+    static func isCopySettingName(_ name: String) -> Bool {
+        let prefix = "atlas."
+        guard name.hasPrefix(prefix), name.utf8.count > prefix.utf8.count else { return false }
+        return name.utf8.dropFirst(prefix.utf8.count).allSatisfy {
+            ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9"))
+                || $0 == UInt8(ascii: "_")
+        }
+    }
+
+    static let copyTakesNoBinds = DatabaseError(
+        kind: .query, message: "COPY takes no bind parameters: pass values as settings and read them with current_setting")
+    static let copySettingNameRefused = DatabaseError(
+        kind: .query, message: "a copy-out setting name is atlas. followed by lower-case letters, digits or _")
+
     // MARK: - Transactions and leases
 
     /// BEGIN … COMMIT on one connection. A thrown error, or cancellation of the task, rolls back; the
