@@ -194,4 +194,26 @@ import Testing
         try await fixture.database.execute(SQL(StoredValueSchema.dailyDebitsBackfill))
         #expect(try await dailyTotals(fixture) == kept)
     }
+
+    @Test func aBatchChangesOnlyItsOwnTenantsCardWhenAnotherTenantHasTheSameCardId() async throws {
+        let fixture = try await Fixture.make()
+        defer { fixture.close() }
+        #expect(await fixture.post("/api/cards", token: "stationB", Fixture.cardBody(Fixture.cardX)).status == 201)
+        func otherTenantsCard() async throws -> [Int64] {
+            let row = try #require(try await fixture.database.queryFirst("""
+                SELECT balance, card_balance, counter FROM reconciliation_cards
+                WHERE merchant_id = \(fixture.otherMerchantId) AND card_id = \(Fixture.cardX)
+                """))
+            return [try row.decode("balance"), try row.decode("card_balance"), try row.decode("counter")]
+        }
+        let before = try await otherTenantsCard()
+        var chain = Chain(fixture, balance: 350_000, counter: 17)
+        #expect(await fixture.reconcile(chain.debits([10_000, 20_000], dayOffset: 0)).json["accepted"] == 2)
+        #expect(await fixture.card()["balance"] == 320_000)
+        #expect(try await otherTenantsCard() == before)
+        let otherTotals = try await fixture.database.queryFirst("""
+            SELECT count(*) AS n FROM reconciliation_card_daily_debits WHERE merchant_id = \(fixture.otherMerchantId)
+            """)
+        #expect(try otherTotals?.decode("n", as: Int64.self) == 0)
+    }
 }
