@@ -94,3 +94,23 @@ import Testing
         #expect(plan.changedCards[card.cardId]?.status == .blockedTamper)
     }
 }
+
+extension BatchRulesTests {
+    @Test func aBatchAddsItsAcceptedDebitsToTheirCardsDailyTotalsInDayOrder() throws {
+        let card = try card(balance: 5_000_000)
+        // Two debits a day apart, then one of a card the tenant does not have (rejected: adds nothing).
+        let unknown = debits([2], from: 5_000_000).map {
+            OfflineEvent(cardId: "000000000001", counter: $0.counter, type: $0.type, amount: $0.amount,
+                         balanceAfter: $0.balanceAfter, timestamp: $0.timestamp, hash: $0.hash)
+        }
+        let events = debits([1_000_000, 300_000], from: 5_000_000, startDay: 20_002, spacingSeconds: 86_400) + unknown
+        let plan = rules.plan(events, cards: [card.cardId: card], logged: [], debitsByDay: [:])
+        #expect(plan.accepted.count == 2)
+        #expect(plan.rejected == 1)
+        #expect(BatchRules.dailyDebits(plan.accepted) == [
+            BatchRules.DayTotal(cardId: "a1b2c3d4e5f6", day: 20_002, total: 1_000_000),
+            BatchRules.DayTotal(cardId: "a1b2c3d4e5f6", day: 20_003, total: 300_000),
+        ])
+        #expect(BatchRules.dailyDebits(Array(plan.accepted.reversed())) == BatchRules.dailyDebits(plan.accepted))
+    }
+}

@@ -10,6 +10,8 @@ import Kernel
 /// - `reconciliation_card_events`: the append-only audit log of reconciled card events,
 ///   `PRIMARY KEY (merchant_id, mode, card_id, counter)` (rule 22): a counter is logged once.
 /// - `reconciliation_batches`: one row per `POST /api/reconcile` (rule 20).
+/// - `reconciliation_card_daily_debits` (version 5): reconciled debits per card and UTC day, kept by the batch that
+///   logs them, so the daily and weekly review sums read at most a week of rows per card instead of the card's debits.
 /// - `reconciliation_card_auth_codes`: one-time reissue auth codes (SHA-256 only).
 /// - `reconciliation_terminal_reports`: terminal reports and the tamper reports reconciliation creates.
 enum StoredValueSchema {
@@ -117,5 +119,32 @@ enum StoredValueSchema {
             );
             CREATE INDEX reconciliation_terminal_reports_by_card ON reconciliation_terminal_reports (merchant_id, mode, card_id);
             """),
+        dailyDebits,
     ]
+
+    /// WHY: a reconcile batch summed every debit of its cards since the Monday of its first event (one range of
+    /// `reconciliation_card_events_by_time` per card), a cost that grew with how often a card pays in a week, and
+    /// every logged debit paid for that index. The batch now adds its accepted debits to one row per card and UTC
+    /// day (in the transaction that logs them, under the card locks) and reads those rows; the audit log keeps only
+    /// its primary key. Existing debits are summed once here, so the review flags see the same totals as before.
+    static let dailyDebits = Migration(namespace: ReconciliationSchema.namespace, version: 5, name: "card_daily_debits", sql: """
+        CREATE TABLE reconciliation_card_daily_debits (
+            merchant_id text NOT NULL,
+            mode text NOT NULL CHECK (mode IN ('live', 'test')),
+            card_id text NOT NULL,
+            day integer NOT NULL CHECK (day >= 0),
+            total bigint NOT NULL CHECK (total > 0),
+            PRIMARY KEY (merchant_id, mode, card_id, day)
+        );
+        \(dailyDebitsBackfill);
+        DROP INDEX reconciliation_card_events_by_time;
+        """)
+
+    /// Sums the logged debits per card and UTC day (`day` = `event_timestamp / 86400`, as `BatchRules` counts days).
+    static let dailyDebitsBackfill = """
+        INSERT INTO reconciliation_card_daily_debits (merchant_id, mode, card_id, day, total)
+        SELECT merchant_id, mode, card_id, (event_timestamp / 86400)::integer, sum(amount)
+        FROM reconciliation_card_events WHERE type = 'debit' AND amount > 0
+        GROUP BY merchant_id, mode, card_id, event_timestamp / 86400
+        """
 }

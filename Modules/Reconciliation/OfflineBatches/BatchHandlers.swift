@@ -50,10 +50,10 @@ struct BatchRun: Sendable {
         let replays = events.filter { event in cards[event.cardId].map { event.counter <= $0.counter } ?? false }
         let logged = try await store.logged(tenant, replays.map { CounterKey(cardId: $0.cardId, counter: $0.counter) }, on: tx)
         let firstDay = (events.map(\.timestamp).min() ?? 0) / BatchRules.secondsPerDay
-        let debits = try await store.debitsByDay(tenant, cardIds: cardIds,
-                                                 fromTimestamp: BatchRules.weekStart(day: firstDay) * BatchRules.secondsPerDay, on: tx)
+        let debits = try await store.debitsByDay(tenant, cardIds: cardIds, fromDay: BatchRules.weekStart(day: firstDay), on: tx)
         let plan = rules.plan(events, cards: cards, logged: logged, debitsByDay: debits)
         try await store.insertEvents(tenant, plan.accepted, batchId: batchId, terminalId: terminalId, now: now, on: tx)
+        try await store.addDailyDebits(tenant, BatchRules.dailyDebits(plan.accepted), on: tx)
         try await store.updateCards(tenant, plan.changedCards.values.sorted(by: { $0.cardId < $1.cardId }), now: now, on: tx)
         for tampered in plan.tampered {
             try await ReportStore().insert(tenant, ReportStore.Report(

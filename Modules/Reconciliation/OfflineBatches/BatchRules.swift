@@ -47,6 +47,25 @@ struct BatchRules {
 
     static let secondsPerDay: Int64 = 86_400
 
+    /// The accepted debits of one card on one UTC day, summed.
+    struct DayTotal: Sendable, Equatable {
+        let cardId: String
+        let day: Int64
+        let total: Int64
+    }
+
+    /// What a batch adds to its cards' daily debit totals (every accepted debit, flagged or not: the review sums
+    /// count them all), in (card, day) order.
+    static func dailyDebits(_ accepted: [Accepted]) -> [DayTotal] {
+        var totals: [String: [Int64: Int64]] = [:]
+        for item in accepted where item.event.type == .debit {
+            totals[item.event.cardId, default: [:]][item.event.timestamp / secondsPerDay, default: 0] += item.event.amount
+        }
+        return totals.keys.sorted().flatMap { cardId in
+            totals[cardId, default: [:]].sorted { $0.key < $1.key }.map { DayTotal(cardId: cardId, day: $0.key, total: $0.value) }
+        }
+    }
+
     /// Day number → Monday of its week (1970-01-01 was a Thursday).
     static func weekStart(day: Int64) -> Int64 { day - ((day + 3) % 7) }
 
