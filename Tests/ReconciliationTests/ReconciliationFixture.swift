@@ -121,6 +121,20 @@ struct ReconciliationFixture {
         throw HarnessError("the event consumers did not catch up within \(timeoutSeconds) s")
     }
 
+    /// Waits until every close of the merchant has appended the `transaction.settled` events it owes: a close
+    /// appends them after it has answered (`SettledEventsAppender`).
+    func settledEventsAppended(timeoutSeconds: Double = 30) async throws {
+        let deadline = ContinuousClock.now + .seconds(timeoutSeconds)
+        while ContinuousClock.now < deadline {
+            let owed = try await database.queryFirst("""
+                SELECT count(*) AS n FROM reconciliation_settled_events_owed WHERE merchant_id = \(merchantId)
+                """)
+            if try owed?.decode("n", as: Int64.self) == 0 { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw HarnessError("the closes' transaction.settled events were not appended within \(timeoutSeconds) s")
+    }
+
     func mismatches() async throws -> [TotalsStore.Mismatch] {
         try await TotalsStore(database: database).mismatches()
     }
