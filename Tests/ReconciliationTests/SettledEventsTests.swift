@@ -139,6 +139,48 @@ import Testing
         try await fixture.settle(timeoutSeconds: 30)
     }
 
+    /// Sales during closes: every settled sale gets exactly one `transaction.settled` event, naming the settlement
+    /// that holds it.
+    @Test func salesDuringClosesEachGetOneEvent() async throws {
+        let fixture = try await ReconciliationFixture.make()
+        defer { fixture.close() }
+        let salesCount = 40
+        var keys: [String] = []
+        for _ in 0..<2 { keys.append(try await fixture.key(scopes: ["transactions:write", "transactions:read"])) }
+        let salesKeys = keys
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<salesCount {
+                group.addTask { try await fixture.sale(Int64(100 + index), key: salesKeys[index % salesKeys.count]) }
+            }
+            group.addTask {
+                for _ in 0..<3 {
+                    #expect(await fixture.closeDay().status == 200)
+                    try await Task.sleep(for: .milliseconds(15))
+                }
+            }
+            try await group.waitForAll()
+        }
+        try await fixture.settle(timeoutSeconds: 30)
+        #expect(await fixture.closeDay().status == 200)
+        try await fixture.settledEventsAppended()
+        let check = try await fixture.database.queryFirst("""
+            WITH events AS (
+                SELECT * FROM event_log WHERE event_type = 'transaction.settled' AND merchant_id = \(fixture.merchantId)
+            )
+            SELECT (SELECT count(*) FROM reconciliation_items WHERE merchant_id = \(fixture.merchantId)
+                    AND settlement_id IS NOT NULL) AS settled,
+                   (SELECT count(*) FROM events) AS events,
+                   (SELECT count(DISTINCT resource_id) FROM events) AS transactions,
+                   (SELECT count(*) FROM events e JOIN reconciliation_items i ON i.transaction_id = e.resource_id
+                    WHERE i.settlement_id = e.payload->>'settlementId') AS matching
+            """)
+        #expect(try check?.decode("settled", as: Int64.self) == Int64(salesCount))
+        #expect(try check?.decode("events", as: Int64.self) == Int64(salesCount))
+        #expect(try check?.decode("transactions", as: Int64.self) == Int64(salesCount))
+        #expect(try check?.decode("matching", as: Int64.self) == Int64(salesCount))
+        try await fixture.settle(timeoutSeconds: 30)
+    }
+
     /// A close with nothing open, or only a PRE_AUTH (it settles no line), owes no event.
     @Test func aCloseWithoutSettledLinesOwesNothing() async throws {
         let fixture = try await ReconciliationFixture.make()

@@ -53,8 +53,8 @@ struct CloseDayStore: Sendable {
 
     /// In one transaction: locks the tenant's totals rows, claims every open item of each currency
     /// (`currencies`, or all open ones when nil) into a new settlement, subtracts what was claimed from the
-    /// totals, inserts the settlements, records that each one with a settled line owes its `transaction.settled` events
-    /// (`SettledEventsAppender` appends them after the close has answered) and appends `settlement.created`.
+    /// totals, inserts the settlements, records that each one with a settled line owes its `transaction.settled`
+    /// events (`SettledEventsAppender` appends them after the close has answered) and appends `settlement.created`.
     /// With nothing open, one empty settlement in `emptyCurrency` (status SETTLED: there is nothing to submit).
     func claim(_ tenant: TenantContext, currencies requested: [String]?, emptyCurrency: String, terminalId: String,
                now: Date, newId: @escaping @Sendable () -> String) async throws -> [SettlementRecord] {
@@ -90,7 +90,9 @@ struct CloseDayStore: Sendable {
             }
             for settlement in created {
                 try await Self.insert(settlement, executor: tx)
-                if SettledEventsAppender.owesEvents(settlement.totals) { try await SettledEventsAppender.owe(settlement, now: now, executor: tx) }
+                if SettledEventsAppender.owesEvents(settlement.totals) {
+                    try await SettledEventsAppender.owe(settlement, now: now, executor: tx)
+                }
             }
             try await eventLog.append(created.map { Self.event("settlement.created", $0) }, in: tx)
             return created
