@@ -99,8 +99,8 @@ struct ReconciliationFixture {
     }
 
     /// Waits until the totals consumer has applied every approved transaction of the merchant (and
-    /// Transactions' settlement consumer every settled one).
-    func settle(timeoutSeconds: Double = 15) async throws {
+    /// Transactions' settlement consumer every settled one). 30 s: the whole target on 2 shared cores missed 15 s.
+    func settle(timeoutSeconds: Double = 30) async throws {
         let deadline = ContinuousClock.now + .seconds(timeoutSeconds)
         while ContinuousClock.now < deadline {
             if let failure = driver.failure { throw HarnessError("an event consumer failed: \(failure)") }

@@ -83,7 +83,7 @@ import Testing
         for settlement in settlements {
             try await expectEventsOnce(fixture, settlementId: settlement["id"]?.stringValue ?? "")
         }
-        try await fixture.settle(timeoutSeconds: 30)
+        try await fixture.settle()
     }
 
     /// A crash between the claim's commit and the append: the settlements stay owed, with no event yet; the close's
@@ -91,7 +91,7 @@ import Testing
     @Test func theSweepAppendsWhatAClaimLeftOwedOnce() async throws {
         let fixture = try await ReconciliationFixture.make()
         defer { fixture.close() }
-        for amount in 1...20 { try await fixture.sale(Int64(amount) * 100) }
+        for amount in 1...8 { try await fixture.sale(Int64(amount) * 100) }
         try await fixture.sale(900, currency: "AUD")
         try await fixture.sale(300, type: "PRE_AUTH", currency: "AUD")
         try await fixture.settle()
@@ -117,7 +117,7 @@ import Testing
         #expect(try await appender.append(settlementId: created[0].id) == nil)
         #expect(try await appender.sweep() == 0)
         for settlement in created { try await expectEventsOnce(fixture, settlementId: settlement.id) }
-        try await fixture.settle(timeoutSeconds: 30)
+        try await fixture.settle()
     }
 
     /// The sweep runs as the module's background service, at startup and then every interval: a settlement left
@@ -136,7 +136,7 @@ import Testing
         defer { sweeping.cancel() }
         try await fixture.settledEventsAppended()
         try await expectEventsOnce(fixture, settlementId: created[0].id)
-        try await fixture.settle(timeoutSeconds: 30)
+        try await fixture.settle()
     }
 
     /// Sales during closes: every settled sale gets exactly one `transaction.settled` event, naming the settlement
@@ -144,7 +144,7 @@ import Testing
     @Test func salesDuringClosesEachGetOneEvent() async throws {
         let fixture = try await ReconciliationFixture.make()
         defer { fixture.close() }
-        let salesCount = 40
+        let salesCount = 24
         var keys: [String] = []
         for _ in 0..<2 { keys.append(try await fixture.key(scopes: ["transactions:write", "transactions:read"])) }
         let salesKeys = keys
@@ -160,7 +160,7 @@ import Testing
             }
             try await group.waitForAll()
         }
-        try await fixture.settle(timeoutSeconds: 30)
+        try await fixture.settle()
         #expect(await fixture.closeDay().status == 200)
         try await fixture.settledEventsAppended()
         let check = try await fixture.database.queryFirst("""
@@ -178,7 +178,7 @@ import Testing
         #expect(try check?.decode("events", as: Int64.self) == Int64(salesCount))
         #expect(try check?.decode("transactions", as: Int64.self) == Int64(salesCount))
         #expect(try check?.decode("matching", as: Int64.self) == Int64(salesCount))
-        try await fixture.settle(timeoutSeconds: 30)
+        try await fixture.settle()
     }
 
     /// A close with nothing open, or only a PRE_AUTH (it settles no line), owes no event.
