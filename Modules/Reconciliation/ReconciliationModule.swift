@@ -61,6 +61,13 @@ public struct ReconciliationModule: FeatureModule, AccessDeclaring {
         [TotalsConsumer(database: services.database).consumer]
     }
 
+    /// Appends the `transaction.settled` events a close still owes (a crash after its commit), at startup and
+    /// every `SettledEventsAppender.Limits.sweepIntervalSeconds`.
+    public func backgroundServices(services: ModuleServices) -> [any BackgroundService] {
+        let settledEvents = SettledEventsAppender(services: services)
+        return [BackgroundTask(name: "reconciliation.settled-events") { await settledEvents.sweepLoop() }]
+    }
+
     public var adminCommands: [AdminCommand] {
         [AdminCommand(name: "reconciliation-check", usage: "admin reconciliation-check [--merchant ID]") { arguments, services in
             let mismatches = try await TotalsStore(database: services.database).mismatches(merchantId: arguments.value("merchant"))

@@ -116,6 +116,8 @@ import Transactions
         #expect(pending.string("status") == "SUCCESS")
         #expect(pending.json["settlements"]?.item(0)?["status"] == "PENDING")
         #expect(pending.json["settlements"]?.item(0)?["fundingDate"] == .null)
+        // The close appends its transaction.settled events after answering: wait for them (30 s cap).
+        try await fixture.settledEventsAppended()
         let events = try await fixture.database.queryFirst("""
             SELECT count(*) FILTER (WHERE event_type = 'settlement.created') AS created,
                    count(*) FILTER (WHERE event_type = 'settlement.updated') AS updated,

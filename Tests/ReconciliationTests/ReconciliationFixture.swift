@@ -99,8 +99,8 @@ struct ReconciliationFixture {
     }
 
     /// Waits until the totals consumer has applied every approved transaction of the merchant (and
-    /// Transactions' settlement consumer every settled one).
-    func settle(timeoutSeconds: Double = 15) async throws {
+    /// Transactions' settlement consumer every settled one). 30 s: the whole target on 2 shared cores missed 15 s.
+    func settle(timeoutSeconds: Double = 30) async throws {
         let deadline = ContinuousClock.now + .seconds(timeoutSeconds)
         while ContinuousClock.now < deadline {
             if let failure = driver.failure { throw HarnessError("an event consumer failed: \(failure)") }
@@ -119,6 +119,20 @@ struct ReconciliationFixture {
             try await Task.sleep(for: .milliseconds(20))
         }
         throw HarnessError("the event consumers did not catch up within \(timeoutSeconds) s")
+    }
+
+    /// Waits until every close of the merchant has appended the `transaction.settled` events it owes: a close
+    /// appends them after it has answered (`SettledEventsAppender`).
+    func settledEventsAppended(timeoutSeconds: Double = 30) async throws {
+        let deadline = ContinuousClock.now + .seconds(timeoutSeconds)
+        while ContinuousClock.now < deadline {
+            let owed = try await database.queryFirst("""
+                SELECT count(*) AS n FROM reconciliation_settled_events_owed WHERE merchant_id = \(merchantId)
+                """)
+            if try owed?.decode("n", as: Int64.self) == 0 { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw HarnessError("the closes' transaction.settled events were not appended within \(timeoutSeconds) s")
     }
 
     func mismatches() async throws -> [TotalsStore.Mismatch] {

@@ -52,10 +52,10 @@ struct CloseDayStore: Sendable {
     }
 
     /// In one transaction: locks the tenant's totals rows, claims every open item of each currency
-    /// (`currencies`, or all open ones when nil) into a new settlement, appends `transaction.settled` for
-    /// each claimed item that settles (not PRE_AUTH), subtracts what was claimed from the totals, inserts
-    /// the settlements and appends `settlement.created`. With nothing open, one empty settlement in
-    /// `emptyCurrency` (status SETTLED: there is nothing to submit).
+    /// (`currencies`, or all open ones when nil) into a new settlement, subtracts what was claimed from the
+    /// totals, inserts the settlements, records that each one with a settled line owes its `transaction.settled`
+    /// events (`SettledEventsAppender` appends them after the close has answered) and appends `settlement.created`.
+    /// With nothing open, one empty settlement in `emptyCurrency` (status SETTLED: there is nothing to submit).
     func claim(_ tenant: TenantContext, currencies requested: [String]?, emptyCurrency: String, terminalId: String,
                now: Date, newId: @escaping @Sendable () -> String) async throws -> [SettlementRecord] {
         let eventLog = eventLog
@@ -75,8 +75,7 @@ struct CloseDayStore: Sendable {
             var created: [SettlementRecord] = []
             for currency in currencies {
                 let id = newId()
-                let totals = try await Self.claimItems(currency, into: id, tenant: tenant, now: now, eventLog: eventLog,
-                                                       executor: tx)
+                let totals = try await Self.claimItems(currency, into: id, tenant: tenant, executor: tx)
                 // A requested currency with nothing open still gets its (empty) settlement; unrequested ones
                 // are listed only because they have open items.
                 if !totals.isEmpty { try await Self.subtract(totals, tenant: tenant, executor: tx) }
@@ -89,44 +88,30 @@ struct CloseDayStore: Sendable {
                                                 totals: TransactionTotals(currency: emptyCurrency), status: .settled,
                                                 submitted: true, closedAt: now))
             }
-            for settlement in created { try await Self.insert(settlement, executor: tx) }
+            for settlement in created {
+                try await Self.insert(settlement, executor: tx)
+                if SettledEventsAppender.owesEvents(settlement.totals) {
+                    try await SettledEventsAppender.owe(settlement, now: now, executor: tx)
+                }
+            }
             try await eventLog.append(created.map { Self.event("settlement.created", $0) }, in: tx)
             return created
         }
     }
 
-    /// Claims the open items of one currency, appends their `transaction.settled` events in the same
-    /// statement (set-based: a close of 100,000 transactions is one statement, not 100,000 binds), and
-    /// returns the claimed totals.
-    private static func claimItems(_ currency: String, into settlementId: String, tenant: TenantContext, now: Date,
-                                   eventLog: any EventLogWriter, executor: any SQLExecutor) async throws -> TransactionTotals {
-        // Event ids: "evt_" + the settlement id's ULID time part and the first 9 characters of its random part +
-        // the item's row number in 7 hex digits. Unique as the settlement id is, and ascending within a close, so
-        // the event id index takes them at one end instead of at random places (a quarter of the append's cost
-        // at 100,000 items).
-        let ulid = settlementId.dropFirst("stl_".count)
-        let idPrefix = String(ulid.prefix(10)) + String(ulid.dropFirst(10).prefix(9))
-        precondition(idPrefix.count == 19, "a settlement id holds a 26-character ULID")
-        let head: SQL = """
+    /// Claims the open items of one currency in one statement (set-based: a close of 100,000 transactions is one
+    /// statement, not 100,000 binds) and returns the claimed totals. Their `transaction.settled` events are no
+    /// longer appended here: they were half of this statement's time at 100,000 items (`SettledEventsAppender`).
+    private static func claimItems(_ currency: String, into settlementId: String, tenant: TenantContext,
+                                   executor: any SQLExecutor) async throws -> TransactionTotals {
+        let sql: SQL = """
             WITH claimed AS (
                 UPDATE reconciliation_items SET settlement_id = \(settlementId)
                 WHERE merchant_id = \(tenant.merchantId) AND mode = \(tenant.mode) AND currency = \(currency)
                   AND settlement_id IS NULL
-                RETURNING merchant_id, mode, transaction_id, type, amount
-            ), new_events AS (
-                SELECT 'evt_' || \(idPrefix)::text || upper(lpad(to_hex(row_number() OVER (ORDER BY transaction_id)), 7, '0'))
-                        AS event_id,
-                    'transaction.settled'::text AS event_type, merchant_id, mode, transaction_id AS resource_id,
-                    jsonb_build_object('transactionId', transaction_id, 'settlementId', \(settlementId)::text,
-                        'type', type, 'amount', amount, 'currency', \(currency)::text) AS payload,
-                    \(now)::timestamptz AS occurred_at
-                FROM claimed WHERE type <> 'PRE_AUTH'
-            ), appended AS (
+                RETURNING type, amount
+            ) SELECT \(literal: TransactionTotals.sumsSQL) FROM claimed
             """
-        let append = eventLog.appendStatement(selectingFrom: "new_events")
-        precondition(append.binds.isEmpty, "the event log's append statement has no binds of its own")
-        let tail = ") SELECT " + TransactionTotals.sumsSQL.description + " FROM claimed"
-        let sql = SQL(head.text + append.text + tail, binds: head.binds)
         guard let row = try await executor.queryFirst(sql) else {
             throw DatabaseError(kind: .decoding, message: "a claim returns one row of sums")
         }
