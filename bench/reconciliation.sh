@@ -92,11 +92,12 @@ settlement=$(echo "$close_body" | python3 -c 'import json, sys; print(json.load(
 settled=$(echo "$close_body" | python3 -c 'import json, sys; print(json.load(sys.stdin)["totals"]["saleCount"])')
 echo "close day: $settled transactions settled in $(python3 -c "print(f'{$close_end - $close_start:.3f}')") s"
 
-# The close appends a transaction.settled event per item; the consumers (totals, transactions, ledger, webhooks)
-# then work through them for a while. Wait for them before timing the export and totals, or those figures measure
-# a busy machine.
+# After its answer the close appends a transaction.settled event per item (docs/reconciliation.md); the consumers
+# (totals, transactions, ledger, webhooks) then work through them for a while. Wait until nothing is owed and every
+# consumer is at the log's end before timing the export and totals, or those figures measure a busy machine.
 consumers_behind() { psql_admin -d atlas_reconciliation_bench -c "
-    SELECT count(*) FROM event_log_consumers c, (SELECT writer_xid, seq FROM event_log
+    SELECT (SELECT count(*) FROM reconciliation_settled_events_owed) + count(*)
+    FROM event_log_consumers c, (SELECT writer_xid, seq FROM event_log
         ORDER BY writer_xid DESC, seq DESC LIMIT 1) last
     WHERE (c.cursor_xid, c.cursor_seq) < (last.writer_xid, last.seq)"; }
 waited=0
