@@ -3,16 +3,21 @@ import Kernel
 
 /// `accounting_holds`: pre-authorization holds per ledger (`PreAuthHold`). One read per batch, one upsert per batch.
 enum HoldStore {
-    /// The holds of `transactionIds` in `companyIds`' ledgers, keyed "company|mode|transaction".
+    /// The holds of `transactionIds` in `companyIds`' ledgers, keyed "company|mode|transaction". One primary-key probe
+    /// per transaction (all three key columns; `mode IN` is always true), whatever the statistics: with both lists as
+    /// `= ANY` the primary key narrowed only by company, and each batch read the company's every hold.
     static func holds(companyIds: [String], transactionIds: [String], executor: any SQLExecutor) async throws -> [String: PreAuthHold] {
         guard !companyIds.isEmpty, !transactionIds.isEmpty else { return [:] }
         let rows = try await executor.query("""
             SELECT company_id, mode, transaction_id, status, amount_minor, captured_minor, currency, debit_account_id,
                    credit_account_id, authorized_event_id, authorized_on::text AS authorized_on, resolved_event_id,
                    resolved_by_transaction_id, resolved_on::text AS resolved_on
-            FROM accounting_holds
-            WHERE company_id = ANY(string_to_array(\(companyIds.joined(separator: ",")), ','))
-              AND transaction_id = ANY(string_to_array(\(transactionIds.joined(separator: ",")), ','))
+            FROM (SELECT DISTINCT unnest(string_to_array(\(transactionIds.joined(separator: ",")), ',')) AS held_transaction_id) AS wanted
+            CROSS JOIN LATERAL (
+                SELECT * FROM accounting_holds
+                WHERE company_id = ANY(string_to_array(\(companyIds.joined(separator: ",")), ',')) AND mode IN ('live', 'test')
+                  AND transaction_id = wanted.held_transaction_id OFFSET 0
+            ) AS found
             """)
         var result: [String: PreAuthHold] = [:]
         for row in rows {

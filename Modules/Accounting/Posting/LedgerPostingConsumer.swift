@@ -338,7 +338,7 @@ struct LedgerPostingConsumer: Sendable {
     /// ANALYZE: a fresh database's first minute of sales posted slowly).
     private func postedEventIds(companyIds: [String], eventIds: [String]) async throws -> Set<String> {
         let rows = try await database.query("""
-            SELECT found.source_event_id FROM unnest(string_to_array(\(eventIds.joined(separator: ",")), ',')) AS wanted(event_id)
+            SELECT found.source_event_id FROM (SELECT DISTINCT unnest(string_to_array(\(eventIds.joined(separator: ",")), ',')) AS event_id) AS wanted
             CROSS JOIN LATERAL (
                 SELECT source_event_id, company_id FROM accounting_journal_entries
                 WHERE source_event_id = wanted.event_id OFFSET 0
@@ -357,7 +357,7 @@ struct LedgerPostingConsumer: Sendable {
         let rows = try await database.query("""
             SELECT e.company_id, e.mode, e.source_id,
                    sum(CASE WHEN l.side = 'debit' THEN l.base_amount_minor ELSE -l.base_amount_minor END)::bigint AS net
-            FROM unnest(string_to_array(\(transactionIds.joined(separator: ",")), ',')) AS wanted(source_id)
+            FROM (SELECT DISTINCT unnest(string_to_array(\(transactionIds.joined(separator: ",")), ',')) AS source_id) AS wanted
             CROSS JOIN LATERAL (
                 SELECT id, company_id, mode, source_id FROM accounting_journal_entries
                 WHERE source_id = wanted.source_id AND source_type = 'transaction' OFFSET 0
@@ -382,7 +382,7 @@ struct LedgerPostingConsumer: Sendable {
         guard !transactionIds.isEmpty else { return [:] }
         let rows = try await database.query("""
             SELECT e.id, e.company_id, e.mode, e.source_id, e.entry_number
-            FROM unnest(string_to_array(\(transactionIds.joined(separator: ",")), ',')) AS wanted(source_id)
+            FROM (SELECT DISTINCT unnest(string_to_array(\(transactionIds.joined(separator: ",")), ',')) AS source_id) AS wanted
             CROSS JOIN LATERAL (
                 SELECT id, company_id, mode, source_id, entry_number, status, reverses_entry FROM accounting_journal_entries
                 WHERE source_id = wanted.source_id AND source_type = 'transaction' OFFSET 0
