@@ -9,10 +9,14 @@ struct SettlementHandlers: Sendable {
         var settlementsPageMax = 100
         var itemsPageDefault = 50
         var itemsPageMax = 200
-        /// Items per keyset page of a streamed export: the page being sent and the one being read are held, so
-        /// an export of any size holds about two pages (≈ 2 MB of CSV) in memory. Each page costs a transaction
-        /// of four round trips, so pages much smaller than this spend more on them than on the COPY.
+        /// Items per keyset page of a streamed export: the page being sent and those being read are held, so an
+        /// export of any size holds about `exportReadAheadPages + 1` pages (≈ 3 MB of CSV) in memory. Each page
+        /// costs a transaction of four round trips, so pages much smaller than this spend more on them than on
+        /// the COPY.
         var exportPageItems = 10_000
+        /// Pages read at once while one is sent, each on its own connection. WHY more than one: a page's COPY is
+        /// one PostgreSQL backend's work on one core, and it, not the socket, set the export's pace.
+        var exportReadAheadPages = 2
     }
 
     static let itemTypes: Set<String> = ["SALE", "REFUND", "VOID", "PRE_AUTH_COMPLETE"]
@@ -76,7 +80,8 @@ struct SettlementHandlers: Sendable {
         headers.add("Content-Type", exportFormat.contentType)
         headers.add("Content-Disposition", "attachment; filename=\"\(settlement.id).\(exportFormat.rawValue)\"")
         let producer = SettlementExportProducer(store: store, settlementId: settlement.id, tenant: tenant,
-                                                format: exportFormat, pageItems: limits.exportPageItems)
+                                                format: exportFormat, pageItems: limits.exportPageItems,
+                                                readAheadPages: limits.exportReadAheadPages)
         return .streamed(status: 200, headers: headers, producer: producer)
     }
 
@@ -91,45 +96,45 @@ struct SettlementHandlers: Sendable {
 
 /// One settlement's export, pulled by the HTTP server one keyset page at a time (transaction id order). A
 /// settlement's lines never change once claimed (`settlement_id` is set once), so pages read by separate
-/// queries add up to exactly the settlement, with nothing held open between them. While the server sends one
-/// page the next is already being read (at most two pages in memory), so the database and the socket overlap.
-/// Both formats are written by PostgreSQL (`SettlementStore.exportPage`, a COPY per page).
+/// queries add up to exactly the settlement, with nothing held open between them. Where each page starts is
+/// read first (`SettlementStore.pageEnds`, while the first page is already being read), so up to
+/// `readAheadPages` pages are read at once while the server sends the one before them: the database's cores
+/// and the socket overlap. Both formats are written by PostgreSQL (`SettlementStore.exportPage`, a COPY per page).
 actor SettlementExportProducer: ResponseBodyProducer {
     private let store: SettlementStore
     private let settlementId: String
     private let tenant: TenantContext
     private let format: SettlementExport.Format
     private let pageItems: Int
+    private let readAheadPages: Int
     private var started = false
-    private var finished = false
-    private var nextPage: Task<Page, any Error>?
-
-    /// One page's body bytes, and the id the following page starts after (nil: this was the last page).
-    struct Page: Sendable {
-        let body: [UInt8]
-        let continueAfterId: String?
-    }
+    /// The id each page starts after (nil: the first page), once known.
+    private var pageStarts: [String?]?
+    /// The next page (index into `pageStarts`) whose read has not started.
+    private var nextPageToRead = 0
+    /// Pages being read or read and not yet sent, in page order.
+    private var reads: [Task<[UInt8], any Error>] = []
 
     init(store: SettlementStore, settlementId: String, tenant: TenantContext, format: SettlementExport.Format,
-         pageItems: Int) {
-        precondition(pageItems > 0, "an export page holds at least one line")
+         pageItems: Int, readAheadPages: Int) {
+        precondition(pageItems > 0 && readAheadPages > 0, "an export page holds at least one line, and one is read ahead")
         self.store = store
         self.settlementId = settlementId
         self.tenant = tenant
         self.format = format
         self.pageItems = pageItems
+        self.readAheadPages = readAheadPages
     }
 
-    deinit { nextPage?.cancel() }
+    deinit { for read in reads { read.cancel() } }
 
     /// The next page's lines (the first piece starts with the CSV header); nil after the last page.
     func nextBodyPiece() async throws -> [UInt8]? {
-        guard !finished else { return nil }
-        let pending = nextPage ?? read(after: nil)
-        nextPage = nil
-        let page = try await pending.value
-        if let afterId = page.continueAfterId { nextPage = read(after: afterId) } else { finished = true }
-        var body = page.body
+        let starts = try await knownPageStarts()
+        readAhead(starts)
+        guard !reads.isEmpty else { return nil }
+        var body = try await reads.removeFirst().value
+        readAhead(starts)
         if !started {
             started = true
             if format == .csv { body = SettlementExport.csvHeader + body }
@@ -139,13 +144,28 @@ actor SettlementExportProducer: ResponseBodyProducer {
         return body.isEmpty ? nil : body
     }
 
-    private func read(after afterId: String?) -> Task<Page, any Error> {
+    /// Where each page starts: the first page's read begins before the query that finds the others.
+    private func knownPageStarts() async throws -> [String?] {
+        if let pageStarts { return pageStarts }
+        reads.append(read(after: nil))
+        nextPageToRead = 1
+        let ends = try await store.pageEnds(of: settlementId, every: pageItems, tenant: tenant)
+        let starts: [String?] = [nil] + ends.map { Optional($0) }
+        pageStarts = starts
+        return starts
+    }
+
+    private func readAhead(_ starts: [String?]) {
+        while reads.count < readAheadPages, nextPageToRead < starts.count {
+            reads.append(read(after: starts[nextPageToRead]))
+            nextPageToRead += 1
+        }
+    }
+
+    private func read(after afterId: String?) -> Task<[UInt8], any Error> {
         let (store, settlementId, tenant, format, pageItems) = (store, settlementId, tenant, format, pageItems)
         return Task {
-            let page = try await store.exportPage(of: settlementId, format: format, afterId: afterId, limit: pageItems,
-                                                  tenant: tenant)
-            // A full page may be the last one; the next read then finds nothing and ends the body.
-            return Page(body: page.lines, continueAfterId: page.lineCount == pageItems ? page.lastId : nil)
+            try await store.exportPage(of: settlementId, format: format, afterId: afterId, limit: pageItems, tenant: tenant).lines
         }
     }
 }
@@ -205,43 +225,6 @@ struct SettlementExport: Sendable {
             if byte == UInt8(ascii: "\"") { body.append(byte) }
         }
         body.append(UInt8(ascii: "\""))
-    }
-
-    /// The transaction id of one line of the export (the keyset cursor of the next page): a CSV line's first
-    /// field, or a JSONL line's `transactionId`.
-    static func transactionId(of line: ArraySlice<UInt8>, format: Format) throws(DatabaseError) -> String {
-        switch format {
-        case .csv:
-            return firstCSVField(of: line)
-        case .jsonl:
-            guard let object = try? JSONDecoder().decode(JSONValue.self, from: Data(line)),
-                  let id = object["transactionId"]?.stringValue else {
-                throw DatabaseError(kind: .decoding, message: "an export line has no transactionId")
-            }
-            return id
-        }
-    }
-
-    /// The first field of an RFC 4180 line, unquoted.
-    static func firstCSVField(of line: ArraySlice<UInt8>) -> String {
-        let quote = UInt8(ascii: "\"")
-        guard line.first == quote else {
-            let end = line.firstIndex { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\n") } ?? line.endIndex
-            return String(decoding: line[..<end], as: UTF8.self)
-        }
-        var field: [UInt8] = []
-        var index = line.index(after: line.startIndex)
-        while index < line.endIndex {
-            let byte = line[index]
-            index += 1
-            if byte == quote {
-                // A doubled quote is one quote; a single one closes the field.
-                guard index < line.endIndex, line[index] == quote else { break }
-                index += 1
-            }
-            field.append(byte)
-        }
-        return String(decoding: field, as: UTF8.self)
     }
 
     /// PostgreSQL's JSON writes U+0008 and U+000C as `\b` and `\f`, `JSONValue.serialized()` as `\u0008` and

@@ -49,9 +49,24 @@ struct SettlementStore: Sendable {
             """).map(SettlementItem.init(row:))
     }
 
+    /// The last transaction id of every full export page (every `pageItems`-th line in id order): page k + 1
+    /// starts after the k-th of them, so pages can be read at once instead of each waiting for the one before.
+    /// One pass over the settlement's index range; the lines never change once claimed.
+    func pageEnds(of settlementId: String, every pageItems: Int, tenant: TenantContext) async throws -> [String] {
+        try await database.query("""
+            SELECT transaction_id FROM (
+                SELECT transaction_id, row_number() OVER (ORDER BY transaction_id) AS line_number
+                FROM reconciliation_items
+                WHERE settlement_id = \(settlementId) AND merchant_id = \(tenant.merchantId) AND mode = \(tenant.mode)
+                  AND type <> 'PRE_AUTH'
+            ) AS numbered
+            WHERE line_number % \(pageItems) = 0
+            ORDER BY transaction_id
+            """).map { try $0.decode("transaction_id", as: String.self) }
+    }
+
     /// One keyset page of the export, written by PostgreSQL (`COPY … TO STDOUT`): the lines (each ending in a
-    /// newline) of at most `limit` items after `afterId`, in transaction id order, with their count and the last
-    /// id. The bytes are what `SettlementExport` writes for the same items (tested byte for byte); PostgreSQL
+    /// newline) of at most `limit` items after `afterId`, in transaction id order, with their count. The bytes are what `SettlementExport` writes for the same items (tested byte for byte); PostgreSQL
     /// quotes and escapes in C, so no row is decoded or formatted in Swift. Each page is its own short
     /// transaction: the connection is back in the pool before the page is sent.
     ///
@@ -65,16 +80,13 @@ struct SettlementStore: Sendable {
             "atlas.export_mode": tenant.mode.rawValue, "atlas.export_after_id": afterId ?? "",
             "atlas.export_page_lines": String(limit),
         ])
-        var lastId: String?
-        if let line = copied.lastRow { lastId = try SettlementExport.transactionId(of: line, format: format) }
         let lines = format == .jsonl ? SettlementExport.escapingLikeJSONValue(copied.bytes) : copied.bytes
-        return ExportPage(lines: lines, lineCount: copied.rowCount, lastId: lastId)
+        return ExportPage(lines: lines, lineCount: copied.rowCount)
     }
 
     struct ExportPage: Sendable {
         let lines: [UInt8]
         let lineCount: Int
-        let lastId: String?
     }
 
     static func exportSQL(_ format: SettlementExport.Format) -> SQL {
