@@ -135,12 +135,13 @@ def main():
     used = [0] * terminals
 
     # 1. Latency, one request at a time.
-    latencies, refused = [], 0
+    latencies, started, refused = [], [], 0
     uploads = [Upload(base, token) for token in tokens]
     for upload in uploads:
         upload.conn.connect()
     for index in range(latency_batches):
         terminal = index % terminals
+        started.append(time.strftime("%H:%M:%S") + f"{time.time() % 1:.3f}"[1:])
         status, answer, elapsed = uploads[terminal].send(batches[terminal][used[terminal]])
         latencies.append(elapsed * 1000)
         used[terminal] += 1
@@ -152,6 +153,9 @@ def main():
               f"p50 {percentile(latencies, 0.5):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms, "
               f"max {max(latencies):.1f} ms, {refused} not fully accepted, "
               f"{sum(u.limited for u in uploads)} answered 429 first")
+        slowest = sorted(range(len(latencies)), key=lambda i: -latencies[i])[:3]
+        print("  slowest batches (index, started: ms): " + ", ".join(f"{i} {started[i]}: {latencies[i]:.1f}" for i in slowest),
+              file=sys.stderr)
 
     # 2. Throughput, every terminal at once, each with a fresh connection opened before the clock starts.
     accepted, rejected, failed = [0] * terminals, [0] * terminals, [0] * terminals

@@ -128,6 +128,31 @@ import Testing
         }
     }
 
+    /// A consumer of some event types is handed only those, in order and with their payloads; its cursor still
+    /// passes the others, including a page that holds none it wants, so nothing is read again.
+    @Test func aTypedConsumerGetsItsTypesAndItsCursorPassesTheRest() async throws {
+        let fixture = try await EventLogFixture.make()
+        defer { fixture.close() }
+        try await fixture.append([EventLogFixture.event("other.thing", resource: "o1"), EventLogFixture.event("wanted.thing", resource: "w1"),
+                                  EventLogFixture.event("other.thing", resource: "o2")])
+        try await fixture.append((3...6).map { EventLogFixture.event("other.thing", resource: "o\($0)") })
+        try await fixture.append([EventLogFixture.event("wanted.thing", resource: "w2")])
+        let page = try await EventReadStore(database: fixture.database).page(after: .start, limit: 3, types: ["wanted.thing"])
+        #expect(page.events.map(\.event.resourceId) == ["w1"])
+        #expect(page.events.first?.event.payload == ["resource": .string("w1")])
+        #expect(page.end?.sequence == 3, "the page ends at its last row, which the consumer does not want")
+        let deliveries = Deliveries()
+        let consumer = EventConsumer(name: "test.typed", eventTypes: ["wanted.thing"], batchEventsMax: 2) { deliveries.record($0) }
+        try await fixture.running(fixture.service([consumer])) {
+            try await eventually("the cursor past every event") {
+                try await fixture.database.queryFirst(
+                    "SELECT cursor_seq FROM event_log_consumers WHERE name = 'test.typed'")?.decode("cursor_seq", as: Int64.self) == 8
+            }
+        }
+        #expect(deliveries.resources == ["w1", "w2"])
+        #expect(deliveries.all.allSatisfy { $0.event.type == "wanted.thing" && $0.event.payload["resource"]?.stringValue == $0.event.resourceId })
+    }
+
     /// The handler applies a batch in its own transaction with `markApplied`, then the runner fails before
     /// it moves the cursor (simulated by throwing once after the commit): the batch comes again, and
     /// nothing is applied twice.
@@ -323,6 +348,32 @@ import Testing
         let rows = try await fixture.database.query(statement)
         #expect(try rows.map { try $0.decode("resource_id", as: String.self) } == ["res_1"])
         #expect(try await count(fixture, "SELECT count(*) AS n FROM event_log WHERE writer_xid IS NOT NULL") == 1)
+    }
+
+    /// An append of many events keeps their order in the sequence and every field exactly: times to the
+    /// microsecond (before the epoch too), payloads with awkward text, one statement text for every batch size.
+    @Test func anAppendKeepsOrderTimesAndPayloadsExactly() async throws {
+        let fixture = try await EventLogFixture.make()
+        defer { fixture.close() }
+        let times = [Date(timeIntervalSince1970: 1_764_547_200.123456), Date(timeIntervalSince1970: -86_400.000001),
+                     Date(timeIntervalSince1970: 4_102_444_799.999999)]
+        let events = (0..<600).map { index in
+            DomainEvent(type: "thing.happened", tenant: EventLogFixture.tenant, resourceId: "r,\(index)'\"",
+                        occurredAt: times[index % times.count],
+                        payload: ["index": .int(Int64(index)), "text": .string("a,b\"c'\\\u{1F600}\n"), "nested": ["k": .null]])
+        }
+        try await fixture.append(events)
+        try await fixture.append([events[0]].map { DomainEvent(type: $0.type, tenant: $0.tenant, resourceId: "one",
+                                                               occurredAt: times[0], payload: [:]) })
+        #expect(EventLogAppendStore.insertSQL(events).text == EventLogAppendStore.insertSQL([events[0]]).text)
+        let read = try await EventReadStore(database: fixture.database).events(after: .start, limit: 1_000)
+        #expect(read.count == 601)
+        for (logged, sent) in zip(read, events) {
+            #expect(logged.event.id == sent.id && logged.event.resourceId == sent.resourceId && logged.event.payload == sent.payload)
+            #expect(Int64((logged.event.occurredAt.timeIntervalSince1970 * 1_000_000).rounded())
+                    == Int64((sent.occurredAt.timeIntervalSince1970 * 1_000_000).rounded()))
+        }
+        #expect(read.last?.event.resourceId == "one")
     }
 }
 

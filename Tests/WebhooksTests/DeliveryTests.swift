@@ -218,6 +218,22 @@ import Testing
         #expect(try await fixture.deliveryRow(endpointId: mine) != nil)
     }
 
+    /// One batch of several tenants: only the events of tenants with an endpoint are recorded and sequenced; a
+    /// batch of tenants without endpoints records nothing.
+    @Test func eventsOfTenantsWithoutEndpointsAreNotRecorded() async throws {
+        let fixture = try await WebhooksFixture.make()
+        defer { fixture.close() }
+        let receiver = try WebhookReceiver()
+        _ = try await fixture.createEndpoint(url: receiver.url("/ok"), key: try await fixture.key())
+        try await fixture.fanOut([fixture.event(merchant: "mch_without_endpoints"), fixture.event(resource: "txn_mine"),
+                                  fixture.event(mode: .live), fixture.event(resource: "txn_mine_2")])
+        try await fixture.fanOut([fixture.event(resource: "txn_other", merchant: "mch_without_endpoints")])
+        let recorded = try await fixture.database.query("SELECT resource_id, sequence FROM webhooks_events ORDER BY resource_id")
+        #expect(try recorded.map { "\(try $0.decode("resource_id", as: String.self)):\(try $0.decode("sequence", as: Int64.self))" }
+                == ["txn_mine:1", "txn_mine_2:1"])
+        #expect(try await fixture.deliverDue(fixture.worker) == 2)
+    }
+
     @Test func sendTestEvent() async throws {
         let fixture = try await WebhooksFixture.make()
         defer { fixture.close() }

@@ -36,9 +36,9 @@ struct ConsumerRunner: Sendable {
                     try await retryRequestedParkedEvents()
                     retriesCheckedAt = .now
                 }
-                let page = try await reader.events(after: held, limit: consumer.batchEventsMax)
-                if let last = page.last {
-                    cursor = try await deliver(page.filter { consumer.wants($0.event) }, end: last.position)
+                let page = try await reader.page(after: held, limit: consumer.batchEventsMax, types: consumer.eventTypes)
+                if let end = page.end {
+                    cursor = try await deliver(page.events, end: end)
                     renewedAt = .now
                     heldBackWaitMilliseconds = nil
                     continue
