@@ -313,13 +313,8 @@ public struct CopyOutput: Sendable {
     /// Every row with its own line end, in the order the server sent them.
     public var bytes: [UInt8] = []
     public var rowCount = 0
-    /// Where the last row starts in `bytes` (a caller continuing after it, e.g. a keyset page, reads it).
-    public var lastRowStart = 0
 
     public init() {}
-
-    /// The last row's bytes (with its line end); nil when there were no rows.
-    public var lastRow: ArraySlice<UInt8>? { rowCount == 0 ? nil : bytes[lastRowStart...] }
 }
 
 /// A notification received on a LISTEN channel.

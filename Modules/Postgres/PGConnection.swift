@@ -336,7 +336,6 @@ final class PGConnection: @unchecked Sendable {
             // > 0: one row's bytes; -1: the COPY ended; -2: it failed. PQgetResult below tells which.
             let length = PQgetCopyData(handle, &row, 0)
             guard length > 0, let bytes = row else { break }
-            output.lastRowStart = output.bytes.count
             output.bytes.append(contentsOf: UnsafeRawBufferPointer(start: bytes, count: Int(length)))
             output.rowCount += 1
             PQfreemem(bytes)

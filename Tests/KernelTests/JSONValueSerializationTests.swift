@@ -104,7 +104,7 @@ import Testing
     }
 }
 
-/// Deterministic test randomness.
+/// Deterministic test randomness, so a failure names a reproducible value (this target's property tests share it).
 struct SplitMix64: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
