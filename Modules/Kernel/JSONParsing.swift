@@ -90,9 +90,11 @@ struct JSONByteParser {
 
     mutating func object(depth: Int) throws(JSONValue.ParseError) -> JSONValue {
         index += 1
-        var members: [String: JSONValue] = [:]
+        // Members are gathered in order and hashed once, into a dictionary sized for them: inserting as they came
+        // hashed each key twice (the repeated-key check) and grew the table a few times per payload.
+        var members: [(String, JSONValue)] = []
         skipWhitespace()
-        if current == UInt8(ascii: "}") { index += 1; return .object(members) }
+        if current == UInt8(ascii: "}") { index += 1; return .object([:]) }
         while true {
             skipWhitespace()
             guard current == UInt8(ascii: "\"") else { throw failure("an object key was expected") }
@@ -101,12 +103,13 @@ struct JSONByteParser {
             guard current == UInt8(ascii: ":") else { throw failure("':' was expected") }
             index += 1
             skipWhitespace()
-            let member = try value(depth: depth + 1)
-            if members[key] == nil { members[key] = member }
+            members.append((key, try value(depth: depth + 1)))
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "}"): index += 1; return .object(members)
+            case UInt8(ascii: "}"):
+                index += 1
+                return .object(Dictionary(members, uniquingKeysWith: { first, _ in first }))
             default: throw failure("',' or '}' was expected")
             }
         }
