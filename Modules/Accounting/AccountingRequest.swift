@@ -2,23 +2,52 @@ import Foundation
 import Kernel
 
 /// Who calls the accounting surface: a signed-in user of one organization (Auth's user access tokens,
-/// checked by the route's access guard before any handler runs).
-struct AccountingCaller: Sendable {
+/// checked by the route's access guard). Every accounting handler takes this context instead of a
+/// `RequestContext`: routing derives it once, after the route's middleware and before the handler
+/// (`ChildRequestContext`), so no handler checks the caller itself and none can forget to. WHY not
+/// `AuthenticatedContext`: this surface needs a *user* with an organization, not just any principal.
+/// Everything else reads through as on `RequestContext` (`requestId`, slots such as `idempotency`).
+@dynamicMemberLookup
+struct AccountingContext: ChildRequestContext {
     let userId: String
     let organizationId: String
     /// The user's home merchant: its company is the caller's current company when `company_id` is absent.
     let merchantId: String
     /// Users act on the live ledger only (docs/auth-users.md); kept so every query names its mode.
     let mode: Mode
+    /// The context the middleware built, for an API that takes a `RequestContext`.
+    private(set) var requestContext: RequestContext
 
-    init(_ context: RequestContext) throws(AtlasError) {
-        guard let principal = context.principal, principal.kind == .user, let organizationId = principal.organizationId else {
+    /// 401 "Not authenticated" (in the accounting error body, rendered by the route group) unless the principal
+    /// is a user with an organization: behind the accounting access guard only an API key or a token of
+    /// another kind that the guard let through could get here.
+    init(parent: RequestContext) throws(AtlasError) {
+        guard let principal = parent.principal, principal.kind == .user, let organizationId = principal.organizationId else {
             throw AtlasError.unauthorized("Not authenticated")
         }
         userId = principal.id
         self.organizationId = organizationId
         merchantId = principal.tenant.merchantId
         mode = principal.tenant.mode
+        requestContext = parent
+    }
+
+    subscript<Value>(dynamicMember keyPath: KeyPath<RequestContext, Value>) -> Value {
+        requestContext[keyPath: keyPath]
+    }
+
+    subscript<Value>(dynamicMember keyPath: WritableKeyPath<RequestContext, Value>) -> Value {
+        get { requestContext[keyPath: keyPath] }
+        set { requestContext[keyPath: keyPath] = newValue }
+    }
+
+    /// The value a middleware put in `slot`, if any (`RequestContext.value(_:)`).
+    func value<Slot: RequestContextSlot>(_ slot: Slot.Type) -> Slot.Value? {
+        requestContext.value(slot)
+    }
+
+    mutating func setValue<Slot: RequestContextSlot>(_ value: Slot.Value?, for slot: Slot.Type) {
+        requestContext.setValue(value, for: slot)
     }
 }
 

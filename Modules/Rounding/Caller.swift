@@ -2,7 +2,44 @@ import AccessContract
 import Foundation
 import Kernel
 
-/// The authenticated role key behind a request and the merchants it may act for.
+/// The context every rounding handler takes: the role key's principal, not optional. Routing derives it once,
+/// after the route's middleware and before the handler (`ChildRequestContext`), so no handler checks for a
+/// principal itself; without one the route answers 401 "Invalid or missing API key" in the rounding body (behind
+/// the access guard that cannot happen: the guard answers a missing key first, in the same words).
+/// Everything else reads through as on `RequestContext` (`requestId`, slots such as `idempotency`).
+@dynamicMemberLookup
+struct RoundingContext: ChildRequestContext {
+    let principal: Principal
+    /// The context the middleware built, for an API that takes a `RequestContext`.
+    private(set) var requestContext: RequestContext
+
+    init(parent: RequestContext) throws(AtlasError) {
+        guard let principal = parent.principal else { throw AtlasError.unauthorized("Invalid or missing API key") }
+        self.principal = principal
+        requestContext = parent
+    }
+
+    subscript<Value>(dynamicMember keyPath: KeyPath<RequestContext, Value>) -> Value {
+        requestContext[keyPath: keyPath]
+    }
+
+    subscript<Value>(dynamicMember keyPath: WritableKeyPath<RequestContext, Value>) -> Value {
+        get { requestContext[keyPath: keyPath] }
+        set { requestContext[keyPath: keyPath] = newValue }
+    }
+
+    /// The value a middleware put in `slot`, if any (`RequestContext.value(_:)`).
+    func value<Slot: RequestContextSlot>(_ slot: Slot.Type) -> Slot.Value? {
+        requestContext.value(slot)
+    }
+
+    mutating func setValue<Slot: RequestContextSlot>(_ value: Slot.Value?, for slot: Slot.Type) {
+        requestContext.setValue(value, for: slot)
+    }
+}
+
+/// The authenticated role key behind a request and the merchants it may act for. Built by a handler from its
+/// `RoundingContext` and the service (it queries the partner registry, so it is not itself the route context).
 ///
 /// Decision (docs/rounding.md): merchant and auditor keys act for their own merchant only; a body
 /// `merchant_id` or `?merchant_id=` naming another merchant is 403. Admin keys may act for any
@@ -14,9 +51,8 @@ struct Caller: Sendable {
     let principal: Principal
     let service: RoundingService
 
-    init(_ context: RequestContext, service: RoundingService) throws {
-        guard let principal = context.principal else { throw AtlasError.unauthorized("Invalid or missing API key") }
-        self.principal = principal
+    init(_ context: RoundingContext, service: RoundingService) {
+        principal = context.principal
         self.service = service
     }
 

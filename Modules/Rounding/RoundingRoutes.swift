@@ -48,8 +48,12 @@ struct RoundingRoutes: Sendable {
         }
         group.get("/jurisdictions", middleware: read, schema: Schemas.jurisdictions) { _, _ in JurisdictionHandlers.list() }
 
-        group.post("/tip/cash", middleware: transact, schema: Schemas.tip(cash: true)) { try await tips.tip($0, $1, cash: true) }
-        group.post("/tip/credit-card", middleware: transact, schema: Schemas.tip(cash: false)) { try await tips.tip($0, $1, cash: false) }
+        group.post("/tip/cash", middleware: transact, schema: Schemas.tip(cash: true)) { (request, context: RoundingContext) in
+            try await tips.tip(request, context, cash: true)
+        }
+        group.post("/tip/credit-card", middleware: transact, schema: Schemas.tip(cash: false)) { (request, context: RoundingContext) in
+            try await tips.tip(request, context, cash: false)
+        }
         group.post("/tip/adjust", middleware: transact, schema: Schemas.tipAdjust, tips.adjust)
         group.post("/tip/pool/create", middleware: transact, schema: Schemas.poolCreate, tips.createPool)
         group.post("/tip/pool/distribute", middleware: transact, schema: Schemas.poolDistribute, tips.distributePool)

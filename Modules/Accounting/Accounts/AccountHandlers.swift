@@ -32,8 +32,7 @@ struct AccountHandlers: Sendable {
         let account_type: String?
     }
 
-    func create(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func create(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let body = try request.decodeJSON(CreateBody.self)
         try AccountingInput.text(body.account_number, field: "account_number", max: Self.numberLengthMax)
         try AccountingInput.text(body.name, field: "name", max: Self.nameLengthMax)
@@ -66,8 +65,7 @@ struct AccountHandlers: Sendable {
         }
     }
 
-    func list(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func list(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let query = request.queryParameters
         let page = try AccountingPage(query)
         var filter = AccountStore.Filter()
@@ -84,8 +82,7 @@ struct AccountHandlers: Sendable {
     }
 
     /// The chart as a tree: top-level accounts with nested `children`, each level in number order.
-    func hierarchy(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func hierarchy(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let company = try await scope.resolve(request, caller)
         let accounts = try await store.all(companyId: company.id, mode: caller.mode)
         let children = Dictionary(grouping: accounts.filter { $0.parentId != nil }, by: { $0.parentId ?? "" })
@@ -100,8 +97,7 @@ struct AccountHandlers: Sendable {
         return .json(["company_id": .string(company.id), "items": .array(roots)])
     }
 
-    func setupChart(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func setupChart(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let body = try request.optionalJSONObject()
         let query = request.queryParameters
         for field in ["template_name", "industry", "company_id"] {
@@ -128,13 +124,11 @@ struct AccountHandlers: Sendable {
         }
     }
 
-    func get(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func get(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         return .json(try await lookup(request, caller).account.json)
     }
 
-    func update(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func update(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         var (account, _) = try await lookup(request, caller)
         let body = try request.decodeJSON(UpdateBody.self)
         if let number = body.account_number, number != account.number {
@@ -162,8 +156,7 @@ struct AccountHandlers: Sendable {
     }
 
     /// Soft delete (`is_active=false`); refused for system accounts and accounts with a balance (rule 23).
-    func delete(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func delete(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let (account, _) = try await lookup(request, caller)
         guard !account.isSystem else { throw AccountingInput.conflict("System accounts cannot be deleted") }
         let totals = try await store.totals(account.id, companyId: account.companyId, mode: caller.mode, asOf: nil)
@@ -175,8 +168,7 @@ struct AccountHandlers: Sendable {
     }
 
     /// `GET /accounts/{id}/balance?as_of_date`: totals and the balance on the account's normal side.
-    func balance(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func balance(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let asOf = try AccountingInput.optionalDate(request.queryParameters["as_of_date"], field: "as_of_date")
             ?? AccountingInput.day(of: clock.now())
         let (account, company) = try await lookup(request, caller)
@@ -193,7 +185,7 @@ struct AccountHandlers: Sendable {
         ])
     }
 
-    private func lookup(_ request: Request, _ caller: AccountingCaller) async throws -> (account: Account, company: Company) {
+    private func lookup(_ request: Request, _ caller: AccountingContext) async throws -> (account: Account, company: Company) {
         guard let id = AccountingInput.uuid(request.pathParameter("id")),
               let found = try await store.find(id, organizationId: caller.organizationId, mode: caller.mode) else {
             throw AccountingInput.notFound("Account")

@@ -26,8 +26,7 @@ struct BillHandlers: Sendable {
         let exchange_rate: AmountText?
     }
 
-    func create(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func create(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let body = try request.decodeJSON(Body.self)
         for (value, field) in [(body.vendor_id, "vendor_id"), (body.bill_date, "bill_date")] where value == nil {
             throw AtlasError.missingField(field)
@@ -40,8 +39,7 @@ struct BillHandlers: Sendable {
         return .json(try await load(id, caller).json, status: 201)
     }
 
-    func list(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func list(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let query = request.queryParameters
         let page = try AccountingPage(query)
         if let status = query["status"], BillLifecycle.Status(rawValue: status) == nil {
@@ -54,13 +52,11 @@ struct BillHandlers: Sendable {
         return .json(page.envelope(items.map(\.json), total: total))
     }
 
-    func get(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func get(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         return .json(try await load(try Self.id(request), caller).json)
     }
 
-    func update(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func update(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let (existing, company) = try await billAndCompany(request, caller)
         var lifecycle = BillLifecycle(status: existing.status, amountPaidMinor: existing.amountPaidMinor)
         try lifecycle.update()
@@ -71,8 +67,7 @@ struct BillHandlers: Sendable {
     }
 
     /// `POST …/{id}/approve {ap_account_id}` (or `?ap_account_id=`): required (B.3 B27).
-    func approve(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func approve(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let (bill, company) = try await billAndCompany(request, caller)
         let body = try request.optionalJSONObject()
         if let value = body["ap_account_id"], value != .null, value.stringValue == nil {
@@ -91,8 +86,7 @@ struct BillHandlers: Sendable {
         return .json(try await load(bill.id, caller).json)
     }
 
-    func void(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func void(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let id = try Self.id(request)
         let reason = try request.actionReason(lengthMax: Self.reasonLengthMax)
         guard try await store.void(id, organizationId: caller.organizationId, mode: caller.mode, reason: reason,
@@ -102,7 +96,7 @@ struct BillHandlers: Sendable {
 
     // MARK: Helpers
 
-    private func draft(_ body: Body, existing: Bill?, company: Company, caller: AccountingCaller) async throws -> BillStore.Draft {
+    private func draft(_ body: Body, existing: Bill?, company: Company, caller: AccountingContext) async throws -> BillStore.Draft {
         guard let vendorId = AccountingInput.uuid(body.vendor_id ?? existing?.vendorId),
               let vendor = try await contacts.find(vendorId, kind: .vendor, organizationId: caller.organizationId, mode: caller.mode),
               vendor.companyId == company.id, vendor.isActive else {
@@ -132,7 +126,7 @@ struct BillHandlers: Sendable {
                                billDate: billDate, dueDate: due, currency: currency, exchangeRate: rate, lines: lines)
     }
 
-    private func billAndCompany(_ request: Request, _ caller: AccountingCaller) async throws -> (Bill, Company) {
+    private func billAndCompany(_ request: Request, _ caller: AccountingContext) async throws -> (Bill, Company) {
         let bill = try await load(try Self.id(request), caller)
         guard let company = try await scope.store.find(bill.companyId, organizationId: caller.organizationId) else {
             throw AccountingInput.notFound("Bill")
@@ -140,7 +134,7 @@ struct BillHandlers: Sendable {
         return (bill, company)
     }
 
-    private func load(_ id: String, _ caller: AccountingCaller) async throws -> Bill {
+    private func load(_ id: String, _ caller: AccountingContext) async throws -> Bill {
         guard let bill = try await store.find(id, organizationId: caller.organizationId, mode: caller.mode) else {
             throw AccountingInput.notFound("Bill")
         }

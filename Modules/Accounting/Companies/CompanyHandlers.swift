@@ -47,8 +47,7 @@ struct CompanyHandlers: Sendable {
 
     var today: String { AccountingInput.day(of: clock.now()) }
 
-    func create(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func create(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let body = try request.decodeJSON(CreateBody.self)
         try AccountingInput.text(body.name, field: "name", max: Self.nameLengthMax)
         let start = try AccountingInput.requiredDate(body.fiscal_year_start_date, field: "fiscal_year_start_date")
@@ -63,21 +62,18 @@ struct CompanyHandlers: Sendable {
         return .json(company.json(today: today), status: 201)
     }
 
-    func list(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func list(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let page = try AccountingPage(request.queryParameters)
         let (items, total) = try await store.list(organizationId: caller.organizationId, page: page)
         let day = today
         return .json(page.envelope(items.map { $0.json(today: day) }, total: total))
     }
 
-    func get(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func get(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         return .json(try await company(request, caller).json(today: today))
     }
 
-    func update(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func update(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         var company = try await company(request, caller)
         let body = try request.decodeJSON(UpdateBody.self)
         if let name = body.name {
@@ -106,8 +102,7 @@ struct CompanyHandlers: Sendable {
     /// SQLSTATE 23503: a row elsewhere still references the one being deleted.
     static let foreignKeyViolation = "23503"
 
-    func delete(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func delete(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         guard let id = AccountingInput.uuid(request.pathParameter("id")) else { throw AccountingInput.notFound("Company") }
         let outcome: CompanyStore.DeleteOutcome
         do {
@@ -124,7 +119,7 @@ struct CompanyHandlers: Sendable {
         }
     }
 
-    private func company(_ request: Request, _ caller: AccountingCaller) async throws -> Company {
+    private func company(_ request: Request, _ caller: AccountingContext) async throws -> Company {
         guard let id = AccountingInput.uuid(request.pathParameter("id")),
               let company = try await store.find(id, organizationId: caller.organizationId) else {
             throw AccountingInput.notFound("Company")
@@ -152,7 +147,7 @@ struct CompanyHandlers: Sendable {
 struct CompanyScope: Sendable {
     let store: CompanyStore
 
-    func resolve(_ request: Request, _ caller: AccountingCaller, bodyCompanyId: String? = nil) async throws -> Company {
+    func resolve(_ request: Request, _ caller: AccountingContext, bodyCompanyId: String? = nil) async throws -> Company {
         if let requested = request.queryParameters["company_id"] ?? bodyCompanyId {
             guard let id = AccountingInput.uuid(requested),
                   let company = try await store.find(id, organizationId: caller.organizationId) else {

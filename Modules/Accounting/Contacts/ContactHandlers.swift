@@ -25,8 +25,7 @@ struct ContactHandlers: Sendable {
         let billing_address: JSONValue?
     }
 
-    func create(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func create(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let body = try request.decodeJSON(Body.self)
         guard body.display_name != nil else { throw AtlasError.missingField("display_name") }
         let company = try await scope.resolve(request, caller, bodyCompanyId: body.company_id)
@@ -36,8 +35,7 @@ struct ContactHandlers: Sendable {
         return .json(try await store.create(contact, mode: caller.mode).json, status: 201)
     }
 
-    func list(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func list(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let query = request.queryParameters
         let page = try AccountingPage(query)
         let active = try ReportHandlers.optionalFlag(query["is_active"], field: "is_active")
@@ -46,12 +44,11 @@ struct ContactHandlers: Sendable {
         return .json(page.envelope(items.map(\.json), total: total))
     }
 
-    func get(_ request: Request, _ context: RequestContext) async throws -> Response {
-        .json(try await lookup(request, try AccountingCaller(context)).json)
+    func get(_ request: Request, _ caller: AccountingContext) async throws -> Response {
+        .json(try await lookup(request, caller).json)
     }
 
-    func update(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func update(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         var contact = try await lookup(request, caller)
         try await apply(try request.decodeJSON(Body.self), to: &contact, mode: caller.mode)
         guard let updated = try await store.update(contact, mode: caller.mode) else { throw AccountingInput.notFound(kind.title) }
@@ -59,9 +56,8 @@ struct ContactHandlers: Sendable {
     }
 
     /// `POST …/{id}/activate` and `…/deactivate`.
-    func setActive(_ active: Bool) -> Handler {
-        { request, context in
-            let caller = try AccountingCaller(context)
+    func setActive(_ active: Bool) -> ChildHandler<AccountingContext> {
+        { request, caller in
             var contact = try await lookup(request, caller)
             contact.isActive = active
             contact.updatedAt = clock.now()
@@ -71,8 +67,8 @@ struct ContactHandlers: Sendable {
     }
 
     /// Open documents arrive with invoices and bills; until then nothing is open.
-    func balance(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let contact = try await lookup(request, try AccountingCaller(context))
+    func balance(_ request: Request, _ caller: AccountingContext) async throws -> Response {
+        let contact = try await lookup(request, caller)
         func money(_ minor: Int64) -> JSONValue { .string(DecimalAmount.format(minor, contact.currency)) }
         return .json([
             "\(kind.rawValue)_id": .string(contact.id), "currency": .string(contact.currency.code),
@@ -132,7 +128,7 @@ struct ContactHandlers: Sendable {
         contact.updatedAt = clock.now()
     }
 
-    private func lookup(_ request: Request, _ caller: AccountingCaller) async throws -> Contact {
+    private func lookup(_ request: Request, _ caller: AccountingContext) async throws -> Contact {
         guard let id = AccountingInput.uuid(request.pathParameter("id")),
               let contact = try await store.find(id, kind: kind, organizationId: caller.organizationId, mode: caller.mode) else {
             throw AccountingInput.notFound(kind.title)

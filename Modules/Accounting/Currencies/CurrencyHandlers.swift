@@ -52,22 +52,20 @@ struct CurrencyHandlers: Sendable {
         ["code": .string(currency.code), "decimal_places": .int(Int64(currency.minorUnitExponent))]
     }
 
-    func list(_ request: Request, _ context: RequestContext) async throws -> Response {
-        _ = try AccountingCaller(context)
+    /// The currency table is the same for every organization; the `AccountingContext` still requires a signed-in user.
+    func list(_ request: Request, _: AccountingContext) async throws -> Response {
         let page = try AccountingPage(request.queryParameters)
         let all = Currency.exponentsByCode.keys.sorted().compactMap(Currency.init(code:))
         return .json(page.envelope(all.dropFirst(page.offset).prefix(page.limit).map(Self.json), total: all.count))
     }
 
-    func get(_ request: Request, _ context: RequestContext) async throws -> Response {
-        _ = try AccountingCaller(context)
+    func get(_ request: Request, _: AccountingContext) async throws -> Response {
         guard let currency = Currency(code: request.pathParameter("code") ?? "") else { throw AccountingInput.notFound("Currency") }
         return .json(Self.json(currency))
     }
 
     /// `GET /currencies/convert?from_currency&to_currency&amount[&date]`.
-    func convert(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func convert(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let query = request.queryParameters
         let from = try Self.currency(query["from_currency"], field: "from_currency")
         let to = try Self.currency(query["to_currency"], field: "to_currency")
@@ -103,8 +101,7 @@ struct CurrencyHandlers: Sendable {
         let source: String?
     }
 
-    func createRate(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func createRate(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let body = try request.decodeJSON(RateBody.self)
         let from = try Self.currency(body.from_currency, field: "from_currency")
         let to = try Self.currency(body.to_currency, field: "to_currency")
@@ -131,8 +128,7 @@ struct CurrencyHandlers: Sendable {
         return .json(try ExchangeRateRecord(row: row).json, status: 201)
     }
 
-    func listRates(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func listRates(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let page = try AccountingPage(request.queryParameters)
         let company = try await scope.resolve(request, caller)
         let total: Int = try await database.queryFirst("""
@@ -146,8 +142,7 @@ struct CurrencyHandlers: Sendable {
         return .json(page.envelope(items.map(\.json), total: total))
     }
 
-    func getRate(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func getRate(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         guard let id = AccountingInput.uuid(request.pathParameter("id")), let record = try await database.queryFirst("""
             SELECT \(literal: ExchangeRateRecord.columns) FROM accounting_exchange_rates WHERE id = \(id) AND mode = \(caller.mode)
               AND company_id IN (SELECT id FROM accounting_companies WHERE org_id = \(caller.organizationId))
@@ -155,8 +150,7 @@ struct CurrencyHandlers: Sendable {
         return .json(record.json)
     }
 
-    func deleteRate(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func deleteRate(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         guard let id = AccountingInput.uuid(request.pathParameter("id")), try await database.execute("""
             DELETE FROM accounting_exchange_rates WHERE id = \(id) AND mode = \(caller.mode)
               AND company_id IN (SELECT id FROM accounting_companies WHERE org_id = \(caller.organizationId))

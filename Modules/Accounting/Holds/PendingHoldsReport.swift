@@ -31,8 +31,7 @@ struct PendingHoldsReport: Sendable {
         let creditsPendingMinor: Int64
     }
 
-    func report(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func report(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let query = request.queryParameters
         let asOf = try AccountingInput.optionalDate(query["as_of_date"], field: "as_of_date") ?? AccountingInput.day(of: clock.now())
         let page = try AccountingPage(query)

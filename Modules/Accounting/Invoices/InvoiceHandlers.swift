@@ -30,8 +30,7 @@ struct InvoiceHandlers: Sendable {
 
     var today: String { AccountingInput.day(of: clock.now()) }
 
-    func create(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func create(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let body = try request.decodeJSON(Body.self)
         guard body.customer_id != nil else { throw AtlasError.missingField("customer_id") }
         guard body.invoice_date != nil else { throw AtlasError.missingField("invoice_date") }
@@ -42,8 +41,7 @@ struct InvoiceHandlers: Sendable {
         return .json(try await load(id, caller).json(today: today), status: 201)
     }
 
-    func list(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func list(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let query = request.queryParameters
         let page = try AccountingPage(query)
         if let status = query["status"], InvoiceLifecycle.Status(rawValue: status) == nil {
@@ -57,13 +55,11 @@ struct InvoiceHandlers: Sendable {
         return .json(page.envelope(items.map { $0.json(today: day) }, total: total))
     }
 
-    func get(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func get(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         return .json(try await load(try Self.id(request), caller).json(today: today))
     }
 
-    func update(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func update(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let id = try Self.id(request)
         let existing = try await load(id, caller)
         var lifecycle = InvoiceLifecycle(status: existing.status, amountPaidMinor: existing.amountPaidMinor)
@@ -78,8 +74,7 @@ struct InvoiceHandlers: Sendable {
     }
 
     /// `POST …/{id}/send[?ar_account_id]`.
-    func send(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func send(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let id = try Self.id(request)
         let body = try request.optionalJSONObject()
         if let value = body["ar_account_id"], value != .null, value.stringValue == nil {
@@ -95,8 +90,7 @@ struct InvoiceHandlers: Sendable {
         return .json(try await load(id, caller).json(today: today))
     }
 
-    func markViewed(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func markViewed(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let id = try Self.id(request)
         guard try await store.markViewed(id, organizationId: caller.organizationId, mode: caller.mode, clock: clock) else {
             throw AccountingInput.notFound("Invoice")
@@ -104,8 +98,7 @@ struct InvoiceHandlers: Sendable {
         return .json(try await load(id, caller).json(today: today))
     }
 
-    func void(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func void(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let id = try Self.id(request)
         let reason = try request.actionReason(lengthMax: Self.reasonLengthMax)
         guard try await store.void(id, organizationId: caller.organizationId, mode: caller.mode, reason: reason,
@@ -116,7 +109,7 @@ struct InvoiceHandlers: Sendable {
     // MARK: Helpers
 
     /// The body's fields over `existing` (a draft being updated) or the defaults (a new invoice), validated.
-    private func draft(_ body: Body, existing: Invoice?, company: Company, caller: AccountingCaller) async throws -> InvoiceStore.Draft {
+    private func draft(_ body: Body, existing: Invoice?, company: Company, caller: AccountingContext) async throws -> InvoiceStore.Draft {
         let customerText = body.customer_id ?? existing?.customerId ?? ""
         guard let customerId = AccountingInput.uuid(customerText),
               let customer = try await contacts.find(customerId, kind: .customer, organizationId: caller.organizationId,
@@ -151,7 +144,7 @@ struct InvoiceHandlers: Sendable {
                                   currency: currency, exchangeRate: rate, lines: lines)
     }
 
-    private func load(_ id: String, _ caller: AccountingCaller) async throws -> Invoice {
+    private func load(_ id: String, _ caller: AccountingContext) async throws -> Invoice {
         guard let invoice = try await store.find(id, organizationId: caller.organizationId, mode: caller.mode) else {
             throw AccountingInput.notFound("Invoice")
         }

@@ -37,8 +37,7 @@ struct JournalEntryHandlers: Sendable {
         let description: String?
     }
 
-    func create(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func create(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let body = try request.decodeJSON(CreateBody.self)
         let entryDate = try AccountingInput.requiredDate(body.entry_date, field: "entry_date")
         try AccountingInput.text(body.description, field: "description", max: Self.descriptionLengthMax)
@@ -57,8 +56,7 @@ struct JournalEntryHandlers: Sendable {
         return .json(try await load(id, caller).json, status: 201)
     }
 
-    func list(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func list(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let query = request.queryParameters
         let page = try AccountingPage(query)
         var filter = JournalStore.Filter()
@@ -87,13 +85,11 @@ struct JournalEntryHandlers: Sendable {
         return .json(page.envelope(items.map(\.json), total: total))
     }
 
-    func get(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func get(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         return .json(try await load(try Self.id(request), caller).json)
     }
 
-    func update(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func update(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let id = try Self.id(request)
         let existing = try await load(id, caller)
         var lifecycle = JournalEntryLifecycle(status: existing.status)
@@ -120,8 +116,7 @@ struct JournalEntryHandlers: Sendable {
         return .json(try await load(id, caller).json)
     }
 
-    func delete(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func delete(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         guard try await store.deleteDraft(try Self.id(request), organizationId: caller.organizationId, mode: caller.mode) else {
             throw AccountingInput.notFound("Journal entry")
         }
@@ -129,8 +124,7 @@ struct JournalEntryHandlers: Sendable {
     }
 
     /// `POST …/{id}/post[?posting_date]` (or `{posting_date}` in the body).
-    func post(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func post(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let id = try Self.id(request)
         let body = try request.optionalJSONObject()
         let postingText = body["posting_date"]?.stringValue ?? request.queryParameters["posting_date"]
@@ -144,8 +138,7 @@ struct JournalEntryHandlers: Sendable {
     }
 
     /// `POST …/{id}/void {reason}`: the original becomes void and a reversing entry is posted.
-    func void(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func void(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let id = try Self.id(request)
         let reason = try request.actionReason(lengthMax: Self.reasonLengthMax)
         guard try await store.reverse(id, organizationId: caller.organizationId, mode: caller.mode, reason: reason,
@@ -156,8 +149,7 @@ struct JournalEntryHandlers: Sendable {
     }
 
     /// `POST …/{id}/correct {reason, lines}`: reversal plus a new entry; answers the new entry.
-    func correct(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func correct(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let id = try Self.id(request)
         let existing = try await load(id, caller)
         var lifecycle = JournalEntryLifecycle(status: existing.status)
@@ -191,7 +183,7 @@ struct JournalEntryHandlers: Sendable {
         return try JournalLineRules.validate(inputs, accounts: byId, base: company.baseCurrency, rates: rates)
     }
 
-    private func load(_ id: String, _ caller: AccountingCaller) async throws -> JournalEntry {
+    private func load(_ id: String, _ caller: AccountingContext) async throws -> JournalEntry {
         guard let entry = try await store.find(id, organizationId: caller.organizationId, mode: caller.mode) else {
             throw AccountingInput.notFound("Journal entry")
         }

@@ -57,8 +57,7 @@ struct PaymentHandlers: Sendable {
         let amount: AmountText?
     }
 
-    func create(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func create(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let body = try request.decodeJSON(CreateBody.self)
         for (value, field) in [(body.contactId(side), side.contactField), (body.payment_date, "payment_date"),
                                (body.payment_method, "payment_method"), (body.accountId(side), side.accountField)] where value == nil {
@@ -110,8 +109,7 @@ struct PaymentHandlers: Sendable {
         return .json(try await load(id, caller).json, status: 201)
     }
 
-    func list(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func list(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let query = request.queryParameters
         let page = try AccountingPage(query)
         let contact = try AccountingInput.optionalUUID(query[side.contactField], field: side.contactField)
@@ -120,13 +118,11 @@ struct PaymentHandlers: Sendable {
         return .json(page.envelope(items.map(\.json), total: total))
     }
 
-    func get(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func get(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         return .json(try await load(try pathId(request), caller).json)
     }
 
-    func apply(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func apply(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let (payment, company) = try await paymentAndCompany(request, caller)
         let body = try request.decodeJSON(ApplyBody.self)
         let inputs = body.applications ?? [ApplicationInput(invoice_id: body.invoice_id, bill_id: body.bill_id,
@@ -137,16 +133,14 @@ struct PaymentHandlers: Sendable {
         return .json(try await load(payment.id, caller).json)
     }
 
-    func autoApply(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func autoApply(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let (payment, company) = try await paymentAndCompany(request, caller)
         try await store.applyLater(nil, auto: true, payment: payment, company: company, mode: caller.mode, userId: caller.userId,
                                    now: clock.now())
         return .json(try await load(payment.id, caller).json)
     }
 
-    func unapply(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func unapply(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let payment = try await load(try pathId(request), caller)
         guard let applicationId = AccountingInput.uuid(request.pathParameter("application_id")),
               try await store.unapply(applicationId, payment: payment, organizationId: caller.organizationId, mode: caller.mode,
@@ -156,8 +150,7 @@ struct PaymentHandlers: Sendable {
         return Response(status: 204)
     }
 
-    func void(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func void(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let id = try pathId(request)
         let reason = try request.actionReason(lengthMax: Self.reasonLengthMax, fallback: "voided")
         guard try await store.void(id, organizationId: caller.organizationId, mode: caller.mode, reason: reason,
@@ -186,7 +179,7 @@ struct PaymentHandlers: Sendable {
         return result
     }
 
-    private func paymentAndCompany(_ request: Request, _ caller: AccountingCaller) async throws -> (Payment, Company) {
+    private func paymentAndCompany(_ request: Request, _ caller: AccountingContext) async throws -> (Payment, Company) {
         let payment = try await load(try pathId(request), caller)
         guard let company = try await scope.store.find(payment.companyId, organizationId: caller.organizationId) else {
             throw AccountingInput.notFound(side.title)
@@ -194,7 +187,7 @@ struct PaymentHandlers: Sendable {
         return (payment, company)
     }
 
-    private func load(_ id: String, _ caller: AccountingCaller) async throws -> Payment {
+    private func load(_ id: String, _ caller: AccountingContext) async throws -> Payment {
         guard let payment = try await store.find(id, organizationId: caller.organizationId, mode: caller.mode) else {
             throw AccountingInput.notFound(side.title)
         }

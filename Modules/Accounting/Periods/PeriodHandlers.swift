@@ -10,8 +10,7 @@ struct PeriodHandlers: Sendable {
     let scope: CompanyScope
     let clock: any WallClock
 
-    func list(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func list(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let page = try AccountingPage(request.queryParameters)
         let company = try await scope.resolve(request, caller)
         let periods = try await store.list(companyId: company.id, mode: caller.mode)
@@ -20,8 +19,7 @@ struct PeriodHandlers: Sendable {
     }
 
     /// `POST /periods/close {period_start, period_end}` (body or query).
-    func close(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func close(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let body = try request.optionalJSONObject()
         let query = request.queryParameters
         for field in ["period_start", "period_end", "company_id"] {
@@ -39,8 +37,7 @@ struct PeriodHandlers: Sendable {
     }
 
     /// `POST /periods/{id}/reopen {reason}`.
-    func reopen(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func reopen(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         guard let id = AccountingInput.uuid(request.pathParameter("id")) else { throw AccountingInput.notFound("Period") }
         let reason = try request.actionReason(lengthMax: Self.reasonLengthMax)
         switch try await store.reopen(id, organizationId: caller.organizationId, mode: caller.mode, reason: reason,
@@ -51,8 +48,7 @@ struct PeriodHandlers: Sendable {
     }
 
     /// `GET /periods/verify-chain`: recomputes each closed period's hash and the chain; lists the breaks.
-    func verify(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func verify(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let company = try await scope.resolve(request, caller)
         let (checked, breaks) = try await store.verify(companyId: company.id, mode: caller.mode)
         return .json(["company_id": .string(company.id), "periods_checked": .int(Int64(checked)), "is_valid": .bool(breaks.isEmpty),

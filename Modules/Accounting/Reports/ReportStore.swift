@@ -69,8 +69,7 @@ struct ReportHandlers: Sendable {
     let scope: CompanyScope
     let clock: any WallClock
 
-    func trialBalance(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func trialBalance(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let asOf = try AccountingInput.optionalDate(request.queryParameters["as_of_date"], field: "as_of_date")
             ?? AccountingInput.day(of: clock.now())
         let company = try await scope.resolve(request, caller)
@@ -89,8 +88,7 @@ struct ReportHandlers: Sendable {
         ])
     }
 
-    func profitAndLoss(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func profitAndLoss(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let query = request.queryParameters
         let (start, end) = try Self.period(query)
         let comparison = try comparisonRange(query)
@@ -115,8 +113,7 @@ struct ReportHandlers: Sendable {
         return .json(.object(body))
     }
 
-    func balanceSheet(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func balanceSheet(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let query = request.queryParameters
         let asOf = try AccountingInput.optionalDate(query["as_of_date"], field: "as_of_date") ?? AccountingInput.day(of: clock.now())
         let includeComparison = try Self.flag(query["include_comparison"], field: "include_comparison")
@@ -141,8 +138,7 @@ struct ReportHandlers: Sendable {
 
     /// Cash flow for a period, indirect method: net income, changes in working capital, investing and financing
     /// activities, and the cash accounts' opening and closing balances (`is_reconciled`: opening + change = closing).
-    func cashFlow(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    func cashFlow(_ request: Request, _ caller: AccountingContext) async throws -> Response {
         let query = request.queryParameters
         let (start, end) = try Self.period(query)
         let company = try await scope.resolve(request, caller)
@@ -171,17 +167,16 @@ struct ReportHandlers: Sendable {
         ])
     }
 
-    func receivablesAging(_ request: Request, _ context: RequestContext) async throws -> Response {
-        try await aging(.received, request, context)
+    func receivablesAging(_ request: Request, _ caller: AccountingContext) async throws -> Response {
+        try await aging(.received, request, caller)
     }
 
-    func payablesAging(_ request: Request, _ context: RequestContext) async throws -> Response {
-        try await aging(.made, request, context)
+    func payablesAging(_ request: Request, _ caller: AccountingContext) async throws -> Response {
+        try await aging(.made, request, caller)
     }
 
     /// AR or AP aging as of a date (default today): open amounts per contact by days past due.
-    private func aging(_ side: PaymentSide, _ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try AccountingCaller(context)
+    private func aging(_ side: PaymentSide, _ request: Request, _ caller: AccountingContext) async throws -> Response {
         let asOf = try AccountingInput.optionalDate(request.queryParameters["as_of_date"], field: "as_of_date")
             ?? AccountingInput.day(of: clock.now())
         let company = try await scope.resolve(request, caller)

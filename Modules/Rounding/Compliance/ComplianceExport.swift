@@ -49,8 +49,8 @@ struct ComplianceExport: Sendable {
 
     let service: RoundingService
 
-    func export(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try Caller(context, service: service)
+    func export(_ request: Request, _ context: RoundingContext) async throws -> Response {
+        let caller = Caller(context, service: service)
         let body = try FieldCheck.decode(ExportBody.self, from: request)
         let mode: ExportMode = try FieldCheck.oneOf(body.exportMode ?? "standard", "export_mode", ExportMode.allCases)
         let start = try ComplianceHandlers.date(body.startDate, "start_date")

@@ -32,7 +32,7 @@ struct ComplianceHandlers: Sendable {
 
     // MARK: Audit logs and verification
 
-    func auditLogs(_ request: Request, _ context: RequestContext) async throws -> Response {
+    func auditLogs(_ request: Request, _ context: RoundingContext) async throws -> Response {
         let tenant = try await Caller(context, service: service).readTenant(request)
         let query = request.queryParameters
         let limit: Int
@@ -87,7 +87,7 @@ struct ComplianceHandlers: Sendable {
         }
     }
 
-    func verifyChain(_ request: Request, _ context: RequestContext) async throws -> Response {
+    func verifyChain(_ request: Request, _ context: RoundingContext) async throws -> Response {
         let tenant = try await Caller(context, service: service).readTenant(request)
         let (result, breakCount) = try await service.chain.verify(service.database, tenant: tenant)
         return .json([
@@ -101,7 +101,7 @@ struct ComplianceHandlers: Sendable {
 
     // MARK: Voids and overrides
 
-    func voidAnalytics(_ request: Request, _ context: RequestContext) async throws -> Response {
+    func voidAnalytics(_ request: Request, _ context: RoundingContext) async throws -> Response {
         let tenant = try await Caller(context, service: service).readTenant(request)
         let counters = try await FraudHandlers.counters(service.database, tenant)
         let sums = try await service.database.queryFirst("""
@@ -126,8 +126,8 @@ struct ComplianceHandlers: Sendable {
     }
 
     /// Admin: every merchant of the mode; auditor: its own merchant only.
-    func voidAbuse(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try Caller(context, service: service)
+    func voidAbuse(_ request: Request, _ context: RoundingContext) async throws -> Response {
+        let caller = Caller(context, service: service)
         let only: String? = caller.role == "admin" ? request.queryParameters["merchant_id"] : caller.ownTenant.merchantId
         let heads = try await service.database.query("""
             SELECT * FROM rounding_chain_heads WHERE mode = \(caller.mode)\(and: "merchant_id = ?", only) ORDER BY merchant_id
@@ -164,7 +164,7 @@ struct ComplianceHandlers: Sendable {
                                      "shift_change_window_minutes": .int(FraudScoring.shiftChangeWindowSeconds / 60)]])
     }
 
-    func overridesReport(_ request: Request, _ context: RequestContext) async throws -> Response {
+    func overridesReport(_ request: Request, _ context: RoundingContext) async throws -> Response {
         let tenant = try await Caller(context, service: service).readTenant(request)
         let rows = try await service.database.query("""
             SELECT * FROM rounding_records WHERE merchant_id = \(tenant.merchantId) AND mode = \(tenant.mode)
@@ -200,8 +200,8 @@ struct ComplianceHandlers: Sendable {
     }
 
     /// Sets the merchant's Indiana SB 243 method (one of the rule's operator choices); a CONFIG chain record.
-    func setIndianaMethod(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try Caller(context, service: service)
+    func setIndianaMethod(_ request: Request, _ context: RoundingContext) async throws -> Response {
+        let caller = Caller(context, service: service)
         let merchantId = try FieldCheck.identifier(request.pathParameter("merchant_id"), "merchant_id")
         let body = try FieldCheck.decode(IndianaBody.self, from: request)
         let choices = JurisdictionRuleTable.enacted.rules.first { $0.jurisdictionID == "US-IN" }?.merchantSelectableModes ?? []

@@ -15,8 +15,8 @@ struct FraudHandlers: Sendable {
         return try ChainStore.head(from: row).counters
     }
 
-    func riskProfile(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try Caller(context, service: service)
+    func riskProfile(_ request: Request, _ context: RoundingContext) async throws -> Response {
+        let caller = Caller(context, service: service)
         let merchantId = try FieldCheck.identifier(request.pathParameter("merchant_id"), "merchant_id")
         let tenant = TenantContext(merchantId: merchantId, mode: caller.mode)
         let counters = try await FraudHandlers.counters(service.database, tenant)
@@ -59,8 +59,8 @@ struct FraudHandlers: Sendable {
         ]
     }
 
-    func fraudOverview(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try Caller(context, service: service)
+    func fraudOverview(_ request: Request, _ context: RoundingContext) async throws -> Response {
+        let caller = Caller(context, service: service)
         let rows = try await service.database.query("""
             SELECT * FROM rounding_chain_heads WHERE mode = \(caller.mode)
             ORDER BY merchant_id LIMIT \(FraudHandlers.fraudOverviewMerchantsMax)

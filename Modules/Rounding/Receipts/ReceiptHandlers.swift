@@ -5,8 +5,8 @@ import Kernel
 struct ReceiptHandlers: Sendable {
     let service: RoundingService
 
-    func receipt(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try Caller(context, service: service)
+    func receipt(_ request: Request, _ context: RoundingContext) async throws -> Response {
+        let caller = Caller(context, service: service)
         let format: ReceiptFormat = try FieldCheck.oneOf(request.queryParameters["format"] ?? "merchant", "format",
                                                          ReceiptFormat.allCases)
         let id = request.pathParameter("id") ?? ""

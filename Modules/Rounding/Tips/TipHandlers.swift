@@ -22,8 +22,8 @@ struct TipHandlers: Sendable {
         return amount
     }
 
-    func tip(_ request: Request, _ context: RequestContext, cash: Bool) async throws -> Response {
-        let caller = try Caller(context, service: service)
+    func tip(_ request: Request, _ context: RoundingContext, cash: Bool) async throws -> Response {
+        let caller = Caller(context, service: service)
         let body = try FieldCheck.decode(TipBody.self, from: request)
         let transactionId = try FieldCheck.identifier(body.transactionId, "transaction_id")
         let employeeId = try FieldCheck.identifier(body.employeeId, "employee_id")
@@ -67,8 +67,8 @@ struct TipHandlers: Sendable {
             ?? tip.record["tip_amount_cents"]?.intValue ?? 0
     }
 
-    func adjust(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try Caller(context, service: service)
+    func adjust(_ request: Request, _ context: RoundingContext) async throws -> Response {
+        let caller = Caller(context, service: service)
         let body = try FieldCheck.decode(TipAdjustBody.self, from: request)
         let tipId = try FieldCheck.identifier(body.tipId, "tip_id")
         let amount = try TipHandlers.tipCents(body.tipAmount, "tip_amount")
@@ -158,8 +158,8 @@ struct TipHandlers: Sendable {
         return result
     }
 
-    func createPool(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try Caller(context, service: service)
+    func createPool(_ request: Request, _ context: RoundingContext) async throws -> Response {
+        let caller = Caller(context, service: service)
         let body = try FieldCheck.decode(PoolCreateBody.self, from: request)
         let poolName = try FieldCheck.text(body.poolName, "pool_name")
         guard let tipIds = body.tipIds else { throw AtlasError.missingField("tip_ids") }
@@ -225,8 +225,8 @@ struct TipHandlers: Sendable {
                       "pool": TipHandlers.view(stored).setting("status", "open")])
     }
 
-    func distributePool(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try Caller(context, service: service)
+    func distributePool(_ request: Request, _ context: RoundingContext) async throws -> Response {
+        let caller = Caller(context, service: service)
         let body = try FieldCheck.decode(PoolDistributeBody.self, from: request)
         let poolId = try FieldCheck.identifier(body.poolId, "pool_id")
         guard let found = try await caller.requireAccess(try await ChainStore.find(service.database, recordId: poolId, mode: caller.mode,

@@ -13,8 +13,8 @@ struct TransactionHandlers: Sendable {
 
     // MARK: Sale
 
-    func sale(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try Caller(context, service: service)
+    func sale(_ request: Request, _ context: RoundingContext) async throws -> Response {
+        let caller = Caller(context, service: service)
         let input = try SaleInput(FieldCheck.decode(TransactionBody.self, from: request))
         let tenant = try await caller.tenant(forBodyMerchant: input.merchantId)
         // Validate with the pure engine before touching the database (no merchant setting yet).
@@ -100,8 +100,8 @@ struct TransactionHandlers: Sendable {
 
     // MARK: Void
 
-    func void(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try Caller(context, service: service)
+    func void(_ request: Request, _ context: RoundingContext) async throws -> Response {
+        let caller = Caller(context, service: service)
         let body = try FieldCheck.decode(VoidBody.self, from: request)
         let originalId = try FieldCheck.identifier(body.originalTransactionId, "original_transaction_id")
         let reason: VoidReason = try FieldCheck.oneOf(body.voidReason, "void_reason", VoidReason.allCases)
@@ -170,8 +170,8 @@ struct TransactionHandlers: Sendable {
 
     // MARK: Refund
 
-    func refund(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try Caller(context, service: service)
+    func refund(_ request: Request, _ context: RoundingContext) async throws -> Response {
+        let caller = Caller(context, service: service)
         let body = try FieldCheck.decode(RefundBody.self, from: request)
         let originalId = try FieldCheck.identifier(body.originalTransactionId, "original_transaction_id")
         let amount = try FieldCheck.cents(body.refundAmount, "refund_amount", minimum: 1)
@@ -230,8 +230,8 @@ struct TransactionHandlers: Sendable {
 
     // MARK: Override
 
-    func override(_ request: Request, _ context: RequestContext) async throws -> Response {
-        let caller = try Caller(context, service: service)
+    func override(_ request: Request, _ context: RoundingContext) async throws -> Response {
+        let caller = Caller(context, service: service)
         let body = try FieldCheck.decode(OverrideBody.self, from: request)
         let transactionId = try FieldCheck.identifier(body.transactionId, "transaction_id")
         let employeeId = try FieldCheck.identifier(body.employeeId, "employee_id")
