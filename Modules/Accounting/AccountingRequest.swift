@@ -7,8 +7,7 @@ import Kernel
 /// (`ChildRequestContext`), so no handler checks the caller itself and none can forget to. WHY not
 /// `AuthenticatedContext`: this surface needs a *user* with an organization, not just any principal.
 /// Everything else reads through as on `RequestContext` (`requestId`, slots such as `idempotency`).
-@dynamicMemberLookup
-struct AccountingContext: ChildRequestContext {
+struct AccountingContext: RequestContextReadThrough {
     let userId: String
     let organizationId: String
     /// The user's home merchant: its company is the caller's current company when `company_id` is absent.
@@ -16,7 +15,7 @@ struct AccountingContext: ChildRequestContext {
     /// Users act on the live ledger only (docs/auth-users.md); kept so every query names its mode.
     let mode: Mode
     /// The context the middleware built, for an API that takes a `RequestContext`.
-    private(set) var requestContext: RequestContext
+    var requestContext: RequestContext
 
     /// 401 "Not authenticated" (in the accounting error body, rendered by the route group) unless the principal
     /// is a user with an organization: behind the accounting access guard only an API key or a token of
@@ -30,24 +29,6 @@ struct AccountingContext: ChildRequestContext {
         merchantId = principal.tenant.merchantId
         mode = principal.tenant.mode
         requestContext = parent
-    }
-
-    subscript<Value>(dynamicMember keyPath: KeyPath<RequestContext, Value>) -> Value {
-        requestContext[keyPath: keyPath]
-    }
-
-    subscript<Value>(dynamicMember keyPath: WritableKeyPath<RequestContext, Value>) -> Value {
-        get { requestContext[keyPath: keyPath] }
-        set { requestContext[keyPath: keyPath] = newValue }
-    }
-
-    /// The value a middleware put in `slot`, if any (`RequestContext.value(_:)`).
-    func value<Slot: RequestContextSlot>(_ slot: Slot.Type) -> Slot.Value? {
-        requestContext.value(slot)
-    }
-
-    mutating func setValue<Slot: RequestContextSlot>(_ value: Slot.Value?, for slot: Slot.Type) {
-        requestContext.setValue(value, for: slot)
     }
 }
 

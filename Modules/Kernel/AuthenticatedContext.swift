@@ -15,11 +15,10 @@ public typealias ChildHandler<Context: ChildRequestContext> = @Sendable (Request
 /// was written ~45 times, and a handler that forgot it could only fail at run time.
 /// Everything else reads through as on `RequestContext` (`requestId`, `routePattern`, `errorRenderer`, and the
 /// contract targets' slots such as `idempotency` and `apiVersion`), by dynamic member lookup.
-@dynamicMemberLookup
-public struct AuthenticatedContext: ChildRequestContext {
+public struct AuthenticatedContext: RequestContextReadThrough {
     public let principal: Principal
     /// The context the middleware built, for an API that takes a `RequestContext`.
-    public private(set) var requestContext: RequestContext
+    public var requestContext: RequestContext
 
     /// 401 `UNAUTHORIZED` without a principal: only a route declared behind no access guard gets here
     /// (the guard answers a missing credential first, in its surface's words).
@@ -32,6 +31,18 @@ public struct AuthenticatedContext: ChildRequestContext {
     /// The merchant and mode every query of the handler is scoped by.
     public var tenant: TenantContext { principal.tenant }
 
+}
+
+/// A derived context that keeps the `RequestContext` it was made from and reads everything it does not hold
+/// itself through to it (`requestId`, `routePattern`, the contract targets' slots), by dynamic member lookup.
+/// Each surface's context (`AuthenticatedContext`, and a module's own, such as the accounting surface's) adds
+/// only what it guarantees.
+@dynamicMemberLookup
+public protocol RequestContextReadThrough: ChildRequestContext {
+    var requestContext: RequestContext { get set }
+}
+
+extension RequestContextReadThrough {
     public subscript<Value>(dynamicMember keyPath: KeyPath<RequestContext, Value>) -> Value {
         requestContext[keyPath: keyPath]
     }

@@ -7,34 +7,15 @@ import Kernel
 /// principal itself; without one the route answers 401 "Invalid or missing API key" in the rounding body (behind
 /// the access guard that cannot happen: the guard answers a missing key first, in the same words).
 /// Everything else reads through as on `RequestContext` (`requestId`, slots such as `idempotency`).
-@dynamicMemberLookup
-struct RoundingContext: ChildRequestContext {
+struct RoundingContext: RequestContextReadThrough {
     let principal: Principal
     /// The context the middleware built, for an API that takes a `RequestContext`.
-    private(set) var requestContext: RequestContext
+    var requestContext: RequestContext
 
     init(parent: RequestContext) throws(AtlasError) {
         guard let principal = parent.principal else { throw AtlasError.unauthorized("Invalid or missing API key") }
         self.principal = principal
         requestContext = parent
-    }
-
-    subscript<Value>(dynamicMember keyPath: KeyPath<RequestContext, Value>) -> Value {
-        requestContext[keyPath: keyPath]
-    }
-
-    subscript<Value>(dynamicMember keyPath: WritableKeyPath<RequestContext, Value>) -> Value {
-        get { requestContext[keyPath: keyPath] }
-        set { requestContext[keyPath: keyPath] = newValue }
-    }
-
-    /// The value a middleware put in `slot`, if any (`RequestContext.value(_:)`).
-    func value<Slot: RequestContextSlot>(_ slot: Slot.Type) -> Slot.Value? {
-        requestContext.value(slot)
-    }
-
-    mutating func setValue<Slot: RequestContextSlot>(_ value: Slot.Value?, for slot: Slot.Type) {
-        requestContext.setValue(value, for: slot)
     }
 }
 

@@ -1,26 +1,8 @@
 import AccessContract
-import Synchronization
+import AtlasTestSupport
 import Testing
 import Kernel
 @testable import Accounting
-
-/// Stands in for an access guard that let a principal through: attaches the one the test names.
-private struct AttachPrincipal: Middleware {
-    let principal: Principal?
-
-    func respond(to request: Request, context: RequestContext, next: Handler) async throws -> Response {
-        var context = context
-        context.principal = principal
-        return try await next(request, context)
-    }
-}
-
-/// How many times the probe handler ran, shared with its escaping closure.
-private final class Runs: Sendable {
-    private let count = Mutex(0)
-    func add() { count.withLock { $0 += 1 } }
-    var total: Int { count.withLock { $0 } }
-}
 
 /// `AccountingContext` (a `ChildRequestContext`): routing converts once, before the handler; a caller that is not a
 /// user of an organization gets the accounting 401 body and the handler never runs.
@@ -29,9 +11,9 @@ private final class Runs: Sendable {
     private static let notAuthenticated: JSONValue = ["detail": "Not authenticated", "status_code": 401, "errors": []]
 
     /// One accounting-surface route (the accounting error body) behind `AttachPrincipal(principal)`.
-    private static func client(_ principal: Principal?, runs: Runs) -> InProcessClient {
+    private static func client(_ principal: Principal?, runs: HandlerRuns) -> InProcessClient {
         var group = RouteGroup(prefix: "/api/v1/probe", surface: .accounting)
-        group.get("/", middleware: [AttachPrincipal(principal: principal)]) { (_, caller: AccountingContext) in
+        group.get("/", middleware: [AttachPrincipal(principal)]) { (_, caller: AccountingContext) in
             runs.add()
             return .json(["user": .string(caller.userId), "organization": .string(caller.organizationId),
                           "merchant": .string(caller.merchantId), "mode": .string(caller.mode.rawValue),
@@ -45,7 +27,7 @@ private final class Runs: Sendable {
                                scopes: [], credentialFingerprint: "fp")
         let userWithoutOrganization = Principal(kind: .user, id: "usr_1", tenant: Self.tenant, scopes: [],
                                                 credentialFingerprint: "fp")
-        let runs = Runs()
+        let runs = HandlerRuns()
         for principal in [nil, apiKey, userWithoutOrganization] {
             let response = await Self.client(principal, runs: runs).send(.get, "/api/v1/probe/")
             #expect(response.status == 401)
@@ -57,7 +39,7 @@ private final class Runs: Sendable {
     @Test func aUserOfAnOrganizationReachesTheHandlerWithItsIdsAndTheRequestContext() async {
         let user = Principal(kind: .user, id: "usr_1", tenant: Self.tenant, organizationId: "org_1", scopes: [],
                              role: "owner", credentialFingerprint: "fp")
-        let runs = Runs()
+        let runs = HandlerRuns()
         let response = await Self.client(user, runs: runs).send(.get, "/api/v1/probe/")
         #expect(response.status == 200)
         let body = response.bodyJSON

@@ -1,33 +1,15 @@
 import AccessContract
-import Synchronization
+import AtlasTestSupport
 import Testing
 import Kernel
 @testable import Rounding
 
-/// Stands in for an access guard: attaches the principal the test names.
-private struct AttachPrincipal: Middleware {
-    let principal: Principal?
-
-    func respond(to request: Request, context: RequestContext, next: Handler) async throws -> Response {
-        var context = context
-        context.principal = principal
-        return try await next(request, context)
-    }
-}
-
-/// How many times the probe handler ran, shared with its escaping closure.
-private final class Runs: Sendable {
-    private let count = Mutex(0)
-    func add() { count.withLock { $0 += 1 } }
-    var total: Int { count.withLock { $0 } }
-}
-
 /// `RoundingContext` (a `ChildRequestContext`): without a principal the route answers the rounding 401 and the
 /// handler never runs; with one, the handler's `Caller` acts for the key's own tenant.
 @Suite struct RoundingContextTests {
-    private static func client(_ principal: Principal?, runs: Runs) -> InProcessClient {
+    private static func client(_ principal: Principal?, runs: HandlerRuns) -> InProcessClient {
         var group = RouteGroup(prefix: "/api/v1/probe", surface: .rounding)
-        group.get("/", middleware: [AttachPrincipal(principal: principal)]) { (_, context: RoundingContext) in
+        group.get("/", middleware: [AttachPrincipal(principal)]) { (_, context: RoundingContext) in
             runs.add()
             return .json(["key": .string(context.principal.id), "mode": .string(context.principal.tenant.mode.rawValue),
                           "request_id": .string(context.requestId)])
@@ -36,7 +18,7 @@ private final class Runs: Sendable {
     }
 
     @Test func withoutAPrincipalTheRouteAnswersTheRounding401AndTheHandlerNeverRuns() async {
-        let runs = Runs()
+        let runs = HandlerRuns()
         let response = await Self.client(nil, runs: runs).send(.get, "/api/v1/probe/")
         #expect(response.status == 401)
         #expect(response.bodyJSON == ["error": "UNAUTHORIZED", "message": "Invalid or missing API key"])
@@ -46,7 +28,7 @@ private final class Runs: Sendable {
     @Test func aRoleKeyReachesTheHandlerWithItsPrincipalAndTheRequestContext() async {
         let key = Principal(kind: .roleKey, id: "key_1", tenant: TenantContext(merchantId: "mer_1", mode: .test), scopes: [],
                             role: "merchant", credentialFingerprint: "fp")
-        let runs = Runs()
+        let runs = HandlerRuns()
         let response = await Self.client(key, runs: runs).send(.get, "/api/v1/probe/")
         #expect(response.status == 200)
         #expect(response.bodyJSON?["key"] == "key_1")
