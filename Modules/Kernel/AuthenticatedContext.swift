@@ -30,7 +30,6 @@ public struct AuthenticatedContext: RequestContextReadThrough {
 
     /// The merchant and mode every query of the handler is scoped by.
     public var tenant: TenantContext { principal.tenant }
-
 }
 
 /// A derived context that keeps the `RequestContext` it was made from and reads everything it does not hold

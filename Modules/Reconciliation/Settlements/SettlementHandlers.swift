@@ -172,7 +172,7 @@ actor SettlementExportProducer: ResponseBodyProducer {
 
 /// Writes export lines: CSV with the documented header, or JSONL with the same keys. The export itself is
 /// written by PostgreSQL (`SettlementStore.exportPage`); this writer is the definition its bytes are tested
-/// against, and reads back what the export needs from them.
+/// against.
 struct SettlementExport: Sendable {
     enum Format: String, Sendable {
         case csv, jsonl
