@@ -10,7 +10,10 @@ public struct AccountingModule: FeatureModule, AccessDeclaring {
 
     public var name: String { AccountingSchema.namespace }
 
-    public var migrations: [Migration] { AccountingSchema.migrations + ForeignCurrencySchema.migrations + [LedgerInsertGuards.migration, PostedEventIndex.migration] }
+    public var migrations: [Migration] {
+        AccountingSchema.migrations + ForeignCurrencySchema.migrations
+            + [LedgerInsertGuards.migration, PostedEventIndex.migration, LedgerBalanceGuards.migration]
+    }
 
     /// The user roles of the accounting surface (spec B.2 rule 27).
     public var accessDeclarations: [AccessDeclaration] {

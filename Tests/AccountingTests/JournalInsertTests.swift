@@ -126,6 +126,79 @@ import Testing
         #expect(try count?.decode("n", as: Int64.self) == 1)
     }
 
+    /// Migration 16: a non-draft entry balances when its statement ends. A posted entry inserted without lines, and a
+    /// later statement of the same transaction that unbalances an entry it posted, are refused with the commit-time
+    /// check's message; a balanced batch commits, and posting a draft keeps its check at commit.
+    @Test func aPostedEntryBalancesWhenItsStatementEnds() async throws {
+        let fixture = try await AccountingFixture.make()
+        defer { fixture.close() }
+        let company = try await fixture.company()
+        let accounts = try await fixture.accounts(company)
+        let debit = try #require(accounts["6100"]), credit = try #require(accounts["2100"])
+        let usd = try #require(Currency(code: "USD"))
+        @Sendable func line(_ account: String, _ side: LedgerLine.Side, _ amount: Int64) -> LedgerLine {
+            LedgerLine(accountId: account, side: side, amountMinor: amount, currency: usd, exchangeRate: .one,
+                       baseAmountMinor: amount, description: nil)
+        }
+        @Sendable func entry(_ lines: [LedgerLine], status: JournalEntryLifecycle.Status = .posted) -> JournalStore.NewEntry {
+            JournalStore.NewEntry(companyId: company, mode: .live, status: status, entryType: "payment", entryDate: "2026-03-02",
+                                  postingDate: status == .draft ? nil : "2026-03-02", description: "d", currency: usd,
+                                  postedAt: status == .draft ? nil : Date(), lines: lines)
+        }
+        func refusedAsUnbalanced(_ batch: [JournalStore.NewEntry], thenLine extra: LedgerLine? = nil) async {
+            do {
+                try await fixture.database.transaction { tx in
+                    try await JournalStore.insert(batch, firstNumber: 100, now: Date(), executor: tx)
+                    if let extra, let first = batch.first {
+                        try await tx.execute("""
+                            INSERT INTO accounting_journal_lines (id, entry_id, company_id, mode, line_number, account_id, side,
+                                amount_minor, currency, exchange_rate, base_amount_minor)
+                            VALUES ('line_extra', \(first.id), \(company), 'live', 3, \(extra.accountId), \(extra.side.rawValue),
+                                \(extra.amountMinor), 'USD', 1, \(extra.baseAmountMinor))
+                            """)
+                    }
+                }
+                Issue.record("an unbalanced posted entry was written")
+            } catch {
+                #expect(String(describing: error).contains("does not balance"))
+            }
+        }
+        let balanced = entry([line(debit, .debit, 5), line(credit, .credit, 5)])
+        await refusedAsUnbalanced([balanced, entry([])])
+        await refusedAsUnbalanced([balanced, entry([line(debit, .debit, 5), line(credit, .credit, 4)])])
+        await refusedAsUnbalanced([entry([line(debit, .debit, 5), line(credit, .credit, 5)])], thenLine: line(debit, .debit, 1))
+        let count = try await fixture.database.queryFirst("""
+            SELECT count(*) AS n FROM accounting_journal_entries WHERE company_id = \(company) AND mode = 'live'
+            """)
+        #expect(try count?.decode("n", as: Int64.self) == 0)
+
+        let second = entry([line(debit, .debit, 7), line(credit, .credit, 7)])
+        try await fixture.database.transaction { tx in
+            try await JournalStore.insert([balanced, second], firstNumber: 100, now: Date(), executor: tx)
+            try await JournalStore.addToDayBalances(entryIds: [balanced.id, second.id], executor: tx)
+        }
+        // A draft posted by UPDATE is still checked at commit, whatever order its statements come in.
+        let draft = entry([line(debit, .debit, 5), line(credit, .credit, 3)], status: .draft)
+        try await fixture.database.transaction { tx in
+            try await JournalStore.insert([draft], firstNumber: 200, now: Date(), executor: tx)
+        }
+        do {
+            try await fixture.database.execute("""
+                UPDATE accounting_journal_entries SET status = 'posted', posting_date = entry_date, posted_at = now() WHERE id = \(draft.id)
+                """)
+            Issue.record("an unbalanced draft was posted")
+        } catch {
+            #expect(String(describing: error).contains("does not balance"))
+        }
+        let posted = try await fixture.database.queryFirst("""
+            SELECT count(*) FILTER (WHERE status = 'posted') AS posted, count(*) FILTER (WHERE status = 'draft') AS drafts
+            FROM accounting_journal_entries WHERE company_id = \(company) AND mode = 'live'
+            """)
+        #expect(try posted?.decode("posted", as: Int64.self) == 2)
+        #expect(try posted?.decode("drafts", as: Int64.self) == 1)
+        #expect(try await BalanceCheck(database: fixture.database).drifts().isEmpty)
+    }
+
     /// Migration 13: the line's keys name ids only, and a statement whose line disagrees with its entry's or its
     /// account's company or mode is refused whole (insert or update), as the composite keys did; so is moving an entry
     /// or an account with lines to another ledger.
