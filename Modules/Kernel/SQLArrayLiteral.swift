@@ -1,3 +1,5 @@
+public import Foundation
+
 /// PostgreSQL array literals for binding a whole column of values as ONE parameter (`$1::text[]`, read with
 /// `unnest`). WHY: a statement whose text does not grow with its row count is parsed and planned once per
 /// connection (the prepared-statement cache), and is not bounded by the protocol's 65,535 parameters.
@@ -24,6 +26,32 @@ public enum SQLArrayLiteral {
             literal += "\""
         }
         return literal + "}"
+    }
+
+    /// One column of bound values as an array literal: text and JSON as they are, bytes in bytea's hex form
+    /// (`\x…`), booleans `t`/`f`, timestamps as whole microseconds since the epoch (rounded as a bound timestamp:
+    /// declare that column `bigint[]` and read it with `timestamptz 'epoch' + us * interval '1 microsecond'`), `.null`
+    /// as NULL. Every element is quoted, so the array's element type (`text[]`, `bigint[]`, `jsonb[]`, `bytea[]`,
+    /// `date[]`) parses it.
+    public static func values(_ elements: [SQLValue]) -> String {
+        text(elements.map(elementText))
+    }
+
+    /// Whole microseconds since the epoch, rounded to nearest: what `values` sends for a timestamp.
+    public static func microseconds(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+    }
+
+    private static func elementText(_ value: SQLValue) -> String? {
+        switch value {
+        case .null: nil
+        case .bool(let flag): flag ? "t" : "f"
+        case .int(let number): String(number)
+        case .double(let number): number.isNaN ? "NaN" : number.isInfinite ? (number < 0 ? "-Infinity" : "Infinity") : "\(number)"
+        case .text(let text), .json(let text): text
+        case .bytes(let bytes): "\\x" + Encoding.hex(bytes)
+        case .timestamp(let date): String(microseconds(date))
+        }
     }
 
     /// `{1,-2,NULL}` for a `bigint[]` or `integer[]` parameter.

@@ -1,3 +1,4 @@
+import Foundation
 import Kernel
 import Testing
 
@@ -15,5 +16,16 @@ import Testing
     @Test func integersAreBareAndNilIsNull() {
         #expect(SQLArrayLiteral.integers([]) == "{}")
         #expect(SQLArrayLiteral.integers([1, nil, -9_223_372_036_854_775_808, 0]) == "{1,NULL,-9223372036854775808,0}")
+    }
+
+    /// `values`: one column of any bound values; bytes in bytea's hex form, timestamps as whole microseconds.
+    @Test func boundValuesBecomeQuotedElements() {
+        #expect(SQLArrayLiteral.values([]) == "{}")
+        #expect(SQLArrayLiteral.values([.null, .bool(true), .bool(false), .int(-7)]) == #"{NULL,"t","f","-7"}"#)
+        #expect(SQLArrayLiteral.values([.text(#"a"b\"#), .json(#"{"k":"v"}"#)]) == #"{"a\"b\\","{\"k\":\"v\"}"}"#)
+        #expect(SQLArrayLiteral.values([.bytes([0x00, 0x5c, 0xff]), .bytes([])]) == #"{"\\x005cff","\\x"}"#)
+        #expect(SQLArrayLiteral.values([.timestamp(Date(timeIntervalSince1970: -1.000_000_4))]) == #"{"-1000000"}"#)
+        #expect(SQLArrayLiteral.values([.timestamp(Date(timeIntervalSince1970: 1_700_000_000.123_456))]) == #"{"1700000000123456"}"#)
+        #expect(SQLArrayLiteral.values([.double(.nan), .double(-.infinity), .double(1.5)]) == #"{"NaN","-Infinity","1.5"}"#)
     }
 }

@@ -195,4 +195,64 @@ import Testing
         let events = try await fixture.database.query("SELECT event_type FROM event_log ORDER BY event_type")
         #expect(try events.map { try $0.decode("event_type", as: String.self) } == ["transaction.approved", "transaction.declined"])
     }
+
+    /// The batch statement's text is the same for every batch size, with and without keys (one prepared statement per
+    /// connection); values that need care (a timestamp at microsecond precision and before the epoch, a card hash's
+    /// bytes, awkward text, a response body with quotes and backslashes) come back exactly.
+    @Test func oneStatementTextForEveryBatchSizeAndExactValues() async throws {
+        let fixture = try await TransactionFixture.make()
+        defer { fixture.close() }
+        let tenant = TenantContext(merchantId: fixture.merchantId, mode: .test)
+        func sales(_ count: Int, createdAt: Date = Date()) -> [WrittenSale] {
+            (0..<count).map { index in
+                WrittenSale(TransactionRecord(id: TypedID.generate(prefix: .transaction).rawValue, tenant: tenant, type: .sale,
+                                              status: .approved, amount: Int64(100 + index), tipAmount: 0, cashbackAmount: 0,
+                                              currency: "NZD", tender: .card, businessDate: "2026-11-25", createdAt: createdAt))
+            }
+        }
+        let store = fixture.idempotencyKeys
+        func keys(_ batch: [WrittenSale]) throws -> IdempotencyKeysStatement {
+            try #require(store.completionStatement(batch.map {
+                IdempotencyCompletion(scope: "\(fixture.merchantId)|test|text", key: $0.record.id, fingerprint: "f",
+                                      response: $0.storedResponse)
+            }, bindOffset: 0))
+        }
+        let plain = [1, 2, 64].map { count in
+            SaleCommitter.batchSQL(sales(count), keys: nil, gates: Array(repeating: .open, count: count), eventLog: EventLogAppendStore()).text
+        }
+        #expect(Set(plain).count == 1)
+        let keyed = try [1, 3, 64].map { count in
+            let batch = sales(count)
+            let statement = try keys(batch)
+            return SaleCommitter.batchSQL(batch, keys: statement.sql, gates: statement.tokens.map { .token($0!) },
+                                          eventLog: EventLogAppendStore()).text
+        }
+        #expect(Set(keyed).count == 1)
+
+        let instant = Date(timeIntervalSince1970: -86_400 * 365 - 0.000_123)
+        var odd = sales(1, createdAt: instant)[0].record
+        odd.storedValueCardHash = [0, 1, 0x5c, 0x22, 0xff]
+        odd.referenceId = #"a "quoted" \ {ref}, NULL"#
+        odd.metadata = ["note": #"back\slash "q""#]
+        let written = WrittenSale(odd)
+        let statement = try keys([written])
+        let rows = try await fixture.database.query(SaleCommitter.batchSQL([written], keys: statement.sql,
+                                                                           gates: [.token(statement.tokens[0]!)],
+                                                                           eventLog: EventLogAppendStore()))
+        #expect(rows.count == 1)
+        let stored = try #require(try await fixture.database.queryFirst("""
+            SELECT created_at, stored_value_card_hash, reference_id, metadata->>'note' AS note FROM transactions WHERE id = \(odd.id)
+            """))
+        #expect(SQLArrayLiteral.microseconds(try stored.decode("created_at", as: Date.self)) == -31_536_000_000_123)
+        #expect(try stored.decode("stored_value_card_hash", as: [UInt8].self) == [0, 1, 0x5c, 0x22, 0xff])
+        #expect(try stored.decode("reference_id", as: String.self) == odd.referenceId)
+        #expect(try stored.decode("note", as: String.self) == #"back\slash "q""#)
+        let key = try #require(try await fixture.database.queryFirst(
+            "SELECT response_body, response_status FROM idempotency_keys WHERE key = \(odd.id)"))
+        #expect(try key.decode("response_body", as: [UInt8].self) == written.body)
+        #expect(try key.decode("response_status", as: Int64.self) == 200)
+        let event = try #require(try await fixture.database.queryFirst(
+            "SELECT payload = \(SQLValue.json(String(decoding: written.body, as: UTF8.self))) AS same FROM event_log WHERE resource_id = \(odd.id)"))
+        #expect(try event.decode("same", as: Bool.self))
+    }
 }

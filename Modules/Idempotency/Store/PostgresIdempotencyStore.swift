@@ -106,7 +106,8 @@ struct PostgresIdempotencyStore: IdempotencyStore {
     /// (scope, key) so concurrent statements lock keys in the same order. A key held by another open
     /// transaction makes this statement wait for it: its commit makes ours lose, its rollback lets ours
     /// win. A row of an expired key, or a classic claim whose holder died (lock expired, same
-    /// fingerprint), is taken over.
+    /// fingerprint), is taken over. The keys travel as one array per column, so the text is the same for every
+    /// batch size (it is part of the sale batch's statement, prepared once per connection).
     func completionStatement(_ claims: [IdempotencyCompletion], bindOffset: Int) -> IdempotencyKeysStatement? {
         if claims.isEmpty { return nil }
         var seen = Set<String>()
@@ -117,27 +118,31 @@ struct PostgresIdempotencyStore: IdempotencyStore {
         let now = clock.now()
         let competing = claims.indices.filter { tokens[$0] != nil }
             .sorted { (claims[$0].scope, claims[$0].key) < (claims[$1].scope, claims[$1].key) }
-        var text = """
+        let tenants = competing.map { Self.tenant(of: claims[$0].scope) }
+        let columns: [(literal: String, type: String)] = [
+            (SQLArrayLiteral.text(tenants.map(\.merchantId)), "text"), (SQLArrayLiteral.text(tenants.map(\.mode)), "text"),
+            (SQLArrayLiteral.text(competing.map { claims[$0].scope }), "text"),
+            (SQLArrayLiteral.text(competing.map { claims[$0].key }), "text"),
+            (SQLArrayLiteral.text(competing.map { claims[$0].fingerprint }), "text"),
+            (SQLArrayLiteral.text(competing.map { tokens[$0] }), "text"),
+            (SQLArrayLiteral.integers(competing.map { Int64(claims[$0].response.status) }), "integer"),
+            (SQLArrayLiteral.text(competing.map { index in
+                let headers = JSONValue.object(claims[index].response.headers.mapValues { .string($0) })
+                return String(decoding: headers.serialized(), as: UTF8.self)
+            }), "jsonb"),
+            (SQLArrayLiteral.values(competing.map { .bytes(claims[$0].response.body) }), "bytea"),
+        ]
+        let binds: [SQLValue] = columns.map { .text($0.literal) } + [.timestamp(now), .timestamp(now.addingTimeInterval(Self.retentionSeconds))]
+        let arrays = columns.enumerated().map { "$\(bindOffset + $0.offset + 1)::\($0.element.type)[]" }
+        let nowParameter = "$\(bindOffset + columns.count + 1)::timestamptz", expiresParameter = "$\(bindOffset + columns.count + 2)::timestamptz"
+        let text = """
             INSERT INTO idempotency_keys AS existing (merchant_id, mode, scope, key, fingerprint, claim_token, state,
-                response_status, response_headers, response_body, created_at, locked_until, expires_at) VALUES
-            """
-        var binds: [SQLValue] = []
-        for (position, index) in competing.enumerated() {
-            let claim = claims[index]
-            let response = claim.response
-            let (merchantId, mode) = Self.tenant(of: claim.scope)
-            let headers = JSONValue.object(response.headers.mapValues { .string($0) })
-            let base = bindOffset + binds.count
-            binds += [.text(merchantId), .text(mode), .text(claim.scope), .text(claim.key), .text(claim.fingerprint),
-                      .text(tokens[index]!), .int(Int64(response.status)),
-                      .json(String(decoding: headers.serialized(), as: UTF8.self)), .bytes(response.body),
-                      .timestamp(now), .timestamp(now), .timestamp(now.addingTimeInterval(Self.retentionSeconds))]
-            text += (position == 0 ? " (" : ", (")
-                + (1...12).map { offset in offset == 7 ? "'completed', $\(base + offset)" : "$\(base + offset)" }
-                    .joined(separator: ", ") + ")"
-        }
-        text += """
-
+                response_status, response_headers, response_body, created_at, locked_until, expires_at)
+            SELECT k.merchant_id, k.mode, k.scope, k.key, k.fingerprint, k.claim_token, 'completed', k.response_status,
+                k.response_headers, k.response_body, \(nowParameter), \(nowParameter), \(expiresParameter)
+            FROM unnest(\(arrays.joined(separator: ", "))) WITH ORDINALITY
+                AS k(merchant_id, mode, scope, key, fingerprint, claim_token, response_status, response_headers, response_body, ord)
+            ORDER BY k.ord
             ON CONFLICT (scope, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint,
                 claim_token = EXCLUDED.claim_token, state = 'completed', response_status = EXCLUDED.response_status,
                 response_headers = EXCLUDED.response_headers, response_body = EXCLUDED.response_body,
