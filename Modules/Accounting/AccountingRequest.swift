@@ -55,7 +55,8 @@ enum AccountingInput {
         return uuid.uuidString.lowercased()
     }
 
-    static func newId() -> String { UUID().uuidString.lowercased() }
+    /// Time-ordered (`TimeOrderedUUID`): ledger rows are written in bulk, and their keys then land at the index's right edge.
+    static func newId() -> String { TimeOrderedUUID.make() }
 
     /// An optional id filter (`?customer_id=`): nil when absent, 422 on `field` when it is not a UUID.
     static func optionalUUID(_ text: String?, field: String) throws(AtlasError) -> String? {

@@ -6,26 +6,35 @@ public import Foundation
 public enum SQLArrayLiteral {
     /// `{"a","b\"c",NULL}`: every element quoted, `"` and `\` escaped, so any text round-trips; nil is SQL NULL.
     public static func text(_ elements: [String?]) -> String {
-        var literal = "{"
-        literal.reserveCapacity(elements.count * 16 + 2)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(elements.reduce(2) { $0 + ($1?.utf8.count ?? 4) + 3 })
+        bytes.append(UInt8(ascii: "{"))
         for (index, element) in elements.enumerated() {
-            if index > 0 { literal += "," }
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
             guard let element else {
-                literal += "NULL"
+                bytes.append(contentsOf: "NULL".utf8)
                 continue
             }
-            literal += "\""
-            if element.utf8.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-                for scalar in element.unicodeScalars {
-                    if scalar == "\"" || scalar == "\\" { literal += "\\" }
-                    literal.unicodeScalars.append(scalar)
-                }
-            } else {
-                literal += element
-            }
-            literal += "\""
+            bytes.append(UInt8(ascii: "\""))
+            appendEscaped(element, to: &bytes)
+            bytes.append(UInt8(ascii: "\""))
         }
-        return literal + "}"
+        bytes.append(UInt8(ascii: "}"))
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `"` and `\` get a `\` before them; the runs between are copied whole.
+    private static func appendEscaped(_ element: String, to bytes: inout [UInt8]) {
+        var element = element
+        element.withUTF8 { utf8 in
+            var runStart = 0
+            for index in utf8.indices where utf8[index] == UInt8(ascii: "\"") || utf8[index] == UInt8(ascii: "\\") {
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+                bytes.append(UInt8(ascii: "\\"))
+                runStart = index
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
+        }
     }
 
     /// One column of bound values as an array literal: text and JSON as they are, bytes in bytea's hex form

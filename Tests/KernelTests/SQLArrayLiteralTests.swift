@@ -28,4 +28,13 @@ import Testing
         #expect(SQLArrayLiteral.values([.timestamp(Date(timeIntervalSince1970: 1_700_000_000.123_456))]) == #"{"1700000000123456"}"#)
         #expect(SQLArrayLiteral.values([.double(.nan), .double(-.infinity), .double(1.5)]) == #"{"NaN","-Infinity","1.5"}"#)
     }
+
+    /// `SQLByteSlices`: the elements back to back in one blob, 1-based starts and lengths; nil is NULL in both.
+    @Test func byteSlicesKeepEveryElementsBounds() {
+        let slices = SQLByteSlices([[1, 2], nil, [], [0x22, 0x5c, 0]])
+        #expect(slices.blob == [1, 2, 0x22, 0x5c, 0])
+        #expect(slices.starts == "{1,NULL,3,3}")
+        #expect(slices.lengths == "{2,NULL,0,3}")
+        #expect(SQLByteSlices([]).blob.isEmpty && SQLByteSlices([]).starts == "{}")
+    }
 }

@@ -130,18 +130,23 @@ struct PostgresIdempotencyStore: IdempotencyStore {
                 let headers = JSONValue.object(claims[index].response.headers.mapValues { .string($0) })
                 return String(decoding: headers.serialized(), as: UTF8.self)
             }), "jsonb"),
-            (SQLArrayLiteral.values(competing.map { .bytes(claims[$0].response.body) }), "bytea"),
         ]
-        let binds: [SQLValue] = columns.map { .text($0.literal) } + [.timestamp(now), .timestamp(now.addingTimeInterval(Self.retentionSeconds))]
-        let arrays = columns.enumerated().map { "$\(bindOffset + $0.offset + 1)::\($0.element.type)[]" }
-        let nowParameter = "$\(bindOffset + columns.count + 1)::timestamptz", expiresParameter = "$\(bindOffset + columns.count + 2)::timestamptz"
+        let bodies = SQLByteSlices(competing.map { claims[$0].response.body })
+        let arrays = (columns + [(bodies.starts, "integer"), (bodies.lengths, "integer")]).enumerated()
+            .map { "$\(bindOffset + $0.offset + 1)::\($0.element.type)[]" }
+        let binds: [SQLValue] = columns.map { .text($0.literal) } + [.text(bodies.starts), .text(bodies.lengths), .bytes(bodies.blob),
+                                                                    .timestamp(now), .timestamp(now.addingTimeInterval(Self.retentionSeconds))]
+        let blobParameter = "$\(bindOffset + arrays.count + 1)::bytea"
+        let nowParameter = "$\(bindOffset + arrays.count + 2)::timestamptz", expiresParameter = "$\(bindOffset + arrays.count + 3)::timestamptz"
         let text = """
             INSERT INTO idempotency_keys AS existing (merchant_id, mode, scope, key, fingerprint, claim_token, state,
                 response_status, response_headers, response_body, created_at, locked_until, expires_at)
             SELECT k.merchant_id, k.mode, k.scope, k.key, k.fingerprint, k.claim_token, 'completed', k.response_status,
-                k.response_headers, k.response_body, \(nowParameter), \(nowParameter), \(expiresParameter)
+                k.response_headers, substring(\(blobParameter) FROM k.body_start FOR k.body_length), \(nowParameter), \(nowParameter),
+                \(expiresParameter)
             FROM unnest(\(arrays.joined(separator: ", "))) WITH ORDINALITY
-                AS k(merchant_id, mode, scope, key, fingerprint, claim_token, response_status, response_headers, response_body, ord)
+                AS k(merchant_id, mode, scope, key, fingerprint, claim_token, response_status, response_headers, body_start,
+                     body_length, ord)
             ORDER BY k.ord
             ON CONFLICT (scope, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint,
                 claim_token = EXCLUDED.claim_token, state = 'completed', response_status = EXCLUDED.response_status,

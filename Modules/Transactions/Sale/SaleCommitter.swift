@@ -249,7 +249,8 @@ final class SaleCommitter: Sendable {
     /// transactions written. No foreign keys join these tables.
     /// WHY arrays: the text is the same for every batch size (two texts: with and without keys), so each pooled
     /// connection prepares it once. A VALUES list of 35 parameters per sale had a text per size, up to 64 per
-    /// connection, parsed and planned again and again (texts over the cache's 32 KB limit were never kept).
+    /// connection, parsed and planned again and again (texts over the cache's 32 KB limit were never kept). The JSON
+    /// payloads go as one binary blob (`SQLByteSlices`), not escaped in an array literal.
     static func batchSQL(_ sales: [WrittenSale], keys: SQL?, gates: [Gate], eventLog: any EventLogWriter) -> SQL {
         precondition(sales.count == gates.count, "one gate per sale")
         var binds = keys?.binds ?? []
@@ -283,16 +284,20 @@ final class SaleCommitter: Sendable {
         text += "written_rows AS (INSERT INTO transactions (" + columns + ") SELECT " + selected.joined(separator: ", ")
             + " FROM item WHERE item.gate IS NULL"
         if keys != nil { text += " OR item.gate IN (SELECT claim_token FROM won_keys)" }
+        let payloads = SQLByteSlices(sales.map(\.body))
         let events = [
             parameter(SQLArrayLiteral.text(sales.map(\.record.id)), "text"),
             parameter(SQLArrayLiteral.text(sales.map { _ in TypedID.generate(prefix: .event).rawValue }), "text"),
             parameter(SQLArrayLiteral.text(sales.map(\.record.eventType)), "text"),
-            parameter(SQLArrayLiteral.text(sales.map { String(decoding: $0.body, as: UTF8.self) }), "jsonb"),
+            parameter(payloads.starts, "integer"), parameter(payloads.lengths, "integer"),
         ]
+        binds.append(.bytes(payloads.blob))
+        let payload = "convert_from(substring($\(binds.count)::bytea FROM event.payload_start FOR event.payload_length), 'UTF8')::jsonb"
         text += " RETURNING id, merchant_id, mode, created_at), new_events AS (SELECT event.event_id, event.event_type, "
-            + "written_rows.merchant_id, written_rows.mode, written_rows.id AS resource_id, event.payload, "
+            + "written_rows.merchant_id, written_rows.mode, written_rows.id AS resource_id, " + payload + " AS payload, "
             + "written_rows.created_at AS occurred_at FROM written_rows JOIN unnest(" + events.joined(separator: ", ")
-            + ") AS event(transaction_id, event_id, event_type, payload) ON event.transaction_id = written_rows.id) "
+            + ") AS event(transaction_id, event_id, event_type, payload_start, payload_length) "
+            + "ON event.transaction_id = written_rows.id) "
         let append = eventLog.appendStatement(selectingFrom: "new_events")
         precondition(append.binds.isEmpty, "the event log's append statement has no binds of its own")
         text += append.text
