@@ -19,6 +19,12 @@ public final class EventLogService: Sendable {
         /// again after this, doubling up to `pollIntervalMilliseconds`: their NOTIFY has already come, so waiting
         /// for the next one would add up to the gap between appends to their latency.
         public var heldBackRetryFirstMilliseconds: Int = 5
+        /// After a page that was not full, a consumer reads its next page no sooner than this after the last one.
+        /// WHY: under a steady stream every commit woke every consumer, and most of those reads found nothing yet
+        /// below the read horizon (a page and a look further ahead, each with its round trip): about 550 reads a
+        /// second for four consumers at 3,500 sales/s. Spaced, each read carries more events; an event after a quiet
+        /// spell is still read at once. A backlog (full pages) is read without pause.
+        public var partialPageIntervalMilliseconds: Int = 20
         public var errorBackoffMilliseconds: Int = 1_000
         public var parkedRetryCheckIntervalMilliseconds: Int = 2_000
         public var delivery = EventDeliveryLimits.standard

@@ -1,4 +1,5 @@
 public import Foundation
+import Synchronization
 
 /// Something that happened in one module that others may react to (ledger, settlements, webhooks).
 /// Modules never call each other: they append events to the durable event log in the same database
@@ -11,16 +12,74 @@ public struct DomainEvent: Sendable, Hashable {
     /// The id of the thing the event is about (a transaction id, an invoice id).
     public let resourceId: String
     public let occurredAt: Date
-    public let payload: JSONValue
+    /// Parsed at first read when the event came from the log as text (`init(…, payloadText:)`).
+    public var payload: JSONValue { payloadStorage.value }
+    private let payloadStorage: EventPayload
 
     public init(id: TypedID = TypedID.generate(prefix: .event), type: String, tenant: TenantContext, resourceId: String,
                 occurredAt: Date, payload: JSONValue) {
+        self.init(id: id, type: type, tenant: tenant, resourceId: resourceId, occurredAt: occurredAt,
+                  payloadStorage: EventPayload(parsed: payload))
+    }
+
+    /// An event read back from the log, its payload still the stored JSON text. WHY lazy: a consumer often needs only
+    /// some events' payloads (the webhook fan-out, only those of tenants with an endpoint), and parsing was the largest
+    /// part of reading a page.
+    public init(id: TypedID, type: String, tenant: TenantContext, resourceId: String, occurredAt: Date, payloadText: String) {
+        self.init(id: id, type: type, tenant: tenant, resourceId: resourceId, occurredAt: occurredAt,
+                  payloadStorage: EventPayload(text: payloadText))
+    }
+
+    private init(id: TypedID, type: String, tenant: TenantContext, resourceId: String, occurredAt: Date,
+                 payloadStorage: EventPayload) {
         self.id = id
         self.type = type
         self.tenant = tenant
         self.resourceId = resourceId
         self.occurredAt = occurredAt
-        self.payload = payload
+        self.payloadStorage = payloadStorage
+    }
+
+    public static func == (lhs: DomainEvent, rhs: DomainEvent) -> Bool {
+        lhs.id == rhs.id && lhs.type == rhs.type && lhs.tenant == rhs.tenant && lhs.resourceId == rhs.resourceId
+            && lhs.occurredAt == rhs.occurredAt && lhs.payload == rhs.payload
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(id)
+        hasher.combine(type)
+        hasher.combine(tenant)
+        hasher.combine(resourceId)
+        hasher.combine(occurredAt)
+        hasher.combine(payload)
+    }
+}
+
+/// A payload parsed once, when first read. Text that does not parse (the log stores jsonb, so only a payload deeper
+/// than the parser's limit) reads as `.null`, which every consumer treats as a malformed payload (retried, then
+/// parked), as a page that failed to decode was before.
+final class EventPayload: Sendable {
+    private enum State {
+        case text(String)
+        case parsed(JSONValue)
+    }
+
+    private let state: Mutex<State>
+
+    init(parsed: JSONValue) { state = Mutex(.parsed(parsed)) }
+    init(text: String) { state = Mutex(.text(text)) }
+
+    var value: JSONValue {
+        state.withLock { state in
+            switch state {
+            case .parsed(let value):
+                return value
+            case .text(let text):
+                let value = (try? JSONValue(parsing: text)) ?? .null
+                state = .parsed(value)
+                return value
+            }
+        }
     }
 }
 

@@ -22,6 +22,7 @@ struct ConsumerRunner: Sendable {
         var renewedAt = ContinuousClock.now
         var retriesCheckedAt = ContinuousClock.now
         var heldBackWaitMilliseconds: Int?
+        var nextReadAt = ContinuousClock.now
         while !Task.isCancelled {
             let generation = wake.generation
             do {
@@ -36,7 +37,10 @@ struct ConsumerRunner: Sendable {
                     try await retryRequestedParkedEvents()
                     retriesCheckedAt = .now
                 }
+                if nextReadAt > .now { try await Task.sleep(until: nextReadAt, clock: .continuous) }
                 let page = try await reader.page(after: held, limit: consumer.batchEventsMax, types: consumer.eventTypes)
+                nextReadAt = page.rows < consumer.batchEventsMax
+                    ? .now + .milliseconds(limits.partialPageIntervalMilliseconds) : .now
                 if let end = page.end {
                     cursor = try await deliver(page.events, end: end)
                     renewedAt = .now

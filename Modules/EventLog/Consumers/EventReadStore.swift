@@ -45,12 +45,13 @@ struct EventReadStore: Sendable {
             """)
         var events: [LoggedEvent] = []
         var end: EventPosition?
+        events.reserveCapacity(rows.count)
         for row in rows {
             let position = try Self.position(row)
             end = position
             if try row.decode("wanted") { events.append(try Self.decode(row, at: position)) }
         }
-        return EventPage(events: events, end: end)
+        return EventPage(events: events, end: end, rows: rows.count)
     }
 
     /// Whether committed events follow `position` at all, read horizon or not: after an empty page, true means
@@ -107,11 +108,10 @@ struct EventReadStore: Sendable {
     static func decode(_ row: Row, at position: EventPosition) throws -> LoggedEvent {
         guard let mode = Mode(rawValue: try row.decode("mode")) else { throw Undecodable(column: "mode") }
         let id = TypedID(rawValue: try row.decode("event_id"))
-        let payload = try JSONValue(parsing: try row.decode("payload", as: String.self))
         let event = DomainEvent(id: id, type: try row.decode("event_type"),
                                 tenant: TenantContext(merchantId: try row.decode("merchant_id"), mode: mode),
                                 resourceId: try row.decode("resource_id"), occurredAt: try row.decode("occurred_at"),
-                                payload: payload)
+                                payloadText: try row.decode("payload", as: String.self))
         return LoggedEvent(position: position, event: event)
     }
 }
@@ -121,4 +121,6 @@ struct EventReadStore: Sendable {
 struct EventPage: Sendable {
     let events: [LoggedEvent]
     let end: EventPosition?
+    /// Rows read, wanted or not: a page of `limit` rows means more may follow at once.
+    let rows: Int
 }
