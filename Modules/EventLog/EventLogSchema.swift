@@ -67,5 +67,12 @@ enum EventLogSchema {
             );
             CREATE INDEX event_log_applied_age ON event_log_applied (applied_at);
             """),
+        // WHY json, not jsonb: the log only stores a payload and hands its text back, to up to four consumers per
+        // event; jsonb parsed every payload on append and printed it again on every read (about 5 and 3.5 µs for a
+        // sale's payload), json checks it on append and returns the stored text. The text is the appender's own
+        // (a sale's event payload is its response body, byte for byte). Rewrites the table once.
+        Migration(namespace: namespace, version: 2, name: "event_log payload as json text", sql: """
+            ALTER TABLE event_log ALTER COLUMN payload TYPE json USING payload::json;
+            """),
     ]
 }

@@ -120,8 +120,8 @@ public struct LoggedEvent: Sendable, Hashable {
 }
 
 /// The columns a relation must have for `EventLogWriter.appendStatement(selectingFrom:)`, in any order:
-/// `event_id text, event_type text, merchant_id text, mode text, resource_id text, payload jsonb,
-/// occurred_at timestamptz`.
+/// `event_id text, event_type text, merchant_id text, mode text, resource_id text, payload json (or jsonb, which is
+/// cast), occurred_at timestamptz`.
 public enum EventLogColumns {
     public static let names = ["event_id", "event_type", "merchant_id", "mode", "resource_id", "payload", "occurred_at"]
 }

@@ -47,7 +47,7 @@ import Testing
                     JOIN reconciliation_settlements s ON s.id = l.settlement_id
                     WHERE e.event_id = 'evt_' || \(prefix)::text || upper(lpad(to_hex(l.n), 7, '0'))
                       AND e.merchant_id = l.merchant_id AND e.mode = l.mode AND e.occurred_at = s.closed_at
-                      AND e.payload = jsonb_build_object('transactionId', l.transaction_id, 'settlementId', s.id,
+                      AND e.payload::jsonb = jsonb_build_object('transactionId', l.transaction_id, 'settlementId', s.id,
                           'type', l.type, 'amount', l.amount, 'currency', s.currency)) AS exact
             """)
         let lines = try row?.decode("lines", as: Int64.self) ?? -1

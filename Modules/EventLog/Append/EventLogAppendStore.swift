@@ -48,13 +48,14 @@ public struct EventLogAppendStore: EventLogWriter {
                 "occurred_us": .int(Int64((event.occurredAt.timeIntervalSince1970 * 1_000_000).rounded())),
             ]
         })
-        let batch = SQLValue.json(String(decoding: rows.serialized(), as: UTF8.self))
+        // As text cast to json: a `.json` bind is jsonb, which would parse the whole batch into jsonb first.
+        let batch = SQLValue.text(String(decoding: rows.serialized(), as: UTF8.self))
         return """
             INSERT INTO event_log (event_id, event_type, merchant_id, mode, resource_id, payload, occurred_at)
             SELECT e.event_id, e.event_type, e.merchant_id, e.mode, e.resource_id, e.payload,
                    timestamptz 'epoch' + e.occurred_us * interval '1 microsecond'
-            FROM jsonb_to_recordset(\(batch)) AS e(ord integer, event_id text, event_type text, merchant_id text, mode text,
-                                                  resource_id text, payload jsonb, occurred_us bigint)
+            FROM json_to_recordset(\(batch)::json) AS e(ord integer, event_id text, event_type text, merchant_id text, mode text,
+                                                       resource_id text, payload json, occurred_us bigint)
             ORDER BY e.ord
             """
     }

@@ -292,7 +292,7 @@ final class SaleCommitter: Sendable {
             parameter(payloads.starts, "integer"), parameter(payloads.lengths, "integer"),
         ]
         binds.append(.bytes(payloads.blob))
-        let payload = "convert_from(substring($\(binds.count)::bytea FROM event.payload_start FOR event.payload_length), 'UTF8')::jsonb"
+        let payload = "convert_from(substring($\(binds.count)::bytea FROM event.payload_start FOR event.payload_length), 'UTF8')::json"
         text += " RETURNING id, merchant_id, mode, created_at), new_events AS (SELECT event.event_id, event.event_type, "
             + "written_rows.merchant_id, written_rows.mode, written_rows.id AS resource_id, " + payload + " AS payload, "
             + "written_rows.created_at AS occurred_at FROM written_rows JOIN unnest(" + events.joined(separator: ", ")
