@@ -101,7 +101,7 @@ final class AuditTrail: Sendable {
             if index > 0 { writer.raw(",") }
             writer.raw("{\"merchant_id\":"); writer.string(entry.merchantId)
             writer.raw(",\"mode\":"); writer.string(entry.mode?.rawValue)
-            writer.raw(",\"occurred_at_us\":"); writer.integer(epochMicroseconds(entry.occurredAt))
+            writer.raw(",\"occurred_at_us\":"); writer.integer(Timestamp.microsecondsSinceEpoch(entry.occurredAt))
             writer.raw(",\"event\":"); writer.string(entry.event)
             writer.raw(",\"principal_kind\":"); writer.string(entry.principalKind)
             writer.raw(",\"principal_id\":"); writer.string(entry.principalId)
@@ -117,11 +117,6 @@ final class AuditTrail: Sendable {
         }
         writer.raw("]")
         return String(decoding: writer.bytes, as: UTF8.self)
-    }
-
-    /// Microseconds since 1970, rounded to the nearest (timestamptz keeps microseconds).
-    static func epochMicroseconds(_ date: Date) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
     }
 }
 

@@ -55,8 +55,8 @@ public struct DomainEvent: Sendable, Hashable {
     }
 }
 
-/// A payload parsed once, when first read. Text that does not parse (the log stores jsonb, so only a payload deeper
-/// than the parser's limit) reads as `.null`, which every consumer treats as a malformed payload (retried, then
+/// A payload parsed once, when first read. Text that does not parse (the log's json column holds valid JSON, so only
+/// a payload deeper than the parser's limit) reads as `.null`, which every consumer treats as a malformed payload (retried, then
 /// parked), as a page that failed to decode was before.
 final class EventPayload: Sendable {
     private enum State {

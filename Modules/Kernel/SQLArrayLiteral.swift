@@ -38,17 +38,12 @@ public enum SQLArrayLiteral {
     }
 
     /// One column of bound values as an array literal: text and JSON as they are, bytes in bytea's hex form
-    /// (`\x…`), booleans `t`/`f`, timestamps as whole microseconds since the epoch (rounded as a bound timestamp:
+    /// (`\x…`), booleans `t`/`f`, timestamps as whole microseconds since the epoch (`Timestamp.microsecondsSinceEpoch`:
     /// declare that column `bigint[]` and read it with `timestamptz 'epoch' + us * interval '1 microsecond'`), `.null`
     /// as NULL. Every element is quoted, so the array's element type (`text[]`, `bigint[]`, `jsonb[]`, `bytea[]`,
     /// `date[]`) parses it.
     public static func values(_ elements: [SQLValue]) -> String {
         text(elements.map(elementText))
-    }
-
-    /// Whole microseconds since the epoch, rounded to nearest: what `values` sends for a timestamp.
-    public static func microseconds(_ date: Date) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
     }
 
     private static func elementText(_ value: SQLValue) -> String? {
@@ -59,7 +54,7 @@ public enum SQLArrayLiteral {
         case .double(let number): number.isNaN ? "NaN" : number.isInfinite ? (number < 0 ? "-Infinity" : "Infinity") : "\(number)"
         case .text(let text), .json(let text): text
         case .bytes(let bytes): "\\x" + Encoding.hex(bytes)
-        case .timestamp(let date): String(microseconds(date))
+        case .timestamp(let date): String(Timestamp.microsecondsSinceEpoch(date))
         }
     }
 

@@ -1,5 +1,5 @@
 /// Many byte strings bound as ONE binary parameter, with their bounds as integer arrays: a statement of constant text
-/// reads element i as `substring($blob FROM start FOR length)` (bytea), or `convert_from(…, 'UTF8')::jsonb` for JSON.
+/// reads element i as `substring($blob FROM start FOR length)` (bytea), or `convert_from(…, 'UTF8')::json` for JSON.
 ///
 /// WHY: in a text array literal every element is quoted and every `"` and `\` escaped (JSON is full of them), and bytea
 /// goes as hex, twice its size; both sides then scan every byte again. The blob travels in binary format, copied once.

@@ -41,6 +41,12 @@ public final class ManualWallClock: WallClock {
 /// there). The text is the format style's exactly, digit for digit. Outside the years 1583–9999 (where
 /// Foundation's calendar switches to Julian, or years take five digits) the format style still writes it.
 public enum Timestamp {
+    /// Whole microseconds since 1970, rounded to the nearest: PostgreSQL's timestamptz precision. Every path that
+    /// sends a time to the database as a number or text (binds, array columns, JSON batches) rounds with this.
+    public static func microsecondsSinceEpoch(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+    }
+
     public static func iso8601(_ date: Date, fractionalSeconds: Bool = false) -> String {
         // The format style's arithmetic: whole seconds since the reference date rounded down, then the fraction's
         // milliseconds rounded down (so 0.507 stored as 0.50699999… prints .506, as it always did).

@@ -154,7 +154,7 @@ struct EncodedBinds {
     /// Proleptic Gregorian calendar arithmetic (as gmtime_r, which also takes glibc's timezone lock);
     /// years before 1 are astronomical (0 = 1 BC) and printed as PostgreSQL's "YYYY-… BC".
     private static func writeTimestamptz(_ date: Date, to writer: inout ArenaWriter) {
-        let micro = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        let micro = Timestamp.microsecondsSinceEpoch(date)
         let (seconds, fraction) = floorDivision(micro, 1_000_000)
         let (days, secondOfDay) = floorDivision(seconds, 86_400)
         let civil = GregorianDays.civil(daysSinceEpoch: days)

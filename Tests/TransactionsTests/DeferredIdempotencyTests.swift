@@ -243,7 +243,7 @@ import Testing
         let stored = try #require(try await fixture.database.queryFirst("""
             SELECT created_at, stored_value_card_hash, reference_id, metadata->>'note' AS note FROM transactions WHERE id = \(odd.id)
             """))
-        #expect(SQLArrayLiteral.microseconds(try stored.decode("created_at", as: Date.self)) == -31_536_000_000_123)
+        #expect(Timestamp.microsecondsSinceEpoch(try stored.decode("created_at", as: Date.self)) == -31_536_000_000_123)
         #expect(try stored.decode("stored_value_card_hash", as: [UInt8].self) == [0, 1, 0x5c, 0x22, 0xff])
         #expect(try stored.decode("reference_id", as: String.self) == odd.referenceId)
         #expect(try stored.decode("note", as: String.self) == #"back\slash "q""#)

@@ -215,10 +215,7 @@ struct JournalStore: Sendable {
             currencies = text(\.currency.code)
             totalsBaseMinor = SQLArrayLiteral.integers(entries.map(\.totalBaseMinor))
             versions = SQLArrayLiteral.integers(entries.map { Int64($0.version) })
-            // The same rounding as a bound `.timestamp` (Postgres `Binds`): microseconds, to nearest.
-            postedMicroseconds = SQLArrayLiteral.integers(entries.map { entry in
-                entry.postedAt.map { Int64(($0.timeIntervalSince1970 * 1_000_000).rounded()) }
-            })
+            postedMicroseconds = SQLArrayLiteral.integers(entries.map { $0.postedAt.map(Timestamp.microsecondsSinceEpoch) })
             postedBy = text(\.postedBy)
             correctsEntries = text(\.correctsEntry)
             reversesEntries = text(\.reversesEntry)

@@ -45,7 +45,7 @@ public struct EventLogAppendStore: EventLogWriter {
                 "ord": .int(Int64(index)), "event_id": .string(event.id.rawValue), "event_type": .string(event.type),
                 "merchant_id": .string(event.tenant.merchantId), "mode": .string(event.tenant.mode.rawValue),
                 "resource_id": .string(event.resourceId), "payload": event.payload,
-                "occurred_us": .int(Int64((event.occurredAt.timeIntervalSince1970 * 1_000_000).rounded())),
+                "occurred_us": .int(Timestamp.microsecondsSinceEpoch(event.occurredAt)),
             ]
         })
         // As text cast to json: a `.json` bind is jsonb, which would parse the whole batch into jsonb first.
