@@ -88,7 +88,7 @@ enum AccountingInput {
     static func day(of date: Date) -> String {
         let days = Int64((date.timeIntervalSince1970 / 86_400).rounded(.down))
         let civil = GregorianDays.civil(daysSinceEpoch: days)
-        return String(format: "%04lld-%02lld-%02lld", civil.year, civil.month, civil.day)
+        return GregorianDays.dateText(civil)
     }
 
     /// The calendar day after `day` ("2026-01-31" → "2026-02-01"); `day` is a valid date.
@@ -102,7 +102,7 @@ enum AccountingInput {
         let dayOfYear = (153 * (parts[1] > 2 ? parts[1] - 3 : parts[1] + 9) + 2) / 5 + parts[2] - 1
         let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
         let civil = GregorianDays.civil(daysSinceEpoch: era * 146_097 + dayOfEra - 719_468 + 1)
-        return String(format: "%04lld-%02lld-%02lld", civil.year, civil.month, civil.day)
+        return GregorianDays.dateText(civil)
     }
 
     static func requiredDate(_ value: String?, field: String) throws(AtlasError) -> String {

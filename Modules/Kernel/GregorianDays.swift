@@ -1,3 +1,5 @@
+import Foundation
+
 /// Days since 1970-01-01 → proleptic Gregorian year, month and day (Howard Hinnant's `civil_from_days`):
 /// pure integer arithmetic, no `Calendar`. One copy for every module that formats or compares calendar
 /// days on a hot path (timestamp binds, business dates, rounding rule dates).
@@ -34,6 +36,35 @@ extension GregorianDays {
         case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
         case 4, 6, 9, 11: return 30
         default: return 31
+        }
+    }
+}
+
+extension GregorianDays {
+    static let dateTextBytes = 10
+
+    /// "YYYY-MM-DD", what `String(format: "%04lld-%02lld-%02lld", …)` prints for years 0–9999, written into 10 bytes.
+    /// WHY not `String(format:)`: the posting consumer dates every entry with it, and Foundation's formatter took about
+    /// 2% of the server's CPU in the sale bench. Years outside 0–9999 keep the formatter's output.
+    public static func dateText(_ civil: (year: Int64, month: Int64, day: Int64)) -> String {
+        guard (0...9999).contains(civil.year) else {
+            return String(format: "%04lld-%02lld-%02lld", civil.year, civil.month, civil.day)
+        }
+        return String(unsafeUninitializedCapacity: dateTextBytes) { buffer in
+            writeDigits(civil.year, width: 4, into: buffer, at: 0)
+            buffer[4] = UInt8(ascii: "-")
+            writeDigits(civil.month, width: 2, into: buffer, at: 5)
+            buffer[7] = UInt8(ascii: "-")
+            writeDigits(civil.day, width: 2, into: buffer, at: 8)
+            return dateTextBytes
+        }
+    }
+
+    private static func writeDigits(_ value: Int64, width: Int, into buffer: UnsafeMutableBufferPointer<UInt8>, at start: Int) {
+        var remaining = value
+        for index in stride(from: start + width - 1, through: start, by: -1) {
+            buffer[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining % 10)
+            remaining /= 10
         }
     }
 }

@@ -248,4 +248,80 @@ import Testing
             """)
         #expect(try lines.map { try $0.decode("account_id", as: String.self) } == [debit, credit])
     }
+
+    /// Migration 17: the line's references are checked by its statement guard, not by foreign keys. A line naming no
+    /// entry or no account, deleting an entry or account that lines name, and changing such an id are refused with
+    /// SQLSTATE 23503 as before; a draft's delete racing a line added to it waits for the other transaction, either
+    /// way round, and then is refused, as a foreign key's locks made it.
+    @Test func aLinesEntryAndAccountAreCheckedAsForeignKeysWere() async throws {
+        let fixture = try await AccountingFixture.make()
+        defer { fixture.close() }
+        let company = try await fixture.company()
+        let accounts = try await fixture.accounts(company)
+        let debit = try #require(accounts["6100"]), credit = try #require(accounts["2100"])
+        let usd = try #require(Currency(code: "USD"))
+        func draft(_ lines: [LedgerLine], number: Int64) async throws -> String {
+            let entry = JournalStore.NewEntry(companyId: company, mode: .live, status: .draft, entryType: "manual",
+                                              entryDate: "2026-03-01", description: "draft", currency: usd, lines: lines)
+            try await fixture.database.transaction { tx in
+                try await JournalStore.insert([entry], firstNumber: number, now: Date(), executor: tx)
+            }
+            return entry.id
+        }
+        @Sendable func lineSQL(_ id: String, entry: String, account: String) -> SQL {
+            """
+            INSERT INTO accounting_journal_lines (id, entry_id, company_id, mode, line_number, account_id, side, amount_minor,
+                currency, exchange_rate, base_amount_minor)
+            VALUES (\(id), \(entry), \(company), 'live', 1, \(account), 'debit', 1, 'USD', 1, 1)
+            """
+        }
+        @Sendable func outcome(_ sql: SQL) async -> String {
+            do {
+                try await fixture.database.execute(sql)
+                return "accepted"
+            } catch {
+                return String(describing: error)
+            }
+        }
+        let named = try await draft([LedgerLine(accountId: debit, side: .debit, amountMinor: 5, currency: usd, exchangeRate: .one,
+                                                baseAmountMinor: 5, description: nil),
+                                     LedgerLine(accountId: credit, side: .credit, amountMinor: 5, currency: usd, exchangeRate: .one,
+                                                baseAmountMinor: 5, description: nil)], number: 300)
+        let empty = try await draft([], number: 301)
+        for sql: SQL in [lineSQL("line_no_entry", entry: "entry_nowhere", account: debit),
+                         lineSQL("line_no_account", entry: empty, account: "account_nowhere"),
+                         "DELETE FROM accounting_journal_entries WHERE id = \(named)",
+                         "DELETE FROM accounting_accounts WHERE id = \(debit)",
+                         "UPDATE accounting_accounts SET id = 'account_moved' WHERE id = \(debit)",
+                         "UPDATE accounting_journal_entries SET id = 'entry_moved' WHERE id = \(named)"] {
+            #expect(await outcome(sql).contains("sqlstate 23503"), "\(sql.text)")
+        }
+
+        // A line added first: the draft's delete waits for that transaction, then finds the line.
+        let deletion = Task {
+            try await Task.sleep(for: .milliseconds(150))
+            return await outcome("DELETE FROM accounting_journal_entries WHERE id = \(empty)")
+        }
+        try await fixture.database.transaction { tx in
+            try await tx.execute(lineSQL("line_first", entry: empty, account: debit))
+            try await Task.sleep(for: .milliseconds(600))
+        }
+        #expect(try await deletion.value.contains("sqlstate 23503"))
+
+        // The delete first: the line waits for it, then finds no draft.
+        let doomed = try await draft([], number: 302)
+        let insertion = Task {
+            try await Task.sleep(for: .milliseconds(150))
+            return await outcome(lineSQL("line_late", entry: doomed, account: debit))
+        }
+        try await fixture.database.transaction { tx in
+            try await tx.execute("DELETE FROM accounting_journal_entries WHERE id = \(doomed)")
+            try await Task.sleep(for: .milliseconds(600))
+        }
+        #expect(try await insertion.value.contains("sqlstate 23503"))
+        let lines = try await fixture.database.query("""
+            SELECT id FROM accounting_journal_lines WHERE entry_id IN (\(empty), \(doomed)) ORDER BY id
+            """)
+        #expect(try lines.map { try $0.decode("id", as: String.self) } == ["line_first"])
+    }
 }

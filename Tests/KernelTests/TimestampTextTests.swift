@@ -28,6 +28,19 @@ import Testing
         #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
     }
 
+    @Test func dateTextPrintsWhatTheFormatterPrints() {
+        var random = SplitMix64(seed: 11)
+        var civils: [(year: Int64, month: Int64, day: Int64)] = [(0, 1, 1), (9, 9, 9), (999, 12, 31), (2026, 12, 5),
+                                                                  (9999, 12, 31), (10_000, 1, 1), (-1, 12, 31), (-12_345, 3, 1)]
+        for _ in 0..<5_000 {
+            civils.append(GregorianDays.civil(daysSinceEpoch: Int64.random(in: -800_000...3_000_000, using: &random)))
+        }
+        let mismatches = civils.filter {
+            GregorianDays.dateText($0) != String(format: "%04lld-%02lld-%02lld", $0.year, $0.month, $0.day)
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
+    }
+
     @Test func parsesAsTheGeneralPathDoes() {
         var random = SplitMix64(seed: 7)
         var texts = ["2026-11-25 20:02:27.123456+00", "2026-01-01 00:00:00+02", "2026-01-01 00:00:00-05:30",

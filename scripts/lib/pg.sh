@@ -76,8 +76,9 @@ pg_local_start() {
             echo "pg.sh: $datadir is not empty and holds no cluster; refusing to initdb there" >&2; return 1
         fi
         echo "pg.sh: initdb $datadir" >&2
+        # collation C: the order C.UTF-8 gives, compared as bytes, not through strcoll (docs/postgres.md)
         pg_local_as_owner "$user" "$bindir/initdb" -D "$datadir" --auth=trust -U "$PG_LOCAL_SUPERUSER" \
-            -E UTF8 --locale=C.UTF-8 >"$datadir.initdb.log" 2>&1 || {
+            -E UTF8 --lc-collate=C --lc-ctype=C.UTF-8 >"$datadir.initdb.log" 2>&1 || {
             echo "pg.sh: initdb failed, see $datadir.initdb.log" >&2; return 1; }
     fi
     local opts="-k $datadir -p $port -c listen_addresses='' ${PG_LOCAL_EXTRA_OPTS:-}"

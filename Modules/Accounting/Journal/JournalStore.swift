@@ -280,6 +280,81 @@ struct JournalStore: Sendable {
             """)
     }
 
+    /// Adds `entries`, posted by the same transaction, to the per-day account balances from the lines in hand: one row
+    /// per account and day. WHY: the posting consumer wrote these lines a statement ago; reading them back (two index
+    /// probes per entry, `addToDayBalances(entryIds:)`) cost more than the upsert. Rows are locked in account order, as
+    /// there.
+    static func addToDayBalances(_ entries: [NewEntry], executor: any SQLExecutor) async throws {
+        let days = DayColumns(entries)
+        guard days.rowCount > 0 else { return }
+        try await executor.execute("""
+            INSERT INTO accounting_account_days AS d (company_id, mode, account_id, day, debit_minor, credit_minor,
+                closing_debit_minor, closing_credit_minor)
+            SELECT company_id, mode, account_id, day, debit, credit, closing_debit, closing_credit
+            FROM unnest(\(days.companyIds)::text[], \(days.modes)::text[], \(days.accountIds)::text[], \(days.days)::date[],
+                        \(days.debits)::bigint[], \(days.credits)::bigint[], \(days.closingDebits)::bigint[],
+                        \(days.closingCredits)::bigint[])
+                 AS v(company_id, mode, account_id, day, debit, credit, closing_debit, closing_credit)
+            ORDER BY account_id, day
+            ON CONFLICT (company_id, mode, account_id, day) DO UPDATE
+                SET debit_minor = d.debit_minor + EXCLUDED.debit_minor, credit_minor = d.credit_minor + EXCLUDED.credit_minor,
+                    closing_debit_minor = d.closing_debit_minor + EXCLUDED.closing_debit_minor,
+                    closing_credit_minor = d.closing_credit_minor + EXCLUDED.closing_credit_minor
+            """)
+    }
+
+    /// Posted entries' base amounts summed per company, mode, account and posting day, as array literals.
+    private struct DayColumns {
+        struct Key: Hashable {
+            let companyId: String
+            let mode: Mode
+            let accountId: String
+            let day: String
+        }
+
+        struct Sums {
+            var debit: Int64 = 0
+            var credit: Int64 = 0
+            var closingDebit: Int64 = 0
+            var closingCredit: Int64 = 0
+        }
+
+        let rowCount: Int
+        let companyIds, modes, accountIds, days, debits, credits, closingDebits, closingCredits: String
+
+        init(_ entries: [NewEntry]) {
+            var sums: [Key: Sums] = [:]
+            var order: [Key] = []
+            for entry in entries {
+                precondition(entry.status != .draft, "a draft is not in the day balances")
+                guard let day = entry.postingDate else { preconditionFailure("a posted entry has a posting date") }
+                let closing = entry.entryType == "closing"
+                for line in entry.lines {
+                    let key = Key(companyId: entry.companyId, mode: entry.mode, accountId: line.accountId, day: day)
+                    if sums[key] == nil { order.append(key) }
+                    let debit = line.side == .debit ? line.baseAmountMinor : 0
+                    let credit = line.side == .credit ? line.baseAmountMinor : 0
+                    sums[key, default: Sums()].debit += debit
+                    sums[key, default: Sums()].credit += credit
+                    if closing {
+                        sums[key, default: Sums()].closingDebit += debit
+                        sums[key, default: Sums()].closingCredit += credit
+                    }
+                }
+            }
+            let rows = order.map { (key: $0, sums: sums[$0] ?? Sums()) }
+            rowCount = rows.count
+            companyIds = SQLArrayLiteral.text(rows.map(\.key.companyId))
+            modes = SQLArrayLiteral.text(rows.map(\.key.mode.rawValue))
+            accountIds = SQLArrayLiteral.text(rows.map(\.key.accountId))
+            days = SQLArrayLiteral.text(rows.map(\.key.day))
+            debits = SQLArrayLiteral.integers(rows.map(\.sums.debit))
+            credits = SQLArrayLiteral.integers(rows.map(\.sums.credit))
+            closingDebits = SQLArrayLiteral.integers(rows.map(\.sums.closingDebit))
+            closingCredits = SQLArrayLiteral.integers(rows.map(\.sums.closingCredit))
+        }
+    }
+
     func createDraft(_ entry: NewEntry, now: Date) async throws -> String {
         precondition(entry.status == .draft, "the API creates drafts")
         return try await database.transaction { tx in

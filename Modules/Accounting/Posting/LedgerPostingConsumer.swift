@@ -268,7 +268,7 @@ struct LedgerPostingConsumer: Sendable {
                     + values.joined(separator: ", ") + ") AS v(original_id, reversal_id) WHERE e.id = v.original_id"
                 try await tx.execute(SQL(text, binds: binds))
             }
-            try await JournalStore.addToDayBalances(entryIds: entries.map(\.id), executor: tx)
+            try await JournalStore.addToDayBalances(entries, executor: tx)
         }
     }
 

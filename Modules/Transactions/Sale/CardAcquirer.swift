@@ -162,6 +162,7 @@ public struct SimulatedAcquirer: CardAcquirer, SettlementAcquirer, SettlementFil
         case .capture: "C"
         default: "A"
         }
-        return letter + String(format: "%05d", Int(hash % 100_000))
+        let digits = String(hash % 100_000)   // five digits, zero-padded (was String(format:), per sale)
+        return letter + String(repeating: "0", count: 5 - digits.count) + digits
     }
 }

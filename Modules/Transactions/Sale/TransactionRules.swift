@@ -174,7 +174,7 @@ public enum TransactionRules {
         guard days >= BusinessDay.fastPathDaysMin, days <= BusinessDay.fastPathDaysMax else {
             return calendarBusinessDate(date, timeZone: timeZone)
         }
-        return BusinessDay.text(GregorianDays.civil(daysSinceEpoch: Int64(days)))
+        return GregorianDays.dateText(GregorianDays.civil(daysSinceEpoch: Int64(days)))
     }
 
     private static func calendarBusinessDate(_ date: Date, timeZone: TimeZone) -> String {
@@ -185,29 +185,9 @@ public enum TransactionRules {
     }
 }
 
-/// "YYYY-MM-DD" written into a fixed 10-byte string.
+/// Bounds of `businessDate`'s fast path.
 private enum BusinessDay {
     /// 1600-01-01 and 9999-12-31 as days since 1970-01-01: the range where the fast path is exact.
     static let fastPathDaysMin: Double = -135_140
     static let fastPathDaysMax: Double = 2_932_896
-    static let textBytes = 10
-
-    static func text(_ day: (year: Int64, month: Int64, day: Int64)) -> String {
-        String(unsafeUninitializedCapacity: textBytes) { buffer in
-            write(day.year, width: 4, into: buffer, at: 0)
-            buffer[4] = UInt8(ascii: "-")
-            write(day.month, width: 2, into: buffer, at: 5)
-            buffer[7] = UInt8(ascii: "-")
-            write(day.day, width: 2, into: buffer, at: 8)
-            return textBytes
-        }
-    }
-
-    private static func write(_ value: Int64, width: Int, into buffer: UnsafeMutableBufferPointer<UInt8>, at start: Int) {
-        var remaining = value
-        for index in stride(from: start + width - 1, through: start, by: -1) {
-            buffer[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining % 10)
-            remaining /= 10
-        }
-    }
 }
