@@ -16,6 +16,10 @@ public struct DomainEvent: Sendable, Hashable {
     public var payload: JSONValue { payloadStorage.value }
     private let payloadStorage: EventPayload
 
+    /// Only the payload's top-level members named in `keys` (`JSONValue(parsing:keepingKeys:)`): for a consumer that
+    /// reads a few fields of every event. Not cached; `.null` when the payload does not parse, as `payload`.
+    public func payload(keeping keys: Set<String>) -> JSONValue { payloadStorage.value(keeping: keys) }
+
     public init(id: TypedID = TypedID.generate(prefix: .event), type: String, tenant: TenantContext, resourceId: String,
                 occurredAt: Date, payload: JSONValue) {
         self.init(id: id, type: type, tenant: tenant, resourceId: resourceId, occurredAt: occurredAt,
@@ -78,6 +82,15 @@ final class EventPayload: Sendable {
                 let value = (try? JSONValue(parsing: text)) ?? .null
                 state = .parsed(value)
                 return value
+            }
+        }
+    }
+
+    func value(keeping keys: Set<String>) -> JSONValue {
+        state.withLock { state in
+            switch state {
+            case .parsed(let value): value.keeping(keys)
+            case .text(let text): (try? JSONValue(parsing: text, keepingKeys: keys)) ?? .null
             }
         }
     }

@@ -8,16 +8,39 @@ public import Foundation
 public enum TimeOrderedUUID {
     /// Lowercase text, as the accounting API writes ids.
     public static func make(clock: any WallClock = SystemWallClock()) -> String {
-        var bytes = UUID().uuid   // version 4: its random bits are the random part
         let millis = UInt64(max(0, clock.unixMillis()))
-        bytes.0 = UInt8(truncatingIfNeeded: millis >> 40)
-        bytes.1 = UInt8(truncatingIfNeeded: millis >> 32)
-        bytes.2 = UInt8(truncatingIfNeeded: millis >> 24)
-        bytes.3 = UInt8(truncatingIfNeeded: millis >> 16)
-        bytes.4 = UInt8(truncatingIfNeeded: millis >> 8)
-        bytes.5 = UInt8(truncatingIfNeeded: millis)
-        bytes.6 = 0x70 | (bytes.6 & 0x0F)
-        bytes.8 = 0x80 | (bytes.8 & 0x3F)
-        return UUID(uuid: bytes).uuidString.lowercased()
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: byteCount) { bytes in
+            // 10 random bytes from the kernel CSPRNG in one draw (as `ULID`); was a Foundation `UUID()`, its text and
+            // a lowercased copy: three strings per id, three ids per card sale.
+            arc4random_buf(bytes.baseAddress! + timeByteCount, byteCount - timeByteCount)
+            for index in 0..<timeByteCount {
+                bytes[index] = UInt8(truncatingIfNeeded: millis >> (8 * UInt64(timeByteCount - 1 - index)))
+            }
+            bytes[6] = 0x70 | (bytes[6] & 0x0F)
+            bytes[8] = 0x80 | (bytes[8] & 0x3F)
+            return text(UnsafeBufferPointer(bytes))
+        }
+    }
+
+    static let byteCount = 16
+    static let timeByteCount = 6
+    static let textLength = 36
+
+    /// 8-4-4-4-12 lowercase hex digits.
+    static func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        let digits: StaticString = "0123456789abcdef"
+        return String(unsafeUninitializedCapacity: textLength) { output in
+            var position = 0
+            for index in 0..<byteCount {
+                if index == 4 || index == 6 || index == 8 || index == 10 {
+                    output[position] = UInt8(ascii: "-")
+                    position += 1
+                }
+                output[position] = digits.utf8Start[Int(bytes[index] >> 4)]
+                output[position + 1] = digits.utf8Start[Int(bytes[index] & 0x0F)]
+                position += 2
+            }
+            return textLength
+        }
     }
 }

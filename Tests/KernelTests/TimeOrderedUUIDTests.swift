@@ -9,6 +9,7 @@ import Testing
         let id = TimeOrderedUUID.make(clock: clock)
         let uuid = try #require(UUID(uuidString: id))
         #expect(id == id.lowercased())
+        #expect(id == uuid.uuidString.lowercased())
         #expect(uuid.uuid.6 >> 4 == 7)
         #expect(uuid.uuid.8 >> 6 == 0b10)
         let millis = [uuid.uuid.0, uuid.uuid.1, uuid.uuid.2, uuid.uuid.3, uuid.uuid.4, uuid.uuid.5]

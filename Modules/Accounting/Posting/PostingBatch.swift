@@ -23,7 +23,7 @@ struct PostingBatch {
                 }
                 settlements.append((event, transactionId))
             case LedgerPostingConsumer.approvedType:
-                guard let movement = PaymentMovement(payload: event.payload) else {
+                guard let movement = PaymentMovement(payload: event.payload(keeping: PaymentMovement.payloadKeys)) else {
                     throw Failure.malformedPayload(eventId: event.id.rawValue)
                 }
                 payments.append((event, movement))

@@ -15,6 +15,10 @@ struct PaymentMovement: Sendable, Hashable {
     /// The cash actually handed over after rounding (cash tenders in post-penny jurisdictions).
     var cashTotal: Int64?
 
+    /// The payload members `init(payload:)` reads: only these are parsed (`DomainEvent.payload(keeping:)`).
+    static let payloadKeys: Set<String> = ["transactionId", "type", "tender", "amount", "currency", "tipAmount",
+                                           "cashbackAmount", "originalTransactionId", "rounding"]
+
     /// nil when the payload lacks a field a posting needs (then nothing can be posted from it).
     init?(payload: JSONValue) {
         guard let id = payload["transactionId"]?.stringValue, let type = payload["type"]?.stringValue,

@@ -11,6 +11,9 @@ struct TotalsConsumer: Sendable {
     static let eventType = "transaction.approved"
     static let countedTypes: Set<String> = ["SALE", "PRE_AUTH", "PRE_AUTH_COMPLETE", "REFUND", "VOID"]
     static let batchEventsMax = 500
+    /// The payload members `item` reads: only these are parsed (`DomainEvent.payload(keeping:)`).
+    static let payloadKeys: Set<String> = ["status", "type", "amount", "currency", "terminalId", "cardScheme", "maskedPan",
+                                           "authorizationCode", "originalTransactionId"]
 
     let database: any Database
 
@@ -73,7 +76,7 @@ struct TotalsConsumer: Sendable {
     /// retried for nothing; it is skipped, as it cannot be counted, and the admin check shows no difference
     /// because it never entered the totals.
     static func item(_ event: DomainEvent) -> Item? {
-        let payload = event.payload
+        let payload = event.payload(keeping: payloadKeys)
         guard event.type == eventType, payload["status"]?.stringValue == "APPROVED",
               let type = payload["type"]?.stringValue, countedTypes.contains(type),
               let amount = payload["amount"]?.intValue, amount >= 0,
