@@ -324,4 +324,52 @@ import Testing
             """)
         #expect(try lines.map { try $0.decode("id", as: String.self) } == ["line_first"])
     }
+
+    /// Migration 17: an entry's company is checked once per statement, not by a foreign key. An entry naming no
+    /// company, deleting a company that entries name and changing its id are refused with SQLSTATE 23503; a company's
+    /// delete waits for a transaction adding an entry to it, then is refused.
+    @Test func anEntrysCompanyIsCheckedAsAForeignKeyWas() async throws {
+        let fixture = try await AccountingFixture.make()
+        defer { fixture.close() }
+        let created = await fixture.send(.post, "/api/v1/companies/", ["name": "Bare Co", "fiscal_year_start_date": "2026-01-01"])
+        let bare = try #require(created.json["id"]?.stringValue)
+        let usd = try #require(Currency(code: "USD"))
+        @Sendable func draft(_ company: String, number: Int64) -> JournalStore.NewEntry {
+            JournalStore.NewEntry(companyId: company, mode: .live, status: .draft, entryType: "manual", entryDate: "2026-03-01",
+                                  description: "draft", currency: usd, lines: [])
+        }
+        @Sendable func outcome(_ work: @Sendable () async throws -> Void) async -> String {
+            do {
+                try await work()
+                return "accepted"
+            } catch {
+                return String(describing: error)
+            }
+        }
+        #expect(await outcome {
+            try await fixture.database.transaction { tx in
+                try await JournalStore.insert([draft("company_nowhere", number: 1)], firstNumber: 1, now: Date(), executor: tx)
+            }
+        }.contains("sqlstate 23503"))
+        let named = draft(bare, number: 2)
+        try await fixture.database.transaction { tx in try await JournalStore.insert([named], firstNumber: 2, now: Date(), executor: tx) }
+        #expect(await outcome { try await fixture.database.execute("UPDATE accounting_journal_entries SET company_id = 'company_nowhere' WHERE id = \(named.id)") }
+            .contains("sqlstate 23503"))
+        #expect(await outcome { try await fixture.database.execute("DELETE FROM accounting_companies WHERE id = \(bare)") }
+            .contains("the ledger still names"))
+        #expect(await outcome { try await fixture.database.execute("UPDATE accounting_companies SET id = 'company_moved' WHERE id = \(bare)") }
+            .contains("sqlstate 23503"))
+
+        // An entry added first: the company's delete waits for that transaction, then finds the entry.
+        try await fixture.database.execute("DELETE FROM accounting_journal_entries WHERE id = \(named.id)")
+        let deletion = Task {
+            try await Task.sleep(for: .milliseconds(150))
+            return await outcome { try await fixture.database.execute("DELETE FROM accounting_companies WHERE id = \(bare)") }
+        }
+        try await fixture.database.transaction { tx in
+            try await JournalStore.insert([draft(bare, number: 3)], firstNumber: 3, now: Date(), executor: tx)
+            try await Task.sleep(for: .milliseconds(600))
+        }
+        #expect(try await deletion.value.contains("the ledger still names"))
+    }
 }

@@ -1,8 +1,8 @@
 import Kernel
 
-/// Migration 17: a journal line's entry and account are checked once per statement, with the locks a foreign key
-/// takes, in the same pass as the line's ledger, its entry's status and the entry's balance (one guard where
-/// migrations 13 and 16 ran three, and two foreign keys).
+/// Migration 17: a journal line's entry and account, and an entry's company, are checked once per statement, with the
+/// locks a foreign key takes, in the same pass as the line's ledger, its entry's status and the entry's balance (one
+/// guard per table where migrations 13 and 16 ran three, and three foreign keys).
 ///
 /// WHY: the automatic postings insert hundreds of entries with two or three lines each per statement. Each line's two
 /// foreign-key checks were a query of their own (four per card sale), and the guards then probed the same entries and
@@ -10,12 +10,13 @@ import Kernel
 /// and each account once per statement (a batch of card sales names three accounts).
 ///
 /// What the foreign keys guaranteed still holds:
-/// - A line names an existing entry and account (SQLSTATE 23503, as before), of its own company and mode.
-/// - The account, and an entry the statement did not post, is locked `FOR KEY SHARE`, so a concurrent delete waits
-///   for this transaction and then finds the line (or this statement, waiting on that delete, finds no row).
-///   An entry this transaction posted needs no lock: no other transaction can see it before it commits.
-/// - Deleting an entry or an account that lines still name is refused (23503): the company's and a draft's deletes
-///   remove the lines first, as they did. An entry's or an account's id never changes (23503).
+/// - A line names an existing entry and account (SQLSTATE 23503, as before), of its own company and mode; an entry
+///   names an existing company (on insert and on update).
+/// - The account, the company, and an entry the statement did not post, is locked `FOR KEY SHARE`, so a concurrent
+///   delete waits for this transaction and then finds the row naming it (or this statement, waiting on that delete,
+///   finds no row). An entry this transaction posted needs no lock: no other transaction sees it before it commits.
+/// - Deleting an entry, account or company that the ledger still names is refused (23503): the company's and a
+///   draft's deletes remove the lines and entries first, as they did. Their ids never change (23503).
 /// Rules kept from migrations 13 and 16 with their messages: lines join only a draft or an entry posted by this
 /// same transaction; a statement adding lines to a non-draft entry leaves it with two lines or more and
 /// debits = credits > 0 in base currency.
@@ -113,8 +114,9 @@ enum LedgerLineReferences {
         CREATE TRIGGER accounting_lines_update_guard AFTER UPDATE ON accounting_journal_lines
             REFERENCING NEW TABLE AS inserted_lines FOR EACH STATEMENT EXECUTE FUNCTION accounting_lines_statement_guard();
 
-        -- What the keys refused on the other side: deleting an entry or account that lines name, or changing its id.
-        CREATE FUNCTION accounting_line_targets_delete_guard() RETURNS trigger LANGUAGE plpgsql
+        -- What the keys refused on the other side: deleting an entry, account or company that rows still name, or
+        -- changing its id.
+        CREATE FUNCTION accounting_referenced_delete_guard() RETURNS trigger LANGUAGE plpgsql
             SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off AS $guard$
         BEGIN
             IF TG_TABLE_NAME = 'accounting_journal_entries' AND EXISTS (
@@ -122,17 +124,22 @@ enum LedgerLineReferences {
                     SELECT 1 FROM accounting_journal_lines l WHERE l.entry_id = d.id LIMIT 1) AS named)
                OR TG_TABLE_NAME = 'accounting_accounts' AND EXISTS (
                 SELECT 1 FROM deleted_rows d CROSS JOIN LATERAL (
-                    SELECT 1 FROM accounting_journal_lines l WHERE l.account_id = d.id LIMIT 1) AS named) THEN
-                RAISE EXCEPTION 'accounting: % still named by journal lines cannot be deleted', TG_TABLE_NAME
+                    SELECT 1 FROM accounting_journal_lines l WHERE l.account_id = d.id LIMIT 1) AS named)
+               OR TG_TABLE_NAME = 'accounting_companies' AND EXISTS (
+                SELECT 1 FROM deleted_rows d CROSS JOIN LATERAL (
+                    SELECT 1 FROM accounting_journal_entries e WHERE e.company_id = d.id LIMIT 1) AS named) THEN
+                RAISE EXCEPTION 'accounting: a row of % that the ledger still names cannot be deleted', TG_TABLE_NAME
                     USING ERRCODE = 'foreign_key_violation';
             END IF;
             RETURN NULL;
         END
         $guard$;
         CREATE TRIGGER accounting_entries_delete_guard AFTER DELETE ON accounting_journal_entries
-            REFERENCING OLD TABLE AS deleted_rows FOR EACH STATEMENT EXECUTE FUNCTION accounting_line_targets_delete_guard();
+            REFERENCING OLD TABLE AS deleted_rows FOR EACH STATEMENT EXECUTE FUNCTION accounting_referenced_delete_guard();
         CREATE TRIGGER accounting_accounts_delete_guard AFTER DELETE ON accounting_accounts
-            REFERENCING OLD TABLE AS deleted_rows FOR EACH STATEMENT EXECUTE FUNCTION accounting_line_targets_delete_guard();
+            REFERENCING OLD TABLE AS deleted_rows FOR EACH STATEMENT EXECUTE FUNCTION accounting_referenced_delete_guard();
+        CREATE TRIGGER accounting_companies_delete_guard AFTER DELETE ON accounting_companies
+            REFERENCING OLD TABLE AS deleted_rows FOR EACH STATEMENT EXECUTE FUNCTION accounting_referenced_delete_guard();
 
         CREATE FUNCTION accounting_refuse_id_change() RETURNS trigger LANGUAGE plpgsql AS $guard$
         BEGIN
@@ -143,5 +150,46 @@ enum LedgerLineReferences {
             FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION accounting_refuse_id_change();
         CREATE TRIGGER accounting_accounts_id_fixed BEFORE UPDATE OF id ON accounting_accounts
             FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION accounting_refuse_id_change();
+        CREATE TRIGGER accounting_companies_id_fixed BEFORE UPDATE OF id ON accounting_companies
+            FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION accounting_refuse_id_change();
+
+        -- An entry's company: probed and locked once per company a statement names (was a key check per entry), in the
+        -- same guard as migration 16's "a non-draft entry has lines when its INSERT statement ends".
+        ALTER TABLE accounting_journal_entries DROP CONSTRAINT accounting_journal_entries_company_id_fkey;
+        CREATE FUNCTION accounting_entries_statement_guard() RETURNS trigger LANGUAGE plpgsql
+            SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off AS $guard$
+        DECLARE
+            refused text;
+        BEGIN
+            SELECT n.company_id INTO refused
+              FROM (SELECT DISTINCT company_id FROM inserted_entries) AS n
+              LEFT JOIN LATERAL (
+                  SELECT id FROM accounting_companies WHERE id = n.company_id OFFSET 0 FOR KEY SHARE
+              ) AS c ON true
+             WHERE c.id IS NULL
+             LIMIT 1;
+            IF FOUND THEN
+                RAISE EXCEPTION 'accounting: a journal entry names company %, which does not exist', refused
+                    USING ERRCODE = 'foreign_key_violation';
+            END IF;
+            IF TG_OP = 'INSERT' THEN
+                SELECT n.entry_number INTO refused FROM inserted_entries n
+                 WHERE n.status <> 'draft' AND NOT EXISTS (SELECT 1 FROM accounting_journal_lines l WHERE l.entry_id = n.id)
+                 LIMIT 1;
+                IF FOUND THEN
+                    RAISE EXCEPTION 'accounting: journal entry % does not balance (0 lines, debits 0, credits 0)', refused
+                        USING ERRCODE = 'check_violation';
+                END IF;
+            END IF;
+            RETURN NULL;
+        END
+        $guard$;
+        DROP TRIGGER accounting_entries_have_lines ON accounting_journal_entries;
+        DROP FUNCTION accounting_entries_have_lines();
+        CREATE TRIGGER accounting_entries_have_lines AFTER INSERT ON accounting_journal_entries
+            REFERENCING NEW TABLE AS inserted_entries FOR EACH STATEMENT EXECUTE FUNCTION accounting_entries_statement_guard();
+        -- Transition tables take no column list, so every update statement checks the companies its rows name.
+        CREATE TRIGGER accounting_entries_company_guard AFTER UPDATE ON accounting_journal_entries
+            REFERENCING NEW TABLE AS inserted_entries FOR EACH STATEMENT EXECUTE FUNCTION accounting_entries_statement_guard();
         """)
 }
