@@ -86,10 +86,24 @@ enum JSONPreScan {
 
 public enum MediaType {
     /// True for `application/json` and `application/*+json`, with any parameters.
+    /// WHY bytes: every JSON request asks, and Foundation's `trimmingCharacters(in:)` bridged through NSString (about
+    /// 2% of the server's CPU in the sale bench). ASCII white space is space and tab; a type with other bytes keeps
+    /// Foundation's Unicode trimming.
     public static func isJSON(_ contentType: String) -> Bool {
-        let essence = contentType.split(separator: ";", maxSplits: 1).first
-            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
-        return essence == "application/json" || (essence.hasPrefix("application/") && essence.hasSuffix("+json"))
+        let bytes = contentType.utf8
+        var essence = bytes[bytes.startIndex..<(bytes.firstIndex(of: UInt8(ascii: ";")) ?? bytes.endIndex)]
+        guard essence.allSatisfy({ $0 < 0x80 }) else { return isJSONEssence(unicodeEssence(contentType)) }
+        while let first = essence.first, first == 0x20 || first == 0x09 { essence = essence.dropFirst() }
+        while let last = essence.last, last == 0x20 || last == 0x09 { essence = essence.dropLast() }
+        return isJSONEssence(String(decoding: essence, as: UTF8.self).lowercased())
+    }
+
+    static func unicodeEssence(_ contentType: String) -> String {
+        contentType.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+    }
+
+    private static func isJSONEssence(_ essence: String) -> Bool {
+        essence == "application/json" || (essence.hasPrefix("application/") && essence.hasSuffix("+json"))
     }
 }
 

@@ -55,7 +55,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
         return output
     }
 
-    private func append(to output: inout [UInt8]) {
+    func append(to output: inout [UInt8]) {
         switch self {
         case .null: JSONValue.appendStatic("null", to: &output)
         case .bool(let value): JSONValue.appendStatic(value ? "true" : "false", to: &output)
@@ -134,12 +134,12 @@ public enum JSONValue: Sendable, Hashable, Codable {
 
     /// Appends literal ASCII without building an intermediate array.
     @inline(__always)
-    private static func appendStatic(_ text: StaticString, to output: inout [UInt8]) {
+    static func appendStatic(_ text: StaticString, to output: inout [UInt8]) {
         text.withUTF8Buffer { output.append(contentsOf: $0) }
     }
 
     /// Decimal digits written back to front into a stack buffer; `magnitude` keeps Int64.min exact.
-    private static func appendInteger(_ value: Int64, to output: inout [UInt8]) {
+    static func appendInteger(_ value: Int64, to output: inout [UInt8]) {
         /// 19 digits for |Int64.min| plus a sign.
         let integerBytesMax = 20
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: integerBytesMax) { buffer in

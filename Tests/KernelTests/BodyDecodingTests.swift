@@ -13,6 +13,21 @@ import Testing
         do throws(AtlasError) { return .success(try request.decodeJSON(Body.self)) } catch { return .failure(error) }
     }
 
+    /// `MediaType.isJSON` reads bytes; it answers as Foundation's trimming and lowercasing did.
+    @Test func aJSONMediaTypeIsRecognisedAsTheFoundationPathRecognisedIt() {
+        let types = ["application/json", "Application/JSON", " application/json ; charset=utf-8", "\tapplication/json\t",
+                     "application/problem+json", "application/vnd.api+JSON;v=1", "application/jsonx", "text/json",
+                     "application/", "+json", "", ";", "application/json\u{00A0}", "\u{2003}application/json",
+                     "application/jsön", "application /json", "application/json;", "APPLICATION/X+JSON ; q=1"]
+        for type in types {
+            let essence = MediaType.unicodeEssence(type)
+            let expected = essence == "application/json" || (essence.hasPrefix("application/") && essence.hasSuffix("+json"))
+            #expect(MediaType.isJSON(type) == expected, "\(type)")
+        }
+        #expect(MediaType.isJSON(" application/json ; charset=utf-8"))
+        #expect(!MediaType.isJSON("text/json"))
+    }
+
     @Test func nestingDeeperThanTheLimitIsAMalformedBody() {
         for depth in [65, 10_000, 200_000] {
             let array = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)

@@ -75,6 +75,42 @@ struct TransactionRecord: Sendable {
 
     var totalAmount: Int64 { amount + tipAmount + cashbackAmount }
 
+    /// `json.serialized()`, written member by member (`JSONObjectWriter`): the bytes of every sale's response, stored
+    /// response and event payload. Keys in byte order; `TransactionRecordJSONTests` holds it to `json.serialized()`.
+    var jsonBytes: [UInt8] {
+        var writer = JSONObjectWriter()
+        writer.member("amount", integer: amount)
+        writer.member("authorizationCode", string: authorizationCode)
+        if let balance { writer.member("balance", integer: balance) }
+        writer.member("cardScheme", string: cardScheme)
+        writer.member("cashbackAmount", integer: cashbackAmount)
+        writer.member("completionTransactionId", string: completionTransactionId)
+        writer.member("currency", string: currency)
+        writer.member("declineCode", string: declineCode)
+        writer.member("entryMode", string: entryMode)
+        writer.member("errorCode", string: errorCode)
+        writer.member("livemode", bool: tenant.mode.isLive)
+        writer.member("maskedPan", string: maskedPan)
+        writer.member("metadata", metadata ?? .null)
+        writer.member("object", string: "transaction")
+        writer.member("originalTransactionId", string: originalTransactionId)
+        writer.member("referenceId", string: referenceId)
+        writer.member("refundedAmount", integer: refundedAmount)
+        writer.member("responseCode", string: responseCode)
+        writer.member("rounding", rounding?.json ?? .null)
+        writer.member("settled", bool: settlementId != nil)
+        writer.member("status", string: status.rawValue)
+        writer.member("tender", string: tender.commerceCode)
+        writer.member("terminalId", string: terminalId)
+        writer.member("timestamp", string: Timestamp.iso8601(createdAt))
+        writer.member("tipAmount", integer: tipAmount)
+        writer.member("totalAmount", integer: totalAmount)
+        writer.member("transactionId", string: id)
+        writer.member("type", string: type.rawValue)
+        writer.member("voidTransactionId", string: voidTransactionId)
+        return writer.finished()
+    }
+
     /// The documented response (docs/transactions.md). Optional fields are present as null so
     /// clients see one stable shape.
     var json: JSONValue {

@@ -22,13 +22,11 @@ enum SaleCommit: Sendable {
 /// stored idempotent response and the payload of its event in the log.
 struct WrittenSale: Sendable {
     let record: TransactionRecord
-    let json: JSONValue
     let body: [UInt8]
 
     init(_ record: TransactionRecord) {
         self.record = record
-        json = record.json
-        body = json.serialized()
+        body = record.jsonBytes
     }
 
     var response: Response { Response(status: 200, headers: ["Content-Type": "application/json"], body: body) }
