@@ -16,9 +16,9 @@ public struct DomainEvent: Sendable, Hashable {
     public var payload: JSONValue { payloadStorage.value }
     private let payloadStorage: EventPayload
 
-    /// Only the payload's top-level members named in `keys` (`JSONValue(parsing:keepingKeys:)`): for a consumer that
+    /// Only the payload's top-level members named in `keys` (`JSONValue(parsing:keeping:)`): for a consumer that
     /// reads a few fields of every event. Not cached; `.null` when the payload does not parse, as `payload`.
-    public func payload(keeping keys: Set<String>) -> JSONValue { payloadStorage.value(keeping: keys) }
+    public func payload(keeping keys: JSONValue.KeySelection) -> JSONValue { payloadStorage.value(keeping: keys) }
 
     public init(id: TypedID = TypedID.generate(prefix: .event), type: String, tenant: TenantContext, resourceId: String,
                 occurredAt: Date, payload: JSONValue) {
@@ -86,11 +86,11 @@ final class EventPayload: Sendable {
         }
     }
 
-    func value(keeping keys: Set<String>) -> JSONValue {
+    func value(keeping keys: JSONValue.KeySelection) -> JSONValue {
         state.withLock { state in
             switch state {
             case .parsed(let value): value.keeping(keys)
-            case .text(let text): (try? JSONValue(parsing: text, keepingKeys: keys)) ?? .null
+            case .text(let text): (try? JSONValue(parsing: text, keeping: keys)) ?? .null
             }
         }
     }

@@ -16,8 +16,8 @@ struct PaymentMovement: Sendable, Hashable {
     var cashTotal: Int64?
 
     /// The payload members `init(payload:)` reads: only these are parsed (`DomainEvent.payload(keeping:)`).
-    static let payloadKeys: Set<String> = ["transactionId", "type", "tender", "amount", "currency", "tipAmount",
-                                           "cashbackAmount", "originalTransactionId", "rounding"]
+    static let payloadKeys = JSONValue.KeySelection(["transactionId", "type", "tender", "amount", "currency", "tipAmount",
+                                                     "cashbackAmount", "originalTransactionId", "rounding"])
 
     /// nil when the payload lacks a field a posting needs (then nothing can be posted from it).
     init?(payload: JSONValue) {

@@ -12,8 +12,8 @@ struct TotalsConsumer: Sendable {
     static let countedTypes: Set<String> = ["SALE", "PRE_AUTH", "PRE_AUTH_COMPLETE", "REFUND", "VOID"]
     static let batchEventsMax = 500
     /// The payload members `item` reads: only these are parsed (`DomainEvent.payload(keeping:)`).
-    static let payloadKeys: Set<String> = ["status", "type", "amount", "currency", "terminalId", "cardScheme", "maskedPan",
-                                           "authorizationCode", "originalTransactionId"]
+    static let payloadKeys = JSONValue.KeySelection(["status", "type", "amount", "currency", "terminalId", "cardScheme",
+                                                     "maskedPan", "authorizationCode", "originalTransactionId"])
 
     let database: any Database
 
