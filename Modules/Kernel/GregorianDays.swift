@@ -60,7 +60,8 @@ extension GregorianDays {
         }
     }
 
-    private static func writeDigits(_ value: Int64, width: Int, into buffer: UnsafeMutableBufferPointer<UInt8>, at start: Int) {
+    /// `value` (≥ 0) as `width` decimal digits, zero-padded, at `start`: the calendar texts here and in `Timestamp`.
+    static func writeDigits(_ value: Int64, width: Int, into buffer: UnsafeMutableBufferPointer<UInt8>, at start: Int) {
         var remaining = value
         for index in stride(from: start + width - 1, through: start, by: -1) {
             buffer[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining % 10)

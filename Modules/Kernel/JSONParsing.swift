@@ -40,10 +40,15 @@ extension JSONValue {
         }
     }
 
-    init(parsingBytes bytes: UnsafeBufferPointer<UInt8>) throws(ParseError) {
+    /// The whole document, or with `keeping`, a top-level object's named members only (`JSONProjection.swift`).
+    init(parsingBytes bytes: UnsafeBufferPointer<UInt8>, keeping keys: KeySelection? = nil) throws(ParseError) {
         var parser = JSONByteParser(bytes: bytes)
         parser.skipWhitespace()
-        self = try parser.value(depth: 0)
+        if let keys, parser.current == UInt8(ascii: "{") {
+            self = try parser.object(keeping: keys)
+        } else {
+            self = try parser.value(depth: 0)
+        }
         parser.skipWhitespace()
         guard parser.index == bytes.count else { throw parser.failure("unexpected bytes after the value") }
     }

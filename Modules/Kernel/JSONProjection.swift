@@ -30,14 +30,7 @@ extension JSONValue {
     public init(parsing text: String, keeping keys: KeySelection) throws(ParseError) {
         var text = text
         self = try text.withUTF8 { bytes in
-            Result { () throws(ParseError) in
-                var parser = JSONByteParser(bytes: bytes)
-                parser.skipWhitespace()
-                let value = parser.current == UInt8(ascii: "{") ? try parser.object(keeping: keys) : try parser.value(depth: 0)
-                parser.skipWhitespace()
-                guard parser.index == bytes.count else { throw parser.failure("unexpected bytes after the value") }
-                return value
-            }
+            Result { () throws(ParseError) in try JSONValue(parsingBytes: bytes, keeping: keys) }
         }.get()
     }
 

@@ -62,11 +62,7 @@ public enum Timestamp {
         return String(unsafeUninitializedCapacity: textBytesMax) { buffer in
             var offset = 0
             func put(_ value: Int64, width: Int) {
-                var rest = value
-                for position in stride(from: offset + width - 1, through: offset, by: -1) {
-                    buffer[position] = UInt8(ascii: "0") + UInt8(rest % 10)
-                    rest /= 10
-                }
+                GregorianDays.writeDigits(value, width: width, into: buffer, at: offset)
                 offset += width
             }
             func put(_ character: Unicode.Scalar) { buffer[offset] = UInt8(ascii: character); offset += 1 }

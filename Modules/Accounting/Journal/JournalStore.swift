@@ -273,12 +273,17 @@ struct JournalStore: Sendable {
             ) AS e
             GROUP BY l.company_id, l.mode, l.account_id, e.posting_date
             ORDER BY l.account_id, e.posting_date
-            ON CONFLICT (company_id, mode, account_id, day) DO UPDATE
-                SET debit_minor = d.debit_minor + EXCLUDED.debit_minor, credit_minor = d.credit_minor + EXCLUDED.credit_minor,
-                    closing_debit_minor = d.closing_debit_minor + EXCLUDED.closing_debit_minor,
-                    closing_credit_minor = d.closing_credit_minor + EXCLUDED.closing_credit_minor
+            \(literal: Self.addToDaySQL)
             """)
     }
+
+    /// How both `addToDayBalances` fold their rows into `accounting_account_days` (aliased `d`).
+    private static let addToDaySQL: StaticString = """
+        ON CONFLICT (company_id, mode, account_id, day) DO UPDATE
+            SET debit_minor = d.debit_minor + EXCLUDED.debit_minor, credit_minor = d.credit_minor + EXCLUDED.credit_minor,
+                closing_debit_minor = d.closing_debit_minor + EXCLUDED.closing_debit_minor,
+                closing_credit_minor = d.closing_credit_minor + EXCLUDED.closing_credit_minor
+        """
 
     /// Adds `entries`, posted by the same transaction, to the per-day account balances from the lines in hand: one row
     /// per account and day. WHY: the posting consumer wrote these lines a statement ago; reading them back (two index
@@ -296,10 +301,7 @@ struct JournalStore: Sendable {
                         \(days.closingCredits)::bigint[])
                  AS v(company_id, mode, account_id, day, debit, credit, closing_debit, closing_credit)
             ORDER BY account_id, day
-            ON CONFLICT (company_id, mode, account_id, day) DO UPDATE
-                SET debit_minor = d.debit_minor + EXCLUDED.debit_minor, credit_minor = d.credit_minor + EXCLUDED.credit_minor,
-                    closing_debit_minor = d.closing_debit_minor + EXCLUDED.closing_debit_minor,
-                    closing_credit_minor = d.closing_credit_minor + EXCLUDED.closing_credit_minor
+            \(literal: Self.addToDaySQL)
             """)
     }
 
@@ -331,15 +333,18 @@ struct JournalStore: Sendable {
                 let closing = entry.entryType == "closing"
                 for line in entry.lines {
                     let key = Key(companyId: entry.companyId, mode: entry.mode, accountId: line.accountId, day: day)
-                    if sums[key] == nil { order.append(key) }
+                    let known = sums[key]
+                    if known == nil { order.append(key) }
+                    var sum = known ?? Sums()
                     let debit = line.side == .debit ? line.baseAmountMinor : 0
                     let credit = line.side == .credit ? line.baseAmountMinor : 0
-                    sums[key, default: Sums()].debit += debit
-                    sums[key, default: Sums()].credit += credit
+                    sum.debit += debit
+                    sum.credit += credit
                     if closing {
-                        sums[key, default: Sums()].closingDebit += debit
-                        sums[key, default: Sums()].closingCredit += credit
+                        sum.closingDebit += debit
+                        sum.closingCredit += credit
                     }
+                    sums[key] = sum
                 }
             }
             let rows = order.map { (key: $0, sums: sums[$0] ?? Sums()) }
