@@ -11,6 +11,7 @@ private final class MemoryIdempotencyStore: IdempotencyStore {
     let entries = Mutex<[String: Entry]>([:])
     let beginCalls = Atomic<Int>(0)
     let isCompletedCalls = Atomic<Int>(0)
+    let lookupCalls = Atomic<Int>(0)
 
     func begin(scope: String, key: String, fingerprint: String) async throws -> IdempotencyBeginResult {
         beginCalls.add(1, ordering: .relaxed)
@@ -40,7 +41,8 @@ private final class MemoryIdempotencyStore: IdempotencyStore {
     }
 
     func lookup(scope: String, key: String, fingerprint: String) async throws -> IdempotencyLookupResult {
-        entries.withLock { entries in
+        lookupCalls.add(1, ordering: .relaxed)
+        return entries.withLock { entries in
             guard let entry = entries[key] else { return .absent }
             guard entry.fingerprint == fingerprint else { return .found(.conflict) }
             if let response = entry.response { return .found(.replay(response)) }
@@ -134,24 +136,51 @@ private struct NoSQL: SQLExecutor {
         }
     }
 
+    /// A deferred key is neither claimed nor read before the handler: the handler writes it with its work. A replay
+    /// and a conflicting body run the handler up to that write, which loses: nothing is written twice, the replay
+    /// gets the stored response and the other body 409.
     @Test func theHandlerWritesTheKeyAndNoClaimIsTakenFirst() async throws {
         let runs = Counter()
         let first = try await send("{}", handler: writingHandler(runs))
         #expect(first.status == 200)
         #expect(first.headers["Idempotent-Replayed"] == nil)
         #expect(store.beginCalls.load(ordering: .relaxed) == 0)
+        #expect(store.lookupCalls.load(ordering: .relaxed) == 0)
         let replay = try await send("{}", handler: writingHandler(runs))
         #expect(replay.headers["Idempotent-Replayed"] == "true")
         #expect(replay.body == first.body)
-        #expect(runs.count == 1)
-        await #expect(throws: AtlasError.self) { try await send("{\"a\":1}", handler: writingHandler(runs)) }
+        #expect(runs.count == 2)
         do {
             _ = try await send("{\"a\":1}", handler: writingHandler(runs))
+            Issue.record("expected a conflict")
         } catch let error as AtlasError {
             #expect(error.code == "IDEMPOTENCY_CONFLICT")
             #expect(error.status == 409)
         }
-        #expect(runs.count == 1)
+        #expect(store.entries.withLock { $0["k"]?.response?.body } == first.body)
+    }
+
+    /// An answer that does not go through the key's write (a validation error, a 5xx) is checked against the key
+    /// first: a replay answers as the first request did even when its handler now meets something else (the
+    /// merchant's settings changed), another body gets 409, and an unused key gets the outcome in hand.
+    @Test func aReplayAnswersWithTheStoredResponseWhateverItsHandlerMeetsNow() async throws {
+        let first = try await send("{}", handler: writingHandler(Counter()))
+        let invalid: Handler = { _, _ in throw AtlasError.invalidField("currency", "currency is not enabled", constraint: "enum") }
+        let failing: Handler = { _, _ in Response(status: 503) }
+        for handler in [invalid, failing] {
+            let replay = try await send("{}", handler: handler)
+            #expect(replay.headers["Idempotent-Replayed"] == "true")
+            #expect(replay.body == first.body)
+            do {
+                _ = try await send("{\"other\":1}", handler: handler)
+                Issue.record("expected a conflict")
+            } catch let error as AtlasError {
+                #expect(error.code == "IDEMPOTENCY_CONFLICT")
+            }
+        }
+        await #expect(throws: AtlasError.self) { try await send("{}", key: "unused", handler: invalid) }
+        #expect(try await send("{}", key: "unused", handler: failing).status == 503)
+        #expect(store.entries.withLock { $0["unused"] } == nil)
     }
 
     @Test func aLosingHandlerGetsTheWinnersResponse() async throws {
@@ -174,22 +203,31 @@ private struct NoSQL: SQLExecutor {
     }
 
     /// A handler whose work must not run twice (a live card charge) claims the key first, from inside its
-    /// scope: it runs once, and its answer is stored for replays.
+    /// scope: its side effect runs once, and its answer is stored for replays. A replay's claim answers with it.
     @Test func aHandlerThatMustNotRunTwiceClaimsFirstAndRunsOnce() async throws {
         let calls = Flags()
-        let response = try await send("{}") { _, context in
+        let sideEffects = Counter()
+        let charging: Handler = { _, context in
             let key = try #require(context.idempotency)
             calls.append(key.isClaimed)
             if let answer = try await key.claimBeforeSideEffects() { return answer }
             calls.append(key.isClaimed)
+            sideEffects.add()
             return Response.json(["classic": true])
         }
+        let response = try await send("{}", handler: charging)
         #expect(response.status == 200)
         #expect(calls.all == [false, true])
         #expect(store.beginCalls.load(ordering: .relaxed) == 1)
-        let replay = try await send("{}") { _, _ in Issue.record("must replay"); return Response(status: 500) }
+        let replay = try await send("{}", handler: charging)
         #expect(replay.body == response.body)
         #expect(replay.headers["Idempotent-Replayed"] == "true")
+        #expect(calls.all == [false, true, false])
+        #expect(sideEffects.count == 1)
+        // A replay whose handler fails before it claims (the card reader is gone now) still gets the stored answer.
+        let failing = try await send("{}") { _, _ in Response(status: 502) }
+        #expect(failing.body == response.body)
+        #expect(failing.headers["Idempotent-Replayed"] == "true")
     }
 
     /// A key held by a duplicate in progress: claiming first waits for it and answers with its response.
@@ -218,14 +256,15 @@ private struct NoSQL: SQLExecutor {
         let replay = try await send("{}", handler: declined)
         #expect(replay.headers["Idempotent-Replayed"] == "true")
         #expect(replay.body == first.body)
-        #expect(runs.count == 1)
+        #expect(runs.count == 2)   // the replay ran up to its outcome, which was not stored again
+        #expect(store.entries.withLock { $0["k"]?.response?.body } == first.body)
         let invalid: Handler = { _, _ in
             runs.add()
             throw AtlasError.invalidField("amount", "amount must be positive", constraint: "minimum")
         }
         await #expect(throws: AtlasError.self) { try await send("{}", key: "v", handler: invalid) }
         await #expect(throws: AtlasError.self) { try await send("{}", key: "v", handler: invalid) }
-        #expect(runs.count == 3)
+        #expect(runs.count == 4)
         #expect(store.entries.withLock { $0["v"] } == nil)
     }
 

@@ -8,12 +8,14 @@ public import Kernel
 /// response, else 409 REQUEST_IN_PROGRESS. Place it after the access guard so the scope includes the
 /// authenticated principal. The handler runs inside a `KeyScope` (`context.idempotency`).
 ///
-/// With `deferredClaim`, the key is not claimed up front (one commit) before the handler's own write (a
-/// second commit): a read-only lookup answers replays and conflicts, and an unused key reaches the handler
-/// unclaimed; the handler writes it, completed, with its own work. Concurrent duplicates may then both
-/// EXECUTE up to that write, but only one commits; the others roll back and answer with the winner's
-/// response. A handler whose work must not run twice (a live card charge) claims first with
-/// `claimBeforeSideEffects()`.
+/// With `deferredClaim`, the key is neither claimed (a commit) nor read (a round trip) before the handler: it
+/// reaches the handler unclaimed, and the handler writes it, completed, with its own work. A replay, a
+/// conflicting body and concurrent duplicates all EXECUTE up to that write, but only the first commits; the
+/// others write nothing and answer with the key's answer (the stored response replayed, 409 conflict).
+/// WHY no read first: nearly every key is new, and the read cost each of them a round trip for the rare
+/// replay. An answer that did not go through the key's write (a validation error, a 5xx) is checked against
+/// the key before it is sent, so a replay answers with its stored response whatever the handler meets now.
+/// A handler whose work must not run twice (a live card charge) claims first with `claimBeforeSideEffects()`.
 public struct IdempotencyMiddleware: Middleware, RouteSchemaContributor {
     public static let keyLengthMax = 255
     let store: any IdempotencyStore
@@ -56,17 +58,12 @@ public struct IdempotencyMiddleware: Middleware, RouteSchemaContributor {
         try Self.validate(key)
         let scopeName = Self.scope(for: context)
         let fingerprint = Encoding.hex(hash(Array("\(request.method.rawValue) \(request.path)\n".utf8) + request.body))
-        var first: IdempotencyBeginResult?
         if deferredClaim {
-            switch try await store.lookup(scope: scopeName, key: key, fingerprint: fingerprint) {
-            case .absent:
-                let scope = KeyScope(scope: scopeName, key: key, fingerprint: fingerprint, claim: nil, store: store,
-                                     waiting: waiting)
-                return try await run(scope, request: request, context: context, next: next)
-            case .found(let result): first = result
-            }
+            let scope = KeyScope(scope: scopeName, key: key, fingerprint: fingerprint, claim: nil, store: store,
+                                 waiting: waiting)
+            return try await run(scope, request: request, context: context, next: next)
         }
-        switch try await waiting.claim(scope: scopeName, key: key, fingerprint: fingerprint, first: first, store: store) {
+        switch try await waiting.claim(scope: scopeName, key: key, fingerprint: fingerprint, first: nil, store: store) {
         case .claimed(let claim):
             let scope = KeyScope(scope: scopeName, key: key, fingerprint: fingerprint, claim: claim, store: store,
                                  waiting: waiting)
@@ -87,7 +84,9 @@ public struct IdempotencyMiddleware: Middleware, RouteSchemaContributor {
             // A business outcome (decline, busy terminal, state conflict) is the request's answer: store it.
             response = context.errorRenderer.render(error, requestId: request.requestId)
         } catch {
-            // Validation/auth failures did not execute; 5xx and unknown errors may be retried.
+            // Validation/auth failures did not execute; 5xx and unknown errors may be retried. Unless the key
+            // already has an answer: a deferred key was not read before the handler ran.
+            if let answer = try await scope.existingAnswer() { return answer }
             await scope.abandonClaim()
             throw error
         }

@@ -103,6 +103,32 @@ final class KeyScope: IdempotencyScope {
         if let claim { await store.abandon(claim) }
     }
 
+    /// A deferred key's answer when the key already has one (a replay; a conflicting body or a duplicate still
+    /// running, thrown as their 409), for an outcome that is not stored (a validation error, a 5xx): the handler
+    /// ran without reading the key first, and a replay must answer as the first request did. nil: the key is
+    /// unused, or could not be read, and the outcome in hand is the answer.
+    func existingAnswer() async throws -> Response? {
+        guard case .deferred = current else { return nil }
+        let found: IdempotencyBeginResult
+        do {
+            guard case .found(let result) = try await store.lookup(scope: scope, key: key, fingerprint: fingerprint)
+            else { return nil }
+            found = result
+        } catch {
+            return nil
+        }
+        state.withLock { $0 = .answered }
+        switch try await waiting.claim(scope: scope, key: key, fingerprint: fingerprint, first: found, store: store) {
+        case .answer(let response):
+            return response
+        case .claimed(let claim):
+            // The key expired or its holder died meanwhile: it is unused again, and the outcome in hand stands.
+            state.withLock { $0 = .released }
+            await store.abandon(claim)
+            return nil
+        }
+    }
+
     /// A failed execution: a held claim goes back, so a retry runs again.
     func abandonClaim() async {
         if case .claimed(let claim) = current { await store.abandon(claim) }
@@ -122,7 +148,7 @@ final class KeyScope: IdempotencyScope {
             }
             return response
         case .deferred:
-            guard response.status < 500 else { return response }
+            guard response.status < 500 else { return try await existingAnswer() ?? response }
             return try await storeDeferredOutcome(response)
         }
     }
