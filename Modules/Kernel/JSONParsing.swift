@@ -40,9 +40,20 @@ extension JSONValue {
         }
     }
 
+    /// The document in `bytes`, refusing (ParseError) an object that repeats a key. WHY: a fast path that reads a
+    /// request body with this parser must agree with Foundation's decoder on every document it accepts, and which of
+    /// two repeated members wins is where two decoders may differ; such a rare body goes to Foundation's decoder.
+    public init(parsingRefusingRepeatedKeys bytes: [UInt8]) throws(ParseError) {
+        self = try bytes.withUnsafeBufferPointer { buffer in
+            Result { () throws(ParseError) in try JSONValue(parsingBytes: buffer, refusingRepeatedKeys: true) }
+        }.get()
+    }
+
     /// The whole document, or with `keeping`, a top-level object's named members only (`JSONProjection.swift`).
-    init(parsingBytes bytes: UnsafeBufferPointer<UInt8>, keeping keys: KeySelection? = nil) throws(ParseError) {
+    init(parsingBytes bytes: UnsafeBufferPointer<UInt8>, keeping keys: KeySelection? = nil,
+         refusingRepeatedKeys: Bool = false) throws(ParseError) {
         var parser = JSONByteParser(bytes: bytes)
+        parser.refusesRepeatedKeys = refusingRepeatedKeys
         parser.skipWhitespace()
         if let keys, parser.current == UInt8(ascii: "{") {
             self = try parser.object(keeping: keys)
@@ -58,6 +69,8 @@ extension JSONValue {
 struct JSONByteParser {
     let bytes: UnsafeBufferPointer<UInt8>
     var index = 0
+    /// Off: a repeated key keeps its first value, as `JSONValue`'s decoder did.
+    var refusesRepeatedKeys = false
 
     init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
@@ -114,7 +127,9 @@ struct JSONByteParser {
             case UInt8(ascii: ","): index += 1
             case UInt8(ascii: "}"):
                 index += 1
-                return .object(Dictionary(members, uniquingKeysWith: { first, _ in first }))
+                let object = Dictionary(members, uniquingKeysWith: { first, _ in first })
+                if refusesRepeatedKeys && object.count < members.count { throw failure("a repeated object key") }
+                return .object(object)
             default: throw failure("',' or '}' was expected")
             }
         }

@@ -29,6 +29,36 @@ import Testing
         #expect(SQLArrayLiteral.values([.double(.nan), .double(-.infinity), .double(1.5)]) == #"{"NaN","-Infinity","1.5"}"#)
     }
 
+    /// `SQLArrayColumns`: built row by row, each column is the literal `values` writes for it.
+    @Test func columnsBuiltRowByRowEqualEachColumnsValues() {
+        let samples: [SQLValue] = [.null, .bool(true), .int(0), .int(-7), .int(Int64.min), .int(Int64.max),
+                                   .text(#"a"b\"#), .text(""), .text("Zoë"), .json(#"{"k":"v"}"#), .bytes([0x00, 0x5c]),
+                                   .timestamp(Date(timeIntervalSince1970: -1.000_000_4)),
+                                   .timestamp(Date(timeIntervalSince1970: 1_700_000_000.123_456)), .double(-.infinity)]
+        var generator = SystemRandomNumberGenerator()
+        for rowCount in [0, 1, 2, 64] {
+            let rows = (0..<rowCount).map { _ in (0..<5).map { _ in samples.randomElement(using: &generator)! } }
+            var columns = SQLArrayColumns(count: 5, rowsExpected: rowCount)
+            for row in rows { columns.append(row) }
+            #expect(columns.literals == (0..<5).map { column in SQLArrayLiteral.values(rows.map { $0[column] }) })
+            let all = rows.flatMap { $0 }
+            #expect(SQLArrayLiteral.values(all) == SQLArrayLiteral.text(all.map(Self.referenceText)))
+        }
+    }
+
+    /// The element text `values` was first written with (one String per element), kept as the reference.
+    private static func referenceText(_ value: SQLValue) -> String? {
+        switch value {
+        case .null: nil
+        case .bool(let flag): flag ? "t" : "f"
+        case .int(let number): String(number)
+        case .double(let number): number.isNaN ? "NaN" : number.isInfinite ? (number < 0 ? "-Infinity" : "Infinity") : "\(number)"
+        case .text(let text), .json(let text): text
+        case .bytes(let bytes): "\\x" + Encoding.hex(bytes)
+        case .timestamp(let date): String(Timestamp.microsecondsSinceEpoch(date))
+        }
+    }
+
     /// `SQLByteSlices`: the elements back to back in one blob, 1-based starts and lengths; nil is NULL in both.
     @Test func byteSlicesKeepEveryElementsBounds() {
         let slices = SQLByteSlices([[1, 2], nil, [], [0x22, 0x5c, 0]])

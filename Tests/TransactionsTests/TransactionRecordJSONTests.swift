@@ -1,5 +1,6 @@
 import CashRoundingContract
 import Foundation
+import IdempotencyContract
 import Kernel
 import Testing
 @testable import Transactions
@@ -49,5 +50,10 @@ import Testing
         }
         let mismatches = records.filter { $0.jsonBytes != $0.json.serialized() }
         #expect(mismatches.isEmpty, "\(mismatches.prefix(1).map { String(decoding: $0.jsonBytes, as: UTF8.self) })")
+        // The answer stored for replay is what storing the response keeps of it.
+        for record in records.prefix(20) {
+            let sale = WrittenSale(record)
+            #expect(sale.storedResponse == StoredResponse(sale.response))
+        }
     }
 }

@@ -191,60 +191,63 @@ struct JournalStore: Sendable {
             """)
     }
 
-    /// The entries' columns as array literals, position by position (`insert`).
+    /// The entries' columns as array literals, position by position (`insert`), written row by row
+    /// (`SQLArrayColumns`): a posting batch has up to 1,000 entries, and a pass per column copied each entry per column.
     private struct EntryColumns {
         let ids, companyIds, modes, numbers, statuses, entryTypes, sourceTypes, sourceIds, sourceEventIds: String
         let entryDates, postingDates, descriptions, references, currencies, totalsBaseMinor, versions: String
         let postedMicroseconds, postedBy, correctsEntries, reversesEntries, createdBy: String
 
         init(_ entries: [NewEntry], firstNumber: Int64) {
-            func text(_ column: (NewEntry) -> String?) -> String { SQLArrayLiteral.text(entries.map(column)) }
-            ids = text(\.id)
-            companyIds = text(\.companyId)
-            modes = text(\.mode.rawValue)
-            numbers = SQLArrayLiteral.text(entries.indices.map { JournalEntry.entryNumber(firstNumber + Int64($0)) })
-            statuses = text(\.status.rawValue)
-            entryTypes = text(\.entryType)
-            sourceTypes = text(\.sourceType)
-            sourceIds = text(\.sourceId)
-            sourceEventIds = text(\.sourceEventId)
-            entryDates = text(\.entryDate)
-            postingDates = text(\.postingDate)
-            descriptions = text(\.description)
-            references = text(\.reference)
-            currencies = text(\.currency.code)
-            totalsBaseMinor = SQLArrayLiteral.integers(entries.map(\.totalBaseMinor))
-            versions = SQLArrayLiteral.integers(entries.map { Int64($0.version) })
-            postedMicroseconds = SQLArrayLiteral.integers(entries.map { $0.postedAt.map(Timestamp.microsecondsSinceEpoch) })
-            postedBy = text(\.postedBy)
-            correctsEntries = text(\.correctsEntry)
-            reversesEntries = text(\.reversesEntry)
-            createdBy = text(\.createdBy)
+            var columns = SQLArrayColumns(count: 21, rowsExpected: entries.count)
+            for (index, entry) in entries.enumerated() {
+                columns.append([
+                    .text(entry.id), .text(entry.companyId), .text(entry.mode.rawValue),
+                    .text(JournalEntry.entryNumber(firstNumber + Int64(index))), .text(entry.status.rawValue),
+                    .text(entry.entryType), entry.sourceType.sqlValue, entry.sourceId.sqlValue,
+                    entry.sourceEventId.sqlValue, .text(entry.entryDate), entry.postingDate.sqlValue,
+                    .text(entry.description), entry.reference.sqlValue, .text(entry.currency.code),
+                    .int(entry.totalBaseMinor), .int(Int64(entry.version)),
+                    entry.postedAt.map { .int(Timestamp.microsecondsSinceEpoch($0)) } ?? .null, entry.postedBy.sqlValue,
+                    entry.correctsEntry.sqlValue, entry.reversesEntry.sqlValue, entry.createdBy.sqlValue,
+                ])
+            }
+            let literals = columns.literals
+            (ids, companyIds, modes, numbers, statuses, entryTypes) = (literals[0], literals[1], literals[2], literals[3],
+                                                                       literals[4], literals[5])
+            (sourceTypes, sourceIds, sourceEventIds, entryDates, postingDates) = (literals[6], literals[7], literals[8],
+                                                                                literals[9], literals[10])
+            (descriptions, references, currencies, totalsBaseMinor, versions) = (literals[11], literals[12], literals[13],
+                                                                                literals[14], literals[15])
+            (postedMicroseconds, postedBy, correctsEntries, reversesEntries, createdBy) = (literals[16], literals[17],
+                                                                                         literals[18], literals[19], literals[20])
         }
     }
 
-    /// Every line of the entries as array literals, in entry order, numbered from 1 within its entry (`insert`).
+    /// Every line of the entries as array literals, in entry order, numbered from 1 within its entry (`insert`),
+    /// written row by row as the entries are.
     private struct LineColumns {
         let ids, entryIds, companyIds, modes, numbers, accountIds, sides, amountsMinor, currencies: String
         let exchangeRates, baseAmountsMinor, descriptions: String
 
         init(_ entries: [NewEntry]) {
-            let rows = entries.flatMap { entry in entry.lines.enumerated().map { (entry: entry, number: $0.offset + 1, line: $0.element) } }
-            func text(_ column: ((entry: NewEntry, number: Int, line: LedgerLine)) -> String?) -> String {
-                SQLArrayLiteral.text(rows.map(column))
+            var columns = SQLArrayColumns(count: 12, rowsExpected: entries.reduce(0) { $0 + $1.lines.count })
+            for entry in entries {
+                for (offset, line) in entry.lines.enumerated() {
+                    columns.append([
+                        .text(AccountingInput.newId()), .text(entry.id), .text(entry.companyId), .text(entry.mode.rawValue),
+                        .int(Int64(offset + 1)), .text(line.accountId), .text(line.side.rawValue), .int(line.amountMinor),
+                        .text(line.currency.code), .text(line.exchangeRate.text), .int(line.baseAmountMinor),
+                        line.description.sqlValue,
+                    ])
+                }
             }
-            ids = SQLArrayLiteral.text(rows.map { _ in AccountingInput.newId() })
-            entryIds = text { $0.entry.id }
-            companyIds = text { $0.entry.companyId }
-            modes = text { $0.entry.mode.rawValue }
-            numbers = SQLArrayLiteral.integers(rows.map { Int64($0.number) })
-            accountIds = text { $0.line.accountId }
-            sides = text { $0.line.side.rawValue }
-            amountsMinor = SQLArrayLiteral.integers(rows.map { $0.line.amountMinor })
-            currencies = text { $0.line.currency.code }
-            exchangeRates = text { $0.line.exchangeRate.text }
-            baseAmountsMinor = SQLArrayLiteral.integers(rows.map { $0.line.baseAmountMinor })
-            descriptions = text { $0.line.description }
+            let literals = columns.literals
+            (ids, entryIds, companyIds, modes, numbers, accountIds) = (literals[0], literals[1], literals[2], literals[3],
+                                                                       literals[4], literals[5])
+            (sides, amountsMinor, currencies, exchangeRates, baseAmountsMinor, descriptions) = (literals[6], literals[7],
+                                                                                             literals[8], literals[9],
+                                                                                             literals[10], literals[11])
         }
     }
 

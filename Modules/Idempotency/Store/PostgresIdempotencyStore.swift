@@ -110,14 +110,17 @@ struct PostgresIdempotencyStore: IdempotencyStore {
     /// batch size (it is part of the sale batch's statement, prepared once per connection).
     func completionStatement(_ claims: [IdempotencyCompletion], bindOffset: Int) -> IdempotencyKeysStatement? {
         if claims.isEmpty { return nil }
-        var seen = Set<String>()
-        var tokens: [String?] = claims.map { _ in nil }
-        for (index, claim) in claims.enumerated() where seen.insert(claim.scope + "\u{0}" + claim.key).inserted {
-            tokens[index] = Encoding.hex(crypto.randomBytes(count: 16))
+        // Sorted by (scope, key, position): the first of each run of one key competes, the later ones lose.
+        let sorted = claims.indices.sorted { (claims[$0].scope, claims[$0].key, $0) < (claims[$1].scope, claims[$1].key, $1) }
+        var competing: [Int] = []
+        competing.reserveCapacity(claims.count)
+        for index in sorted {
+            if let last = competing.last, claims[last].scope == claims[index].scope, claims[last].key == claims[index].key { continue }
+            competing.append(index)
         }
+        var tokens: [String?] = claims.map { _ in nil }
+        for index in competing { tokens[index] = Encoding.hex(crypto.randomBytes(count: 16)) }
         let now = clock.now()
-        let competing = claims.indices.filter { tokens[$0] != nil }
-            .sorted { (claims[$0].scope, claims[$0].key) < (claims[$1].scope, claims[$1].key) }
         let tenants = competing.map { Self.tenant(of: claims[$0].scope) }
         let columns: [(literal: String, type: String)] = [
             (SQLArrayLiteral.text(tenants.map(\.merchantId)), "text"), (SQLArrayLiteral.text(tenants.map(\.mode)), "text"),
@@ -126,10 +129,7 @@ struct PostgresIdempotencyStore: IdempotencyStore {
             (SQLArrayLiteral.text(competing.map { claims[$0].fingerprint }), "text"),
             (SQLArrayLiteral.text(competing.map { tokens[$0] }), "text"),
             (SQLArrayLiteral.integers(competing.map { Int64(claims[$0].response.status) }), "integer"),
-            (SQLArrayLiteral.text(competing.map { index in
-                let headers = JSONValue.object(claims[index].response.headers.mapValues { .string($0) })
-                return String(decoding: headers.serialized(), as: UTF8.self)
-            }), "jsonb"),
+            (SQLArrayLiteral.text(competing.map { Self.headersJSON(claims[$0].response.headers) }), "jsonb"),
         ]
         let bodies = SQLByteSlices(competing.map { claims[$0].response.body })
         let arrays = (columns + [(bodies.starts, "integer"), (bodies.lengths, "integer")]).enumerated()
@@ -174,11 +174,24 @@ struct PostgresIdempotencyStore: IdempotencyStore {
         }
     }
 
+    /// The merchant and mode a scope (`merchant|mode|principal|terminal`) starts with; split on its UTF-8 bytes, as
+    /// `|` is ASCII (no grapheme breaking per character).
     static func tenant(of scope: String) -> (merchantId: String, mode: String) {
-        let parts = scope.split(separator: "|", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count >= 2 else { return ("-", "test") }
-        return (String(parts[0]), String(parts[1]))
+        let utf8 = scope.utf8
+        guard let first = utf8.firstIndex(of: UInt8(ascii: "|")) else { return ("-", "test") }
+        let modeStart = utf8.index(after: first)
+        let modeEnd = utf8[modeStart...].firstIndex(of: UInt8(ascii: "|")) ?? utf8.endIndex
+        return (String(scope[..<first]), String(scope[modeStart..<modeEnd]))
     }
+
+    /// A stored response's headers as the jsonb text; the usual set (a JSON body's Content-Type alone) is written once.
+    static func headersJSON(_ headers: [String: String]) -> String {
+        if headers.count == 1, headers["Content-Type"] == "application/json" { return jsonContentHeadersJSON }
+        return String(decoding: JSONValue.object(headers.mapValues { .string($0) }).serialized(), as: UTF8.self)
+    }
+
+    static let jsonContentHeadersJSON = String(decoding: JSONValue.object(["Content-Type": .string("application/json")])
+        .serialized(), as: UTF8.self)
 
     static func storedResponse(_ row: Row) throws -> StoredResponse {
         let headersText: String? = try row.decode("response_headers")

@@ -16,7 +16,7 @@ extension TransactionService {
     /// store the pending transaction and answer it with its EMV data (its Idempotency-Key in the same commit).
     func initiate(_ request: Request, context: AuthenticatedContext) async throws -> Response {
         let tenant = context.tenant
-        let sale = try SaleValidation.validate(try request.decodeJSON(SaleRequest.self))
+        let sale = try SaleValidation.validate(try request.decodeJSON(SaleRequest.self, fastPath: SaleRequest.fromDocument))
         try Self.checkGranular(sale)
         let merchant = try await settings.settings(for: tenant)
         try checkMerchantLimits(sale, merchant)

@@ -30,7 +30,8 @@ struct WrittenSale: Sendable {
     }
 
     var response: Response { Response(status: 200, headers: ["Content-Type": "application/json"], body: body) }
-    var storedResponse: StoredResponse { StoredResponse(response) }
+    /// What `StoredResponse(response)` keeps of `response`, built without the response in between.
+    var storedResponse: StoredResponse { StoredResponse(status: 200, headers: ["Content-Type": "application/json"], body: body) }
 }
 
 /// Writes prepared sales: row + its event in the log + idempotency record in one commit.
@@ -265,9 +266,9 @@ final class SaleCommitter: Sendable {
         }
         var arrays = [parameter(SQLArrayLiteral.text(gateTokens), "text")]
         var selected: [String] = []
-        let rows = sales.map(\.record.insertValues)
-        for (index, column) in TransactionRecord.insertColumnTypes.enumerated() {
-            let literal = SQLArrayLiteral.values(rows.map { $0[index] })
+        var columnLiterals = SQLArrayColumns(count: TransactionRecord.insertColumnTypes.count, rowsExpected: sales.count)
+        for sale in sales { columnLiterals.append(sale.record.insertValues) }
+        for (column, literal) in zip(TransactionRecord.insertColumnTypes, columnLiterals.literals) {
             if column.type == "timestamptz" {
                 arrays.append(parameter(literal, "bigint"))
                 selected.append("timestamptz 'epoch' + item." + column.name + " * interval '1 microsecond'")

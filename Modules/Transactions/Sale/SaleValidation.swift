@@ -36,6 +36,80 @@ struct SaleRequest: Decodable, Sendable {
     let location: LocationInput?
 }
 
+extension SaleRequest {
+    /// The body read from the JSON document (`Request.decodeJSON(_:fastPath:)`), or nil when anything in it is not
+    /// what this expects, and Foundation's decoder reads it instead (and reports its errors). It builds what the
+    /// synthesized `Decodable` builds: unknown members ignored, null as absent for optional members. Integers are
+    /// taken below 2^53 only: a larger one written as 1e16 or 9007199254740993.0 is where two parsers may round
+    /// differently.
+    static func fromDocument(_ document: JSONValue) -> SaleRequest? {
+        guard case .object(let members) = document,
+              case .string(let type)? = members["type"], case .string(let currency)? = members["currency"],
+              let amount = FastField.integer(members["amount"]), let cashback = FastField.integer(members["cashbackAmount"]),
+              let tip = FastField.integer(members["tipAmount"]),
+              let entryMode = FastField.string(members["entryMode"]), let referenceId = FastField.string(members["referenceId"]),
+              let original = FastField.string(members["originalTransactionId"]),
+              let terminalId = FastField.string(members["terminalId"]), let tender = FastField.string(members["tender"]),
+              let metadata = FastField.metadata(members["metadata"]),
+              let card = FastField.card(members["card"]), let location = FastField.location(members["location"])
+        else { return nil }
+        return SaleRequest(type: type, amount: amount, currency: currency, cashbackAmount: cashback, tipAmount: tip,
+                           entryMode: entryMode, referenceId: referenceId, originalTransactionId: original,
+                           metadata: metadata, terminalId: terminalId, tender: tender, card: card, location: location)
+    }
+}
+
+/// One optional member of the fast path: `.some(nil)` when absent or null, `.some(value)` when of the expected type,
+/// nil (go to Foundation's decoder) otherwise.
+private enum FastField {
+    static let exactIntegerMagnitudeMax: UInt64 = 1 << 53
+
+    static func integer(_ value: JSONValue?) -> Int64?? {
+        switch value {
+        case nil, .null?: .some(nil)
+        case .int(let number)? where number.magnitude < exactIntegerMagnitudeMax: .some(number)
+        default: nil
+        }
+    }
+
+    static func string(_ value: JSONValue?) -> String?? {
+        switch value {
+        case nil, .null?: .some(nil)
+        case .string(let text)?: .some(text)
+        default: nil
+        }
+    }
+
+    /// Any JSON but null (absent), with no integer of 2^53 or more at any depth.
+    static func metadata(_ value: JSONValue?) -> JSONValue?? {
+        guard let value, value != .null else { return .some(nil) }
+        return hasOnlyExactIntegers(value) ? .some(value) : nil
+    }
+
+    private static func hasOnlyExactIntegers(_ value: JSONValue) -> Bool {
+        switch value {
+        case .int(let number): number.magnitude < exactIntegerMagnitudeMax
+        case .array(let items): items.allSatisfy(hasOnlyExactIntegers)
+        case .object(let members): members.values.allSatisfy(hasOnlyExactIntegers)
+        case .null, .bool, .double, .string: true
+        }
+    }
+
+    static func card(_ value: JSONValue?) -> CardInput?? {
+        guard let value, value != .null else { return .some(nil) }
+        guard case .object(let members) = value, case .string(let number)? = members["number"],
+              let month = integer(members["expiryMonth"]), let year = integer(members["expiryYear"]) else { return nil }
+        return .some(CardInput(number: number, expiryMonth: month.map { Int($0) }, expiryYear: year.map { Int($0) }))
+    }
+
+    static func location(_ value: JSONValue?) -> LocationInput?? {
+        guard let value, value != .null else { return .some(nil) }
+        guard case .object(let members) = value, let zipCode = string(members["zipCode"]), let state = string(members["state"]),
+              let county = string(members["county"]), let city = string(members["city"]) else { return nil }
+        return .some(LocationInput(zipCode: zipCode, state: state, county: county, city: city))
+    }
+}
+
 /// A request after validation: typed, with defaults filled in.
 struct ValidatedSale: Sendable {
     let type: TransactionType

@@ -46,7 +46,7 @@ final class TransactionService: Sendable {
 
     func sale(_ request: Request, context: AuthenticatedContext) async throws -> Response {
         let tenant = context.tenant
-        let sale = try SaleValidation.validate(try request.decodeJSON(SaleRequest.self))
+        let sale = try SaleValidation.validate(try request.decodeJSON(SaleRequest.self, fastPath: SaleRequest.fromDocument))
         let merchant = try await settings.settings(for: tenant)
         try checkMerchantLimits(sale, merchant)
         let terminalId = try resolveTerminal(sale.terminalId, principal: context.principal)
