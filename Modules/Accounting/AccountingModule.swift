@@ -13,7 +13,7 @@ public struct AccountingModule: FeatureModule, AccessDeclaring {
     public var migrations: [Migration] {
         AccountingSchema.migrations + ForeignCurrencySchema.migrations
             + [LedgerInsertGuards.migration, PostedEventIndex.migration, LedgerBalanceGuards.migration,
-               LedgerLineReferences.migration]
+               LedgerLineReferences.migration, PostingStamp.migration]
     }
 
     /// The user roles of the accounting surface (spec B.2 rule 27).

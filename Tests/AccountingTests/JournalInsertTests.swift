@@ -372,4 +372,74 @@ import Testing
         }
         #expect(try await deletion.value.contains("the ledger still names"))
     }
+
+    /// Migration 18: an inserted entry's `posted_xid` is the column's default, the inserting transaction's id, and an
+    /// INSERT that gives a posted entry another is refused (23000) with nothing written. Posting a draft stamps the
+    /// posting transaction's id, and lines then join it in that transaction only.
+    @Test func aPostedEntryCarriesTheIdOfTheTransactionThatInsertedIt() async throws {
+        let fixture = try await AccountingFixture.make()
+        defer { fixture.close() }
+        let company = try await fixture.company()
+        let accounts = try await fixture.accounts(company)
+        let debit = try #require(accounts["6100"]), credit = try #require(accounts["2100"])
+        let usd = try #require(Currency(code: "USD"))
+        func entry(_ status: JournalEntryLifecycle.Status) -> JournalStore.NewEntry {
+            JournalStore.NewEntry(companyId: company, mode: .live, status: status, entryType: "manual", entryDate: "2026-03-02",
+                                  postingDate: status == .draft ? nil : "2026-03-02", description: "stamp", currency: usd,
+                                  postedAt: status == .draft ? nil : Date(), postedBy: nil, createdBy: nil,
+                                  lines: [LedgerLine(accountId: debit, side: .debit, amountMinor: 7, currency: usd, exchangeRate: .one,
+                                                     baseAmountMinor: 7, description: nil),
+                                          LedgerLine(accountId: credit, side: .credit, amountMinor: 7, currency: usd, exchangeRate: .one,
+                                                     baseAmountMinor: 7, description: nil)])
+        }
+        let posted = entry(.posted)
+        let stampedByItsOwnTransaction = try await fixture.database.transaction { tx in
+            try await JournalStore.insert([posted], firstNumber: 901, now: Date(), executor: tx)
+            let row = try await tx.query("""
+                SELECT posted_xid = pg_current_xact_id() AS own FROM accounting_journal_entries WHERE id = \(posted.id)
+                """)
+            return try row.first?.decode("own", as: Bool.self)
+        }
+        #expect(stampedByItsOwnTransaction == true)
+
+        let sneaked = "je_\(UUID().uuidString.lowercased())"
+        do {
+            try await fixture.database.execute("""
+                INSERT INTO accounting_journal_entries (id, company_id, mode, entry_number, status, entry_type, entry_date,
+                    posting_date, description, currency, total_base_minor, posted_at, posted_xid, created_at, updated_at)
+                VALUES (\(sneaked), \(company), 'live', 'JE-STAMP', 'posted', 'manual', '2026-03-02', '2026-03-02', 'x', 'USD', 7,
+                        now(), '3'::xid8, now(), now())
+                """)
+            Issue.record("a posted entry with another transaction's id was inserted")
+        } catch {
+            #expect(String(describing: error).contains("sqlstate 23000"))
+            #expect(String(describing: error).contains("must carry the id"))
+        }
+        let sneakedRows = try await fixture.database.query("SELECT 1 FROM accounting_journal_entries WHERE id = \(sneaked)")
+        #expect(sneakedRows.isEmpty)
+
+        let draft = entry(.draft)
+        try await fixture.database.transaction { tx in try await JournalStore.insert([draft], firstNumber: 902, now: Date(), executor: tx) }
+        let postedByItsOwnTransaction = try await fixture.database.transaction { tx in
+            _ = try await tx.execute("""
+                UPDATE accounting_journal_entries SET status = 'posted', posting_date = entry_date, posted_at = now()
+                WHERE id = \(draft.id)
+                """)
+            let row = try await tx.query("""
+                SELECT posted_xid = pg_current_xact_id() AS own FROM accounting_journal_entries WHERE id = \(draft.id)
+                """)
+            return try row.first?.decode("own", as: Bool.self)
+        }
+        #expect(postedByItsOwnTransaction == true)
+        do {
+            _ = try await fixture.database.execute("""
+                INSERT INTO accounting_journal_lines (id, entry_id, company_id, mode, line_number, account_id, side, amount_minor,
+                    currency, exchange_rate, base_amount_minor)
+                VALUES (\("jl_\(UUID().uuidString.lowercased())"), \(draft.id), \(company), 'live', 3, \(debit), 'debit', 1, 'USD', 1, 1)
+                """)
+            Issue.record("a line joined an entry another transaction posted")
+        } catch {
+            #expect(String(describing: error).contains("lines cannot be added"))
+        }
+    }
 }

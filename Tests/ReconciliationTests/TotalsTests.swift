@@ -73,6 +73,29 @@ import Testing
         #expect(try await fixture.mismatches().isEmpty)
     }
 
+    /// A new transaction's event twice in one batch (redelivered before its first delivery was acknowledged): one
+    /// item, counted once.
+    @Test func anEventTwiceInOneBatchIsCountedOnce() async throws {
+        let fixture = try await ReconciliationFixture.make()
+        defer { fixture.close() }
+        try await fixture.sale(2500)
+        try await fixture.settle()
+        let consumer = TotalsConsumer(database: fixture.database).consumer
+        let sale = try #require(try await Self.loggedEvents(fixture, type: "transaction.approved").first).event
+        guard case .object(var copied) = sale.payload else { Issue.record("a sale's payload is an object"); return }
+        copied["amount"] = .int(700)
+        let fresh = DomainEvent(type: sale.type, tenant: sale.tenant, resourceId: "txn_twice_in_one_batch",
+                                occurredAt: sale.occurredAt, payload: .object(copied))
+        let logged = LoggedEvent(position: EventPosition(writerTransactionId: 1, sequence: 1), event: fresh)
+        try await consumer.handle([logged, logged])
+        let totals = await fixture.get("/v1/totals?currency=NZD")
+        #expect(totals.int("saleCount") == 2)
+        #expect(totals.int("saleAmount") == 3200)
+        let items = try await fixture.database.query(
+            "SELECT count(*)::bigint AS n FROM reconciliation_items WHERE transaction_id = 'txn_twice_in_one_batch'")
+        #expect(try items[0].decode("n", as: Int64.self) == 1)
+    }
+
     /// The admin check reports a total that drifted from its items.
     @Test func theCheckFindsDrift() async throws {
         let fixture = try await ReconciliationFixture.make()

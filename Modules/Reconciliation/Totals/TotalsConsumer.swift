@@ -91,10 +91,13 @@ struct TotalsConsumer: Sendable {
 
     /// Insert the new items; add exactly the inserted ones to their totals rows (created on first use).
     /// Totals rows are updated in (merchant, mode, currency) order, the order a close locks them in.
+    /// WHY no DISTINCT ON: an item twice in one batch (a redelivered event) is inserted once, as `ON CONFLICT DO
+    /// NOTHING` skips a row that conflicts with one the same statement inserted, and only inserted rows are summed.
+    /// Sorting every batch to drop duplicates cost more than the rare duplicate.
     static func applySQL(_ items: ItemColumns) -> SQL {
         """
         WITH incoming AS (
-            SELECT DISTINCT ON (merchant_id, mode, transaction_id) * FROM unnest(\(items.merchantIds)::text[],
+            SELECT * FROM unnest(\(items.merchantIds)::text[],
                 \(items.modes)::text[], \(items.transactionIds)::text[], \(items.types)::text[], \(items.amounts)::bigint[],
                 \(items.currencies)::text[], \(items.terminalIds)::text[], \(items.cardSchemes)::text[],
                 \(items.maskedPans)::text[], \(items.authorizationCodes)::text[], \(items.originalTransactionIds)::text[],
