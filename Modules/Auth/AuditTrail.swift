@@ -75,82 +75,40 @@ final class AuditTrail: Sendable {
     }
 
     private func write(_ batch: [AuditEntry]) async throws {
-        // One multi-row INSERT per batch via json_to_recordset: one round trip, still bind-only. The rows
-        // are serialized by hand (no JSONValue tree, no date formatter) and times travel as integer epoch
-        // microseconds, converted exactly by the server.
+        // One multi-row INSERT per batch: one round trip, still bind-only. Each column is one array parameter
+        // (`SQLArrayColumns`), read back with unnest; times travel as integer epoch microseconds, converted exactly by
+        // the server. WHY arrays, not one JSON document through json_to_recordset: PostgreSQL's JSON parse and
+        // per-row key lookups cost about a third of the insert (2.4 against 3.7 ms per 500 rows, EXPLAIN ANALYZE).
+        let columns = Self.columns(batch)
         let sql: SQL = """
             INSERT INTO auth_audit_log (merchant_id, mode, occurred_at, event, principal_kind, principal_id,
                 credential_fingerprint, ip, method, route, status, request_id, detail)
             SELECT merchant_id, mode, timestamptz 'epoch' + occurred_at_us * interval '1 microsecond', event,
                    principal_kind, principal_id, credential_fingerprint, ip, method, route, status, request_id,
                    detail::jsonb
-            FROM json_to_recordset(\(Self.rowsJSON(batch))::json)
-              AS r(merchant_id text, mode text, occurred_at_us bigint, event text, principal_kind text,
-                   principal_id text, credential_fingerprint text, ip text, method text, route text, status integer,
-                   request_id text, detail json)
+            FROM unnest(\(columns[0])::text[], \(columns[1])::text[], \(columns[2])::bigint[], \(columns[3])::text[],
+                        \(columns[4])::text[], \(columns[5])::text[], \(columns[6])::text[], \(columns[7])::text[],
+                        \(columns[8])::text[], \(columns[9])::text[], \(columns[10])::integer[], \(columns[11])::text[],
+                        \(columns[12])::text[])
+              AS r(merchant_id, mode, occurred_at_us, event, principal_kind, principal_id, credential_fingerprint, ip,
+                   method, route, status, request_id, detail)
             """
         try await database.execute(sql)
     }
 
-    /// The batch as a JSON array of row objects (the `json_to_recordset` input).
-    static func rowsJSON(_ batch: [AuditEntry]) -> String {
-        var writer = AuditJSONWriter()
-        writer.bytes.reserveCapacity(batch.count * 320)
-        writer.raw("[")
-        for (index, entry) in batch.enumerated() {
-            if index > 0 { writer.raw(",") }
-            writer.raw("{\"merchant_id\":"); writer.string(entry.merchantId)
-            writer.raw(",\"mode\":"); writer.string(entry.mode?.rawValue)
-            writer.raw(",\"occurred_at_us\":"); writer.integer(Timestamp.microsecondsSinceEpoch(entry.occurredAt))
-            writer.raw(",\"event\":"); writer.string(entry.event)
-            writer.raw(",\"principal_kind\":"); writer.string(entry.principalKind)
-            writer.raw(",\"principal_id\":"); writer.string(entry.principalId)
-            writer.raw(",\"credential_fingerprint\":"); writer.string(entry.credentialFingerprint)
-            writer.raw(",\"ip\":"); writer.string(entry.ip)
-            writer.raw(",\"method\":"); writer.string(entry.method)
-            writer.raw(",\"route\":"); writer.string(entry.route)
-            writer.raw(",\"status\":"); if let status = entry.status { writer.integer(Int64(status)) } else { writer.raw("null") }
-            writer.raw(",\"request_id\":"); writer.string(entry.requestId)
-            writer.raw(",\"detail\":")
-            if let detail = entry.detail { writer.bytes += detail.serialized() } else { writer.raw("null") }
-            writer.raw("}")
+    /// The batch's thirteen columns as array literals, in the INSERT's order.
+    static func columns(_ batch: [AuditEntry]) -> [String] {
+        var columns = SQLArrayColumns(count: 13, rowsExpected: batch.count)
+        for entry in batch {
+            columns.append([
+                entry.merchantId.sqlValue, (entry.mode?.rawValue).sqlValue,
+                .int(Timestamp.microsecondsSinceEpoch(entry.occurredAt)), .text(entry.event), entry.principalKind.sqlValue,
+                entry.principalId.sqlValue, entry.credentialFingerprint.sqlValue, entry.ip.sqlValue, entry.method.sqlValue,
+                entry.route.sqlValue, entry.status.map { .int(Int64($0)) } ?? .null, entry.requestId.sqlValue,
+                entry.detail.map { .text(String(decoding: $0.serialized(), as: UTF8.self)) } ?? .null,
+            ])
         }
-        writer.raw("]")
-        return String(decoding: writer.bytes, as: UTF8.self)
+        return columns.literals
     }
 }
 
-/// A minimal JSON byte writer for audit rows: strings escaped per RFC 8259, integers in decimal.
-struct AuditJSONWriter {
-    var bytes: [UInt8] = []
-
-    mutating func raw(_ text: StaticString) {
-        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
-    }
-
-    mutating func integer(_ value: Int64) {
-        bytes.append(contentsOf: String(value).utf8)
-    }
-
-    mutating func string(_ value: String?) {
-        guard let value else { return raw("null") }
-        bytes.append(UInt8(ascii: "\""))
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): raw("\\\"")
-            case UInt8(ascii: "\\"): raw("\\\\")
-            case 0x0A: raw("\\n")
-            case 0x0D: raw("\\r")
-            case 0x09: raw("\\t")
-            case 0..<0x20:
-                raw("\\u00")
-                bytes.append(Self.hexDigits[Int(byte >> 4)])
-                bytes.append(Self.hexDigits[Int(byte & 0x0F)])
-            default: bytes.append(byte)
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
-    }
-
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-}
