@@ -79,7 +79,7 @@ public enum ULID {
         return encode(unixMillis: unixMillis, randomHigh: random.high, randomLow: random.low)
     }
 
-    /// The 80 random bits of one id, taken from the kernel CSPRNG in ONE draw (ids are minted on every
+    /// The 80 random bits of one id, taken from the kernel CSPRNG through `RandomPool` (ids are minted on every
     /// sale, and `SystemRandomNumberGenerator` would make one getrandom syscall per 8 bytes).
     /// glibc's `arc4random_buf` (2.36+) is a getrandom loop that falls back to /dev/urandom and aborts
     /// rather than ever returning predictable bytes.
@@ -92,7 +92,7 @@ public enum ULID {
 
         static func draw() -> RandomBits {
             withUnsafeTemporaryAllocation(byteCount: byteCount, alignment: 8) { raw in
-                arc4random_buf(raw.baseAddress!, byteCount)
+                RandomPool.fill(raw)
                 return RandomBits(high: raw.loadUnaligned(fromByteOffset: 8, as: UInt16.self),
                                   low: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
             }

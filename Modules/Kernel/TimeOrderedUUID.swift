@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// RFC 9562 version 7 UUIDs: 48 bits of Unix milliseconds first, then 74 random bits (the version and variant fill
 /// the rest). WHY: an id that sorts by creation time lands at the right edge of its primary-key index; a random
@@ -10,9 +10,9 @@ public enum TimeOrderedUUID {
     public static func make(clock: any WallClock = SystemWallClock()) -> String {
         let millis = UInt64(max(0, clock.unixMillis()))
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: byteCount) { bytes in
-            // 10 random bytes from the kernel CSPRNG in one draw (as `ULID`); was a Foundation `UUID()`, its text and
-            // a lowercased copy: three strings per id, three ids per card sale.
-            arc4random_buf(bytes.baseAddress! + timeByteCount, byteCount - timeByteCount)
+            // 10 random bytes from the kernel CSPRNG in one draw (`RandomPool`, as `ULID`); was a Foundation `UUID()`,
+            // its text and a lowercased copy: three strings per id, three ids per card sale.
+            RandomPool.fill(UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(bytes)[timeByteCount...]))
             for index in 0..<timeByteCount {
                 bytes[index] = UInt8(truncatingIfNeeded: millis >> (8 * UInt64(timeByteCount - 1 - index)))
             }
