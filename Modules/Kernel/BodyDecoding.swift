@@ -10,7 +10,8 @@ extension Request {
     /// a missing key → `missingField(path)`, a wrong type or value → `invalidField(path)`,
     /// unparseable JSON → `malformedBody`. Then runs `validate()` when `T` is `Validatable`.
     public func decodeJSON<T: Decodable>(_ type: T.Type) throws(AtlasError) -> T {
-        try decodeJSON(type, fastPath: { _ in nil }, triesFastPath: false)
+        try checkJSONBody()
+        return try decodeWithFoundation(type)
     }
 
     /// `decodeJSON(_:)` with a fast path for a hot route's usual body: `fastPath` builds `T` from the document as
@@ -18,23 +19,25 @@ extension Request {
     /// as before (with its errors). WHY: Foundation's decoder was about 5% of the server's CPU in the sale bench. The
     /// fast path must build exactly what the decoder would, so it answers nil for anything it does not expect.
     public func decodeJSON<T: Decodable>(_ type: T.Type, fastPath: (JSONValue) -> T?) throws(AtlasError) -> T {
-        try decodeJSON(type, fastPath: fastPath, triesFastPath: true)
+        try checkJSONBody()
+        // A body this parser refuses is not an error yet: Foundation's decoder reports it in its own words.
+        guard let document = try? JSONValue(parsingRefusingRepeatedKeys: body), let fast = fastPath(document) else {
+            return try decodeWithFoundation(type)
+        }
+        return try Self.validated(fast)
     }
 
-    /// Without `triesFastPath` the body is not parsed for `fastPath` at all: routes without one pay nothing for it.
-    private func decodeJSON<T: Decodable>(_ type: T.Type, fastPath: (JSONValue) -> T?,
-                                          triesFastPath: Bool) throws(AtlasError) -> T {
+    /// What is refused before any decoder reads the body: another media type, no body, nesting too deep, `\u0000`.
+    private func checkJSONBody() throws(AtlasError) {
         if let contentType = headers["Content-Type"], !MediaType.isJSON(contentType) {
             throw AtlasError(kind: .unsupportedMediaType, status: 415, code: "UNSUPPORTED_MEDIA_TYPE",
                              message: "Content-Type must be application/json")
         }
         guard !body.isEmpty else { throw AtlasError.malformedBody("Request body must be a JSON object") }
         try JSONPreScan.check(body)
-        // A body this parser refuses is not an error yet: Foundation's decoder below reports it in its own words.
-        if triesFastPath, let document = try? JSONValue(parsingRefusingRepeatedKeys: body), let fast = fastPath(document) {
-            if let validatable = fast as? any Validatable { try validatable.validate() }
-            return fast
-        }
+    }
+
+    private func decodeWithFoundation<T: Decodable>(_ type: T.Type) throws(AtlasError) -> T {
         let value: T
         do {
             value = try JSONCoding.decoder().decode(T.self, from: Data(body))
@@ -45,6 +48,11 @@ extension Request {
         } catch {
             throw AtlasError.malformedBody("Request body is not valid JSON")
         }
+        return try Self.validated(value)
+    }
+
+    /// `value` after its own field rules, when it has any (`Validatable`).
+    private static func validated<T>(_ value: T) throws(AtlasError) -> T {
         if let validatable = value as? any Validatable { try validatable.validate() }
         return value
     }

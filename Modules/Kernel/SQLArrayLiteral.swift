@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// PostgreSQL array literals for binding a whole column of values as ONE parameter (`$1::text[]`, read with
 /// `unnest`). WHY: a statement whose text does not grow with its row count is parsed and planned once per
@@ -15,9 +15,7 @@ public enum SQLArrayLiteral {
                 bytes.append(contentsOf: "NULL".utf8)
                 continue
             }
-            bytes.append(UInt8(ascii: "\""))
-            appendEscaped(element, to: &bytes)
-            bytes.append(UInt8(ascii: "\""))
+            appendQuoted(element, to: &bytes)
         }
         bytes.append(UInt8(ascii: "}"))
         return String(decoding: bytes, as: UTF8.self)
@@ -63,14 +61,21 @@ public enum SQLArrayLiteral {
         case .timestamp(let date):
             appendQuotedDigits(Timestamp.microsecondsSinceEpoch(date), to: &bytes)
         case .text(let text), .json(let text):
-            bytes.append(UInt8(ascii: "\""))
-            appendEscaped(text, to: &bytes)
-            bytes.append(UInt8(ascii: "\""))
-        case .bool, .double, .bytes:
-            bytes.append(UInt8(ascii: "\""))
-            appendEscaped(elementText(value) ?? "", to: &bytes)
-            bytes.append(UInt8(ascii: "\""))
+            appendQuoted(text, to: &bytes)
+        case .bool(let flag):
+            appendQuoted(flag ? "t" : "f", to: &bytes)
+        case .double(let number):
+            appendQuoted(number.isNaN ? "NaN" : number.isInfinite ? (number < 0 ? "-Infinity" : "Infinity") : "\(number)",
+                         to: &bytes)
+        case .bytes(let raw):
+            appendQuoted("\\x" + Encoding.hex(raw), to: &bytes)
         }
+    }
+
+    private static func appendQuoted(_ text: String, to bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "\""))
+        appendEscaped(text, to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
     }
 
     /// `"-123"`: the digits of `number` between quotes, without a String in between.
@@ -85,18 +90,6 @@ public enum SQLArrayLiteral {
         } while magnitude > 0
         bytes[firstDigit...].reverse()
         bytes.append(UInt8(ascii: "\""))
-    }
-
-    private static func elementText(_ value: SQLValue) -> String? {
-        switch value {
-        case .null: nil
-        case .bool(let flag): flag ? "t" : "f"
-        case .int(let number): String(number)
-        case .double(let number): number.isNaN ? "NaN" : number.isInfinite ? (number < 0 ? "-Infinity" : "Infinity") : "\(number)"
-        case .text(let text), .json(let text): text
-        case .bytes(let bytes): "\\x" + Encoding.hex(bytes)
-        case .timestamp(let date): String(Timestamp.microsecondsSinceEpoch(date))
-        }
     }
 
     /// `{1,-2,NULL}` for a `bigint[]` or `integer[]` parameter.

@@ -8,9 +8,10 @@ struct KeyLookup: Sendable, Hashable {
 
 /// Read-only key lookups for `PostgresIdempotencyStore.lookup`, many per statement.
 ///
-/// WHY: with deferred claims every idempotent sale starts with a lookup of its key; one statement per
-/// request cost a worker-thread hand-off and a PostgreSQL backend wake-up each, which was most of the
-/// remaining per-sale cost (measured in docs/benchmarks.md). The statement text is constant (the keys are
+/// WHY: a claim that lost reads the winner's row, and a deferred key is read when its handler's outcome is not
+/// stored (`KeyScope.existingAnswer`); concurrent duplicates and retries come in bursts. Until 2026-12-05 every
+/// deferred sale began with a lookup, and one statement per request cost a worker-thread hand-off and a PostgreSQL
+/// backend wake-up each (measured in docs/benchmarks.md). The statement text is constant (the keys are
 /// two array binds), so each connection prepares it once; the LATERAL … LIMIT 1 keeps it a per-key
 /// primary-key probe in every plan, including a generic plan made while the table was still small (a
 /// plain `IN (SELECT unnest …)` was planned as a hash join over a sequential scan of the whole table).
